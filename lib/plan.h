@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "kube_cache.h"
 #include "kube_model.h"
 #include "net_addr.h"
 
@@ -60,3 +62,103 @@ int plan_vs_key_compare(const struct plan_vs *a, const struct plan_vs *b);
 
 /* Frees the virtual servers' contents and the array; leaves an empty table. Accepts NULL. */
 void plan_table_clear(struct plan_table *table);
+
+/* ---- Computing the table (lib/plan.c) ---- */
+
+struct kube_cache;
+
+/* What a note is about: something the plan skipped, could not use, or had to choose. */
+enum plan_note_kind {
+	PLAN_NOTE_SKIPPED, /* a Service is deliberately not programmed (ExternalName, headless, labels) */
+	PLAN_NOTE_CONFLICT, /* a virtual server key was already claimed; this claim lost */
+	PLAN_NOTE_IGNORED, /* part of an object cannot be used (e.g. an externalIP of another family) */
+	PLAN_NOTE_UNUSED, /* an EndpointSlice that serves no cached Service */
+	_PLAN_NOTE_KIND_MAX,
+};
+
+const char *plan_note_kind_to_string(enum plan_note_kind kind);
+
+/* One note; the strings are valid only during the callback. */
+struct plan_note {
+	enum plan_note_kind kind;
+	enum kube_kind object_kind; /* KUBE_KIND_SERVICE or KUBE_KIND_ENDPOINT_SLICE */
+	const char *ns;
+	const char *name;
+	const char *detail; /* short human text, e.g. "type ExternalName" */
+};
+
+typedef void (*plan_note_fn)(const struct plan_note *note, void *userdata);
+
+/*
+ * Everything the plan reads. The caller resolves the node addresses (plan_node_addrs_resolve)
+ * and keeps every pointer valid during the call; the plan copies what it keeps.
+ */
+struct plan_input {
+	const struct kube_cache *cache;
+	const char *node_name; /* this node, for nodeName comparisons; NULL: no endpoint is local */
+	const struct net_addr *node_addrs; /* addresses for NodePort virtual servers */
+	size_t n_node_addrs;
+	const char *scheduler; /* NULL or "": "rr" */
+	const char *proxy_name; /* --service-proxy-name; NULL when not given */
+	plan_note_fn note; /* optional: told of skipped, unused and conflicting objects */
+	void *note_userdata;
+};
+
+#define PLAN_SCHEDULER_DEFAULT "rr"
+
+/* True when name is an IPVS scheduler the kernel ships (rr, wrr, lc, ..., mh, twos). */
+bool plan_scheduler_is_valid(const char *name);
+
+/*
+ * Why the Service gets no virtual server ("type ExternalName", "headless", a label), or NULL
+ * when it is programmed.
+ */
+const char *plan_service_skip_reason(const struct kube_service *svc, const char *proxy_name);
+
+/*
+ * The virtual servers of one Service, with their real servers, reading only that Service's
+ * EndpointSlices (cost proportional to the Service, not to the cache). ret must be an empty
+ * table; on success it holds the virtual servers sorted by key, without duplicate keys (the
+ * first by kind -- ClusterIP, NodePort, LoadBalancer, externalIP -- wins, the others are noted
+ * as conflicts). A skipped Service yields 0 virtual servers and one PLAN_NOTE_SKIPPED note.
+ * Returns the number of virtual servers or -ENOMEM (ret is then left empty). The caller frees
+ * ret's contents with plan_table_clear().
+ */
+int plan_service(const struct plan_input *in, const struct kube_service *svc,
+		 struct plan_table *ret) __attribute__((warn_unused_result));
+
+/*
+ * The whole table: plan_service() for every cached Service, merged and sorted. A key claimed
+ * by two Services goes to the first by (kind as above, namespace, name); the others are noted
+ * as conflicts. EndpointSlices that serve no cached Service are noted as unused. ret must be
+ * empty; returns the number of virtual servers or -ENOMEM (ret left empty). Free with
+ * plan_table_clear().
+ */
+int plan_build(const struct plan_input *in, struct plan_table *ret)
+	__attribute__((warn_unused_result));
+
+/* ---- Node addresses (lib/plan_node.c) ---- */
+
+/*
+ * The addresses NodePort virtual servers listen on, by one rule for `plan` and `run`:
+ * node_ips (--node-ip) when given, otherwise the InternalIP addresses of node; with CIDRs
+ * (--nodeport-addresses), the candidates are node_ips when given, otherwise all the Node's
+ * addresses (InternalIP and ExternalIP), kept only when inside one of the CIDRs. node may be
+ * NULL. Duplicates are dropped; order is kept. On success *ret_addrs is a malloc'd array the
+ * caller frees with free() (NULL when the count is 0) and the count is returned; -ENOMEM
+ * otherwise. A count of 0 means no NodePort virtual server: the caller warns once.
+ */
+int plan_node_addrs_resolve(const struct net_addr *node_ips, size_t n_node_ips,
+			    const struct kube_node *node, const struct net_prefix *cidrs,
+			    size_t n_cidrs, struct net_addr **ret_addrs)
+	__attribute__((warn_unused_result));
+
+/* ---- ipvsadm -Sn text (lib/plan_format.c) ---- */
+
+/*
+ * Writes the table as `ipvsadm -Sn` would print it: each virtual server line
+ * ("-A -t 10.0.0.1:80 -s rr -p 10800") followed by its real server lines
+ * ("-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 1"), in the table's order. 0 or -EIO.
+ */
+int plan_table_write(const struct plan_table *table, FILE *stream)
+	__attribute__((warn_unused_result));
