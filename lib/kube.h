@@ -10,3 +10,5 @@
 #include "log.h"
 #include "net_addr.h"
 #include "kube_model.h"
+#include "kube_cache.h"
+#include "kube_source.h"

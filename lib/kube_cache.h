@@ -98,5 +98,14 @@ const char *kube_kind_to_string(enum kube_kind kind);
 void kube_cache_replace_begin(struct kube_cache *cache, enum kube_kind kind);
 void kube_cache_replace_end(struct kube_cache *cache, enum kube_kind kind);
 
+/*
+ * Between replace_begin and replace_end: marks the cached object ns/name of `kind` (name only
+ * for a Node) as seen without replacing it, so replace_end keeps it (the file source does this
+ * for the objects of a file that failed to parse). 1 when the object is cached, 0 when not,
+ * -ENOMEM.
+ */
+int kube_cache_mark_seen(struct kube_cache *cache, enum kube_kind kind, const char *ns,
+			 const char *name);
+
 /* True once the kind has had its first full list (replace_end). */
 bool kube_cache_is_synced(const struct kube_cache *cache, enum kube_kind kind);

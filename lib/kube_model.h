@@ -138,6 +138,14 @@ struct kube_node {
 	bool to_be_deleted; /* tainted ToBeDeletedByClusterAutoscaler */
 };
 
+/*
+ * The one proxy filter, shared by every source and the plan: a Service is proxied iff it has no
+ * service.kubernetes.io/headless label and its service.kubernetes.io/service-proxy-name label
+ * is absent or equals proxy_name (NULL when --service-proxy-name is not set). Defined in
+ * kube_decode.c.
+ */
+bool kube_service_is_proxied(const struct kube_service *svc, const char *proxy_name);
+
 /* Destructors accept NULL and return NULL (style.md §5). */
 struct kube_service *kube_service_free(struct kube_service *svc);
 struct kube_endpoint_slice *kube_endpoint_slice_free(struct kube_endpoint_slice *slice);

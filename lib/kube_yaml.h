@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lib-internal: YAML manifests to cJSON trees, so that one decoder serves JSON and YAML.
+ * Only lib/kube_*.c include this header.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+/*
+ * Parses a YAML stream (one or more documents) into a new cJSON array holding one tree per
+ * document (an empty document is null). Plain scalars resolve as Kubernetes' YAML reader does
+ * (YAML 1.1 core: null/~, true/false/yes/no/on/off/y/n, decimal/hex/octal integers, floats);
+ * quoted scalars stay strings. Returns 0 and the array (free with cJSON_Delete), -EBADMSG
+ * with a description ("line 3: mapping values are not allowed here") in err when the text is
+ * not YAML or expands beyond a bound on aliases and nesting, or -ENOMEM.
+ */
+int kube_yaml_parse(const char *text, size_t len, cJSON **ret_docs, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
