@@ -19,3 +19,65 @@ int ipvs_kernel_version_parse(const char *release, int *ret_major, int *ret_mino
  * for a second (kube-proxy #70747, #81775). 5.9 fixed that, and before 4.1 the knob is absent.
  */
 int ipvs_conn_reuse_mode_wanted(int major, int minor);
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct plan_table;
+
+/*
+ * The connection to the kernel's IPVS: one generic netlink socket, the "IPVS" family resolved
+ * once. ipvs_ctx_open() returns 0, -ENOENT when the kernel has no IPVS family (module not
+ * loaded), or another -errno. The caller frees the context with ipvs_ctx_free().
+ */
+struct ipvs_ctx;
+int ipvs_ctx_open(struct ipvs_ctx **ret_ctx) __attribute__((warn_unused_result));
+/* Closes the socket and frees the context. Accepts NULL; returns NULL. */
+struct ipvs_ctx *ipvs_ctx_free(struct ipvs_ctx *ctx);
+
+/* GET_INFO: the IPVS version (0x010201 is 1.2.1) and the connection table size. */
+int ipvs_info_get(struct ipvs_ctx *ctx, uint32_t *ret_version, uint32_t *ret_conn_tab_size)
+	__attribute__((warn_unused_result));
+/* GET_CONFIG / SET_CONFIG: connection timeouts in seconds; 0 in set leaves that one alone. */
+int ipvs_timeouts_get(struct ipvs_ctx *ctx, uint32_t *ret_tcp, uint32_t *ret_tcp_fin,
+		      uint32_t *ret_udp) __attribute__((warn_unused_result));
+int ipvs_timeouts_set(struct ipvs_ctx *ctx, uint32_t tcp, uint32_t tcp_fin, uint32_t udp)
+	__attribute__((warn_unused_result));
+
+/* What one sync did, for the summary line and the exit code. */
+struct ipvs_sync_result {
+	unsigned services_added, services_changed, services_deleted;
+	unsigned dests_added, dests_changed, dests_deleted;
+	unsigned operations; /* sent, including follow-ups */
+	unsigned repaired; /* answers (EEXIST, ESRCH, ENOENT) that led to a re-read */
+	unsigned failed; /* operations that failed and wait for the next sync; each logged */
+	bool verified; /* the whole kernel table was read */
+	bool lost_replies; /* ENOBUFS: replies were lost, the table was read again */
+};
+
+/*
+ * The reconciler: keeps the actual table in memory (read in full on the first run and after
+ * ipvs_sync_request_verify()), and on each run makes the kernel match the desired table with
+ * the fewest operations, never touching virtual servers it does not own. The sync borrows ctx.
+ */
+struct ipvs_sync;
+int ipvs_sync_new(struct ipvs_ctx *ctx, struct ipvs_sync **ret_sync)
+	__attribute__((warn_unused_result));
+struct ipvs_sync *ipvs_sync_free(struct ipvs_sync *s);
+/* 0 when the sync ran (ret_result->failed may be non-zero), or -errno when it could not. */
+int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
+		  struct ipvs_sync_result *ret_result) __attribute__((warn_unused_result));
+/* The next run reads the whole kernel table first and repairs any drift. */
+void ipvs_sync_request_verify(struct ipvs_sync *s);
+/* Writes the operations a run would make, as `ipvsadm -R` lines; returns their number. */
+int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, FILE *f)
+	__attribute__((warn_unused_result));
+
+/*
+ * Sets the IPVS sysctls under <proc_root>/sys (conntrack, expire_nodest_conn,
+ * expire_quiescent_template, conn_reuse_mode by kernel version, IPv4 forwarding, and IPv6
+ * forwarding when ipv6) where they differ; logs each change at info. Returns how many it changed,
+ * or the first -errno (after trying all of them).
+ */
+int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
+	__attribute__((warn_unused_result));

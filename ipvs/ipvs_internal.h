@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Layouts inside ipvs/ that its unit tests, the integration driver and the benchmarks need:
+ * the kernel table as values, the operation list the reconcile diff produces, and the ops table
+ * that applies it (netlink for real, a fake kernel in unit tests).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "ipvs.h"
+#include "plan.h"
+
+#define IPVS_SCHED_MAX 16
+
+/* The identity of a virtual server or of a real server inside one; no padding, so hashable. */
+struct ipvs_key {
+	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes, the rest stays zero */
+	uint16_t port; /* host order */
+	uint8_t af; /* AF_INET or AF_INET6 */
+	uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0 in a real server's key */
+};
+
+/* The attributes of a virtual server that kipvs sets. */
+struct ipvs_service {
+	struct ipvs_key key;
+	char sched[IPVS_SCHED_MAX];
+	uint32_t flags; /* IP_VS_SVC_F_*, never IP_VS_SVC_F_HASHED */
+	uint32_t timeout; /* persistence timeout, seconds */
+	uint32_t netmask; /* persistence netmask as on the wire: 0xffffffff (IPv4) or 128 (IPv6) */
+};
+
+/* The attributes of a real server that kipvs sets. */
+struct ipvs_dest {
+	struct ipvs_key key;
+	uint32_t fwd; /* IP_VS_CONN_F_MASQ and friends */
+	uint32_t weight;
+	uint32_t u_thresh;
+	uint32_t l_thresh;
+};
+
+/* The kernel's 64-bit counters and rate estimates of a service or destination. */
+struct ipvs_stats {
+	uint64_t conns, inpkts, outpkts, inbytes, outbytes;
+	uint64_t cps, inpps, outpps, inbps, outbps;
+};
+
+/* Read-only facts the kernel reports about a real server. */
+struct ipvs_dest_state {
+	uint32_t active_conns, inact_conns, persist_conns;
+	struct ipvs_stats stats;
+};
+
+/* A real server in the actual table. */
+struct ipvs_rs {
+	struct ipvs_dest dest;
+	struct ipvs_dest_state state;
+	UT_hash_handle hh; /* keyed by dest.key */
+};
+
+/* A virtual server in the actual table, with its real servers. */
+struct ipvs_vs {
+	struct ipvs_service svc;
+	struct ipvs_stats stats;
+	struct ipvs_rs *rs; /* uthash by key */
+	UT_hash_handle hh; /* keyed by svc.key */
+};
+
+/* The kernel's IPVS table (or what kipvs knows of it), indexed by key. */
+struct ipvs_table {
+	struct ipvs_vs *vs; /* uthash */
+};
+
+/* Builds a key. protocol is 0 for a real server. */
+void ipvs_key_init(struct ipvs_key *key, const struct net_addr *addr, uint16_t port,
+		   uint8_t protocol);
+void ipvs_key_to_net_addr(const struct ipvs_key *key, struct net_addr *ret_addr);
+int ipvs_key_compare(const struct ipvs_key *a, const struct ipvs_key *b);
+/* "10.0.0.1:80/tcp" for a service, "10.1.2.3:8080" for a real server (IPVS_KEY_STRLEN). */
+#define IPVS_KEY_STRLEN (NET_ADDR_STRLEN + 8)
+const char *ipvs_key_format(const struct ipvs_key *key, char *buf);
+/* "tcp", "udp", "sctp", or "proto-N". Returns a static string for the three known ones. */
+const char *ipvs_protocol_to_string(uint8_t protocol);
+uint8_t ipvs_protocol_from_kube(enum kube_proto proto);
+
+/* The service and real servers the kernel should have for one virtual server of the plan. */
+void ipvs_service_from_plan(const struct plan_vs *vs, struct ipvs_service *ret_svc);
+void ipvs_dest_from_plan(const struct plan_dest *d, struct ipvs_dest *ret_dest);
+/* True when the attributes kipvs sets are equal (scheduler, flags, timeout, netmask). */
+bool ipvs_service_attrs_equal(const struct ipvs_service *a, const struct ipvs_service *b);
+
+/*
+ * Table maintenance. Lookups return NULL when absent. _put() inserts or replaces the attributes
+ * and returns the entry (NULL on ENOMEM); _del() frees the entry (and its real servers).
+ */
+struct ipvs_vs *ipvs_table_find(const struct ipvs_table *t, const struct ipvs_key *key);
+struct ipvs_vs *ipvs_table_put(struct ipvs_table *t, const struct ipvs_service *svc);
+void ipvs_table_del(struct ipvs_table *t, const struct ipvs_key *key);
+struct ipvs_rs *ipvs_vs_find_rs(const struct ipvs_vs *vs, const struct ipvs_key *key);
+struct ipvs_rs *ipvs_vs_put_rs(struct ipvs_vs *vs, const struct ipvs_dest *dest);
+void ipvs_vs_del_rs(struct ipvs_vs *vs, const struct ipvs_key *key);
+size_t ipvs_table_count(const struct ipvs_table *t, size_t *ret_n_rs);
+/* Frees every entry; leaves an empty table. Accepts NULL. */
+void ipvs_table_clear(struct ipvs_table *t);
+/* Sorts the entries by key (services, and each service's real servers). */
+void ipvs_table_sort(struct ipvs_table *t);
+/* A deep copy; -ENOMEM. */
+int ipvs_table_copy(const struct ipvs_table *src, struct ipvs_table *ret_dst)
+	__attribute__((warn_unused_result));
+/* Writes the table as `ipvsadm -Sn` would (services sorted), for tests and diagnostics. */
+void ipvs_table_write(const struct ipvs_table *t, FILE *f);
+
+/* One mutation of the kernel table. */
+enum ipvs_op_kind {
+	IPVS_OP_SERVICE_ADD,
+	IPVS_OP_SERVICE_SET,
+	IPVS_OP_SERVICE_DEL,
+	IPVS_OP_DEST_ADD,
+	IPVS_OP_DEST_SET,
+	IPVS_OP_DEST_DEL,
+	_IPVS_OP_KIND_MAX,
+};
+
+const char *ipvs_op_kind_to_string(enum ipvs_op_kind kind);
+
+struct ipvs_op {
+	enum ipvs_op_kind kind;
+	int err; /* filled in by apply: 0, or the kernel's -errno */
+	struct ipvs_service svc; /* the full service for SERVICE_*; its key for DEST_* */
+	struct ipvs_dest dest; /* DEST_* only */
+	const struct plan_vs *origin; /* the plan's virtual server, for logs; NULL for deletes */
+};
+
+/* A growable list of operations. */
+struct ipvs_oplist {
+	struct ipvs_op *ops;
+	size_t n, cap;
+};
+
+/* Appends a copy of op; -ENOMEM. */
+int ipvs_oplist_append(struct ipvs_oplist *l, const struct ipvs_op *op)
+	__attribute__((warn_unused_result));
+void ipvs_oplist_clear(struct ipvs_oplist *l);
+/* Writes one op as an `ipvsadm -R` line ("-A -t 10.0.0.1:80 -s rr"). */
+void ipvs_op_write(const struct ipvs_op *op, FILE *f);
+
+/*
+ * The backend the reconciler drives: netlink for real, a fake kernel in unit tests.
+ *   apply: performs ops[] in order (batched where it can); sets each op's err. Returns 0, or
+ *          -ENOBUFS when some replies were lost (ops whose err stays 0 may have failed: the
+ *          caller must verify), or another -errno when it could not send at all.
+ *   read:  reads the whole table into *ret_table (which must be empty). 0 or -errno.
+ *   read_one: reads one virtual server with its real servers into *ret_table; -ESRCH if absent.
+ */
+struct ipvs_ops {
+	int (*apply)(void *impl, struct ipvs_op *ops, size_t n_ops);
+	int (*read)(void *impl, struct ipvs_table *ret_table);
+	int (*read_one)(void *impl, const struct ipvs_key *key, struct ipvs_table *ret_table);
+};
+
+/*
+ * The reconcile diff (pure): the operations that make `actual` match `desired`, in order:
+ * for each desired virtual server by key, its NEW or SET_SERVICE, then NEW/SET_DEST of its real
+ * servers in plan order, then DEL_DEST of the real servers it no longer has; then DEL_SERVICE
+ * of virtual servers that are owned (owned(key) true) but no longer desired. Virtual servers
+ * neither desired nor owned are never touched. Weights always follow the plan, so a weight 0
+ * left behind by a crashed run is restored with a SET. Appends to *ops; -ENOMEM.
+ */
+typedef bool (*ipvs_owned_fn)(const struct ipvs_key *key, void *userdata);
+int ipvs_diff_compute(const struct plan_table *desired, const struct ipvs_table *actual,
+		      ipvs_owned_fn owned, void *userdata, struct ipvs_oplist *ops)
+	__attribute__((warn_unused_result));
+/* The same for one desired virtual server (desired may be NULL: delete it if present). */
+int ipvs_diff_vs(const struct plan_vs *desired, const struct ipvs_key *key,
+		 const struct ipvs_vs *actual, struct ipvs_oplist *ops)
+	__attribute__((warn_unused_result));
+
+/* The netlink backend; impl is a struct ipvs_ctx. */
+extern const struct ipvs_ops ipvs_nl_ops;
+
+/* Counters of the netlink client, for tests and benchmarks. */
+struct ipvs_nl_counters {
+	uint64_t sendmsg; /* sendmsg() calls */
+	uint64_t messages; /* netlink messages sent */
+	uint64_t lost_replies; /* ENOBUFS seen on receive */
+};
+void ipvs_ctx_counters(const struct ipvs_ctx *ctx, struct ipvs_nl_counters *ret);
+/* Caps the bytes per batch below the send buffer (tests: force many sendmsg). 0 restores. */
+void ipvs_ctx_set_batch_limit(struct ipvs_ctx *ctx, size_t bytes);
+/* Sends each op alone with its own ACK (for the benchmark's baseline). */
+void ipvs_ctx_set_ack_each(struct ipvs_ctx *ctx, bool on);
+
+typedef int (*ipvs_service_fn)(const struct ipvs_service *svc, const struct ipvs_stats *stats,
+			       void *userdata);
+typedef int (*ipvs_dest_fn)(const struct ipvs_dest *dest, const struct ipvs_dest_state *state,
+			    void *userdata);
+/* Callbacks that fill a table (userdata: struct ipvs_table) or a vs (struct ipvs_vs). */
+int ipvs_table_service_cb(const struct ipvs_service *svc, const struct ipvs_stats *stats,
+			  void *table);
+int ipvs_vs_dest_cb(const struct ipvs_dest *dest, const struct ipvs_dest_state *state, void *vs);
+/* Dumps all services (one request) or one service's destinations (one request each). */
+int ipvs_nl_services_dump(struct ipvs_ctx *ctx, ipvs_service_fn fn, void *userdata)
+	__attribute__((warn_unused_result));
+int ipvs_nl_dests_dump(struct ipvs_ctx *ctx, const struct ipvs_key *svc, ipvs_dest_fn fn,
+		       void *userdata) __attribute__((warn_unused_result));
+
+/* The whole table over netlink: one service dump, then one destination dump per service. */
+int ipvs_nl_table_read(struct ipvs_ctx *ctx, struct ipvs_table *ret_table)
+	__attribute__((warn_unused_result));
+/* Services over netlink (one dump), real servers from one read of <proc_root>/net/ip_vs. */
+int ipvs_nl_table_read_procfs(struct ipvs_ctx *ctx, const char *proc_root,
+			      struct ipvs_table *ret_table) __attribute__((warn_unused_result));
+/* How ipvs_nl_ops.read reads the table: true for ipvs_nl_table_read_procfs (the default). */
+void ipvs_ctx_set_read_procfs(struct ipvs_ctx *ctx, bool on);
+
+/* Reads <proc_root>/net/ip_vs in one pass into *ret_table (empty). 0 or -errno. */
+int ipvs_procfs_read(const char *proc_root, struct ipvs_table *ret_table)
+	__attribute__((warn_unused_result));
+/* The same from an already open stream (tests). */
+int ipvs_procfs_parse(FILE *f, struct ipvs_table *ret_table) __attribute__((warn_unused_result));
+
+/* A fake kernel for unit tests: kernel semantics (EEXIST, ESRCH, ENOENT) and a record of ops. */
+struct ipvs_fake {
+	struct ipvs_table table;
+	struct ipvs_oplist log; /* every op apply() saw, in order, with its result */
+	size_t n_apply; /* apply() calls */
+	/* Makes the op at this index of the log (0-based, over all calls) fail with fail_err. */
+	long fail_at;
+	int fail_err;
+	bool lose_replies; /* apply() returns -ENOBUFS after applying */
+};
+extern const struct ipvs_ops ipvs_fake_ops;
+void ipvs_fake_init(struct ipvs_fake *fake);
+void ipvs_fake_clear(struct ipvs_fake *fake);
+
+/* The reconciler over any backend (unit tests pass the fake). */
+int ipvs_sync_new_with_ops(const struct ipvs_ops *ops, void *impl, struct ipvs_sync **ret_sync)
+	__attribute__((warn_unused_result));
+const struct ipvs_table *ipvs_sync_actual(const struct ipvs_sync *s);
+bool ipvs_sync_owns(const struct ipvs_sync *s, const struct ipvs_key *key);
+int ipvs_sync_own(struct ipvs_sync *s, const struct ipvs_key *key)
+	__attribute__((warn_unused_result));
+
+/* One sysctl kipvs wants: its path under /proc/sys and its value. */
+struct ipvs_sysctl {
+	const char *name; /* "net/ipv4/vs/conntrack" */
+	int value;
+};
+/* The sysctls for this kernel version; writes up to max and returns how many there are. */
+size_t ipvs_sysctl_wanted(int major, int minor, bool ipv6, struct ipvs_sysctl *ret, size_t max);
