@@ -103,27 +103,17 @@ bool plan_scheduler_is_valid(const char *name)
 	return false;
 }
 
-/*
- * The one place that decides whether the service-proxy-name label hands the Service to
- * another proxy (to be replaced by the decoder's kube_service_is_proxied()).
- */
-static bool plan_service_is_proxied(const struct kube_service *svc, const char *proxy_name)
-{
-	if (!svc->service_proxy_name)
-		return true;
-	return proxy_name && strcmp(svc->service_proxy_name, proxy_name) == 0;
-}
-
 const char *plan_service_skip_reason(const struct kube_service *svc, const char *proxy_name)
 {
 	if (svc->type == KUBE_SVC_EXTERNAL_NAME)
 		return "type ExternalName";
 	if (svc->headless || svc->n_cluster_ips == 0)
 		return "headless (clusterIP None)";
-	if (!plan_service_is_proxied(svc, proxy_name))
-		return "label " LABEL_SERVICE_PROXY_NAME " names another proxy";
+	/* kube_service_is_proxied() covers both labels; the headless one is told apart. */
 	if (svc->label_headless)
 		return "label " LABEL_HEADLESS;
+	if (!kube_service_is_proxied(svc, proxy_name))
+		return "label " LABEL_SERVICE_PROXY_NAME " names another proxy";
 	return NULL;
 }
 
