@@ -327,6 +327,22 @@ struct kube_http *kube_http_free(struct kube_http *http)
 	return NULL;
 }
 
+char *kube_http_redact(const struct kube_http *http, char *s)
+{
+	const char *token = http->cfg->token;
+	size_t n = token ? strlen(token) : 0;
+	char *p;
+
+	/* Short tokens would redact ordinary words; real tokens are long. */
+	if (n < 8)
+		return s;
+	while ((p = strstr(s, token))) {
+		memcpy(p, "REDACTED", 8);
+		memmove(p + 8, p + n, strlen(p + n) + 1);
+	}
+	return s;
+}
+
 uint64_t kube_http_connects(const struct kube_http *http)
 {
 	return http->connects;
@@ -459,6 +475,8 @@ int kube_http_get(struct kube_http *http, const char *path_query,
 		c |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
 	if (opts && opts->compressed)
 		c |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	if (opts && opts->fresh_connect)
+		c |= curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	if (c != CURLE_OK) {
 		kube_http_req_free(req);
 		return -EIO;

@@ -46,6 +46,7 @@ typedef void (*kube_http_done_fn)(const struct kube_http_result *result, void *u
 struct kube_http_get_options {
 	long timeout_ms; /* whole request; 0: none (watches) */
 	bool compressed; /* accept gzip (large LIST replies) */
+	bool fresh_connect; /* open a new connection (the last one may be half-open) */
 };
 
 /*
@@ -68,6 +69,12 @@ int kube_http_get(struct kube_http *http, const char *path_query,
 
 /* Stops and frees a request without calling its done callback. Accepts NULL; returns NULL. */
 struct kube_http_req *kube_http_req_cancel(struct kube_http_req *req);
+
+/*
+ * Replaces every occurrence of the current bearer token in s with "REDACTED", in place, so
+ * that server text can be logged safely. Returns s.
+ */
+char *kube_http_redact(const struct kube_http *http, char *s);
 
 /* New TCP connections opened so far (to show that HTTP/2 watches share one). */
 uint64_t kube_http_connects(const struct kube_http *http);
