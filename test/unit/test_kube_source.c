@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for lib/kube_source.c: the one-shot load (directories, single files, JSON and
+ * YAML, the proxy-name filter, broken files) and the watched mode driven through a real libev
+ * loop and inotify on a temporary directory: write, rename-replace, a half-written file,
+ * delete, and a ConfigMap-style ..data symlink swap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "kube_cache.h"
+#include "kube_model.h"
+#include "kube_source.h"
+#include "log.h"
+
+static char tmpdir[256];
+
+static int setup_dir(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/kipvs-source-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(tmpdir));
+	(void)state;
+	return 0;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	(void)state;
+	return 0;
+}
+
+static void write_raw(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Writes name in the temp dir: in place, or to a temporary name and renamed over it. */
+static void write_file(const char *name, const char *text, bool by_rename)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (!by_rename) {
+		write_raw(path, text);
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", tmpdir, name);
+	write_raw(tmp, text);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+static const char *svc_json(char *buf, size_t size, const char *name, int port,
+			    const char *labels)
+{
+	snprintf(buf, size,
+		 "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"ns\",\"labels\":{%s}},\"spec\":{\"clusterIP\":\"10.96.0.1\","
+		 "\"ports\":[{\"port\":%d}]}}",
+		 name, labels, port);
+	return buf;
+}
+
+static char *take_changes(struct kube_cache *cache, bool *ret_node)
+{
+	static char got[1024];
+	char **keys;
+	size_t n;
+
+	got[0] = '\0';
+	assert_int_equal(kube_cache_take_changes(cache, &keys, &n, ret_node), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(got, ",");
+		strcat(got, keys[i]);
+	}
+	kube_cache_changes_free(keys, n);
+	return got;
+}
+
+static void test_load_fixture_dir(void **state)
+{
+	const char *fixtures = getenv("KIPVS_FIXTURES");
+	struct kube_cache *cache = kube_cache_new();
+	const struct kube_service *svc;
+	char path[PATH_MAX];
+	bool node;
+
+	(void)state;
+	if (!fixtures)
+		fail_msg("KIPVS_FIXTURES is not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/kube", fixtures);
+	assert_int_equal(kube_cache_set_node_name(cache, "node-a"), 0);
+	/* services.json: Service, slice, Node; manifests.yaml: Service, slice (+ a Deployment). */
+	assert_int_equal(kube_source_load(cache, path, NULL), 5);
+	assert_int_equal(kube_cache_count_services(cache), 2);
+	assert_int_equal(kube_cache_count_slices(cache), 2);
+	assert_non_null(kube_cache_get_node(cache));
+	svc = kube_cache_get_service(cache, "shop", "api");
+	assert_non_null(svc);
+	assert_int_equal(svc->ports[0].port, 443);
+	for (int k = 0; k < _KUBE_KIND_MAX; k++)
+		assert_true(kube_cache_is_synced(cache, (enum kube_kind)k));
+	assert_string_equal(take_changes(cache, &node), "default/web,shop/api");
+	assert_true(node);
+	/* Loading the same files again changes nothing. */
+	assert_int_equal(kube_source_load(cache, path, NULL), 5);
+	assert_string_equal(take_changes(cache, &node), "");
+	assert_false(node);
+	kube_cache_free(cache);
+}
+
+static void test_load_cases(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *file;
+		const char *text;
+		const char *proxy_name;
+		int rc;
+		size_t services;
+	} cases[] = {
+		{"single YAML file", "one.yaml",
+		 "kind: Service\nmetadata: {name: a, namespace: ns}\nspec: {clusterIP: 10.0.0.1}\n"
+		 "---\nkind: Service\nmetadata: {name: b}\n",
+		 NULL, 2, 2},
+		{"yml extension", "one.yml", "kind: Service\nmetadata: {name: a}\n", NULL, 1, 1},
+		{"other proxy's Service is left out", "p.json",
+		 "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\",\"labels\":{"
+		 "\"service.kubernetes.io/service-proxy-name\":\"other\"}}}",
+		 NULL, 0, 0},
+		{"our proxy's Service is kept", "p.json",
+		 "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\",\"labels\":{"
+		 "\"service.kubernetes.io/service-proxy-name\":\"other\"}}}",
+		 "other", 1, 1},
+		{"headless label is left out", "h.json",
+		 "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\",\"labels\":{"
+		 "\"service.kubernetes.io/headless\":\"\"}}}",
+		 NULL, 0, 0},
+		{"broken JSON", "bad.json", "{\"kind\":\"Service\",", NULL, -EBADMSG, 0},
+		{"broken YAML", "bad.yaml", "kind: [Service\n", NULL, -EBADMSG, 0},
+		{"empty YAML file", "empty.yaml", "", NULL, 0, 0},
+		{"rejected object", "r.json", "{\"kind\":\"Service\",\"metadata\":{}}", NULL, 0, 0},
+	};
+	FILE *devnull = fopen("/dev/null", "we");
+
+	(void)state;
+	log_set_stream(devnull);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kube_cache *cache = kube_cache_new();
+		char path[PATH_MAX];
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, cases[i].file);
+		write_raw(path, cases[i].text);
+		r = kube_source_load(cache, path, cases[i].proxy_name);
+		if (r != cases[i].rc || kube_cache_count_services(cache) != cases[i].services)
+			fail_msg("case %s: returned %d with %zu services, want %d and %zu",
+				 cases[i].name, r, kube_cache_count_services(cache), cases[i].rc,
+				 cases[i].services);
+		kube_cache_free(cache);
+		assert_int_equal(unlink(path), 0);
+	}
+	log_set_stream(NULL);
+	fclose(devnull);
+}
+
+static void test_load_dir_with_broken_file(void **state)
+{
+	struct kube_cache *cache = kube_cache_new();
+	char buf[512], path[PATH_MAX];
+	FILE *devnull = fopen("/dev/null", "we");
+
+	(void)state;
+	log_set_stream(devnull);
+	write_file("a.json", svc_json(buf, sizeof(buf), "a", 80, ""), false);
+	write_file("b.json", "{ not json", false);
+	write_file("notes.txt", "ignored", false);
+	write_file(".hidden.json", svc_json(buf, sizeof(buf), "hidden", 80, ""), false);
+	assert_int_equal(kube_source_load(cache, tmpdir, NULL), -EBADMSG);
+	assert_int_equal(kube_cache_count_services(cache), 1);
+	assert_non_null(kube_cache_get_service(cache, "ns", "a"));
+	/* A missing path: an error, and nothing touched. */
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	assert_int_equal(kube_source_load(cache, path, NULL), -ENOENT);
+	assert_int_equal(kube_cache_count_services(cache), 1);
+	log_set_stream(NULL);
+	fclose(devnull);
+	kube_cache_free(cache);
+	for (const char *const *n = (const char *const[]){"a.json", "b.json", "notes.txt",
+							   ".hidden.json", NULL};
+	     *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, *n);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
+struct watch_fixture {
+	struct ev_loop *loop;
+	struct kube_cache *cache;
+	struct kube_source *src;
+	ev_timer tick;
+	int calls;
+};
+
+static void on_changed(struct kube_source *src, void *userdata)
+{
+	((struct watch_fixture *)userdata)->calls++;
+}
+
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+}
+
+/* Runs the loop until the source has re-read `want` times in all (at most ~5 s). */
+static void wait_calls(struct watch_fixture *fx, int want, const char *step)
+{
+	for (int i = 0; i < 200 && fx->calls < want; i++)
+		ev_run(fx->loop, EVRUN_ONCE);
+	if (fx->calls < want)
+		fail_msg("step %s: no re-read seen (%d of %d)", step, fx->calls, want);
+}
+
+/* Runs the loop for about 0.4 s more, so that a second pending pass also happens. */
+static void settle(struct watch_fixture *fx)
+{
+	ev_tstamp end = ev_time() + 0.4;
+
+	while (ev_time() < end)
+		ev_run(fx->loop, EVRUN_ONCE);
+}
+
+static void test_watch(void **state)
+{
+	struct watch_fixture fx = {0};
+	char buf[512], path[PATH_MAX], target[PATH_MAX];
+	FILE *devnull = fopen("/dev/null", "we");
+	bool node;
+	int calls;
+
+	(void)state;
+	log_set_stream(devnull);
+	fx.loop = ev_loop_new(EVFLAG_AUTO);
+	fx.cache = kube_cache_new();
+	ev_timer_init(&fx.tick, on_tick, 0.025, 0.025);
+	ev_timer_start(fx.loop, &fx.tick);
+	write_file("a.json", svc_json(buf, sizeof(buf), "a", 80, ""), false);
+	assert_int_equal(kube_source_new(fx.loop, fx.cache, tmpdir, NULL, on_changed, &fx, &fx.src),
+			 0);
+	assert_int_equal(kube_source_start(fx.src), 1);
+	assert_int_equal(fx.calls, 1);
+	assert_string_equal(take_changes(fx.cache, &node), "ns/a");
+
+	/* A new file, written in place. */
+	write_file("b.json", svc_json(buf, sizeof(buf), "b", 80, ""), false);
+	wait_calls(&fx, 2, "new file");
+	assert_string_equal(take_changes(fx.cache, &node), "ns/b");
+
+	/* Replace by rename, as editors do: the change is seen and only b is marked. */
+	calls = fx.calls;
+	write_file("b.json", svc_json(buf, sizeof(buf), "b", 81, ""), true);
+	wait_calls(&fx, calls + 1, "rename-replace");
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "b")->ports[0].port, 81);
+	assert_string_equal(take_changes(fx.cache, &node), "ns/b");
+
+	/* A half-written file keeps what it gave; the other file still applies. */
+	calls = fx.calls;
+	write_file("b.json", "{\"kind\":\"Service\",\"metadata\":{\"na", false);
+	write_file("a.json", svc_json(buf, sizeof(buf), "a", 82, ""), true);
+	wait_calls(&fx, calls + 1, "half-written");
+	settle(&fx); /* the two writes may land in two passes */
+	assert_non_null(kube_cache_get_service(fx.cache, "ns", "b"));
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "a")->ports[0].port, 82);
+	assert_string_equal(take_changes(fx.cache, &node), "ns/a");
+
+	/* The file is completed: the Service is relabelled for another proxy, so it goes. */
+	calls = fx.calls;
+	write_file("b.json",
+		   svc_json(buf, sizeof(buf), "b", 81,
+			    "\"service.kubernetes.io/service-proxy-name\":\"other\""),
+		   true);
+	wait_calls(&fx, calls + 1, "relabelled");
+	assert_null(kube_cache_get_service(fx.cache, "ns", "b"));
+	assert_string_equal(take_changes(fx.cache, &node), "ns/b");
+
+	/* Delete a file: its objects go. */
+	calls = fx.calls;
+	snprintf(path, sizeof(path), "%s/a.json", tmpdir);
+	assert_int_equal(unlink(path), 0);
+	wait_calls(&fx, calls + 1, "delete");
+	assert_null(kube_cache_get_service(fx.cache, "ns", "a"));
+	assert_string_equal(take_changes(fx.cache, &node), "ns/a");
+
+	/* A ConfigMap mount: c.json -> ..data/c.json, and ..data is swapped by rename. */
+	calls = fx.calls;
+	snprintf(path, sizeof(path), "%s/..v1", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/..v1/c.json", tmpdir);
+	write_raw(path, svc_json(buf, sizeof(buf), "c", 80, ""));
+	snprintf(path, sizeof(path), "%s/..data", tmpdir);
+	assert_int_equal(symlink("..v1", path), 0);
+	snprintf(path, sizeof(path), "%s/c.json", tmpdir);
+	assert_int_equal(symlink("..data/c.json", path), 0);
+	wait_calls(&fx, calls + 1, "configmap first");
+	settle(&fx);
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "c")->ports[0].port, 80);
+	(void)take_changes(fx.cache, &node);
+
+	calls = fx.calls;
+	snprintf(path, sizeof(path), "%s/..v2", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/..v2/c.json", tmpdir);
+	write_raw(path, svc_json(buf, sizeof(buf), "c", 90, ""));
+	snprintf(path, sizeof(path), "%s/..data_tmp", tmpdir);
+	assert_int_equal(symlink("..v2", path), 0);
+	snprintf(target, sizeof(target), "%s/..data", tmpdir);
+	assert_int_equal(rename(path, target), 0);
+	wait_calls(&fx, calls + 1, "configmap swap");
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "c")->ports[0].port, 90);
+	assert_string_equal(take_changes(fx.cache, &node), "ns/c");
+
+	fx.src = kube_source_free(fx.src);
+	assert_null(fx.src);
+	assert_null(kube_source_free(NULL));
+	ev_timer_stop(fx.loop, &fx.tick);
+	ev_loop_destroy(fx.loop);
+	kube_cache_free(fx.cache);
+	log_set_stream(NULL);
+	fclose(devnull);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_fixture_dir),
+		cmocka_unit_test_setup_teardown(test_load_cases, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_load_dir_with_broken_file, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
