@@ -124,7 +124,9 @@ class FaultTable:
         with self._lock:
             return [f.to_json() for f in self._faults]
 
-    def clear(self) -> None:
+    def clear(self, counters: bool = False) -> None:
+        """Drop pending faults (and with counters, the applied count too)."""
         with self._lock:
             self._faults.clear()
-            self.applied_total = 0
+            if counters:
+                self.applied_total = 0

@@ -147,7 +147,7 @@ class FakeAPIServer:
         """Back to empty: objects, history, faults, counters; open watches end."""
         self.epoch += 1
         self.store.reset()
-        self.faults.clear()
+        self.faults.clear(counters=True)
         self.stats.reset()
 
     def stop(self) -> None:
