@@ -252,3 +252,14 @@ struct ipvs_sysctl {
 };
 /* The sysctls for this kernel version; writes up to max and returns how many there are. */
 size_t ipvs_sysctl_wanted(int major, int minor, bool ipv6, struct ipvs_sysctl *ret, size_t max);
+
+/*
+ * `ipvsadm -R` lines. parse_line: 0 and *ret_op, 1 for a blank or # line, -EINVAL. parse: appends
+ * every line's op to *ops. to_plan: turns -A/-a ops into a sorted desired table (the caller frees
+ * it with plan_table_clear()); -EINVAL for other ops or a destination before its service.
+ */
+int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
+	__attribute__((warn_unused_result));
+int ipvs_rules_parse(const char *text, struct ipvs_oplist *ops) __attribute__((warn_unused_result));
+int ipvs_rules_to_plan(const struct ipvs_oplist *ops, struct plan_table *ret_table)
+	__attribute__((warn_unused_result));
