@@ -587,7 +587,7 @@ static int plan_build_slice(const struct kube_endpoint_slice *slice, void *userd
 	else if (!kube_cache_get_service(ctx->in->cache, slice->meta.namespace,
 					 slice->service_name))
 		plan_note_emit(ctx->in, PLAN_NOTE_UNUSED, KUBE_KIND_ENDPOINT_SLICE, &slice->meta,
-			       "its Service is not known");
+			       "no such Service here (absent, or not proxied by its labels)");
 	return 0;
 }
 

@@ -729,7 +729,8 @@ static const struct t_case plan_cases[] = {
 			    { .name = "nolabel-1", .family = AF_INET,
 			      .ports = { { "", TCP, 80 } }, .eps = { { "10.1.0.6" } } } },
 		.want = "-A -t 10.0.0.1:80 -s rr\n",
-		.want_notes = "unused EndpointSlice default/gone-1: its Service is not known\n"
+		.want_notes = "unused EndpointSlice default/gone-1: no such Service here "
+			      "(absent, or not proxied by its labels)\n"
 			      "unused EndpointSlice default/nolabel-1: no label "
 			      "kubernetes.io/service-name\n",
 	},
