@@ -420,7 +420,7 @@ static void kube_reflector_on_list_done(const struct kube_http_result *res, void
 	free(r->continue_token);
 	r->continue_token = NULL;
 	if (ret < 0) {
-		kube_reflector_retry(r, KUBE_REFLECTOR_LIST, NULL, "list failed",
+		kube_reflector_retry(r, KUBE_REFLECTOR_LIST, res, "list failed",
 				     ret == -EBADMSG ? "the reply is not a JSON list" :
 						       strerror(-ret));
 		return;
