@@ -584,6 +584,14 @@ class TestWatch(FakeTest):
                 self.assertEqual([f"{e['type']} {e['object']['metadata']['name']}" for e in got], want)
                 with self.assertRaises(TimeoutError):
                     w.event(timeout=0.3)
+                w.close()
+        # From a future RV: nothing up to that RV, everything after it.
+        now = int(self.ctl.stats()["resourceVersion"])
+        w = self.watch("/api/v1/services" + q(watch=1, resourceVersion=now + 2))
+        self.ctl.wait_watches(1)
+        for name in ("f1", "f2", "f3"):
+            self.ctl.put(svc(name))
+        self.assertEqual(w.event()["object"]["metadata"]["name"], "f3")
 
     def test_c14_watch_without_rv_starts_with_synthetic_added(self) -> None:
         self.ctl.put(svc("b"))
@@ -654,6 +662,10 @@ class TestWatch(FakeTest):
         w.read_head()
         self.assertEqual(w.status, 200)
         self.assertEqual(json.loads(w.body())["kind"], "NodeList")
+        # timeoutSeconds=0 is no timeout (the real server picks a long one).
+        w0 = self.watch("/api/v1/services" + q(watch=1, timeoutSeconds=0))
+        with self.assertRaises(TimeoutError):
+            w0.event(timeout=1.2)
 
     def test_c21_selector_transitions_in_watch(self) -> None:
         rv = self.ctl.stats()["resourceVersion"]
@@ -873,6 +885,18 @@ class TestControl(FakeTest):
         self.assertEqual(self.ctl.ok("GET", "/control/faults")["faults"], [])
         self.assertEqual(self.api.get_json("/api/v1/services")[0], 200)
         self.assertEqual(self.ctl.stats()["requests"], {"services": {"list": 1}})
+
+    def test_c41_close_watches(self) -> None:
+        ws = self.watch("/api/v1/services?watch=1")
+        wn = self.watch("/api/v1/nodes?watch=1")
+        self.ctl.wait_watches(2)
+        self.assertEqual(self.ctl.ok("POST", "/control/watches/close", {"resource": "Service"}), {"closed": 1})
+        self.assertIsNone(ws.event())  # ended cleanly
+        with self.assertRaises(TimeoutError):
+            wn.event(timeout=0.3)
+        self.assertEqual(self.ctl.ok("POST", "/control/watches/close"), {"closed": 1})
+        self.assertIsNone(wn.event())
+        self.assertEqual(self.ctl.call("POST", "/control/watches/close", {"resource": "pods"})[0], 400)
 
     def test_c34_stats(self) -> None:
         self.api.get_json("/api/v1/services")

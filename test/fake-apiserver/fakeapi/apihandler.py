@@ -312,6 +312,8 @@ class APIHandler(BaseHTTPRequestHandler):
                 timeout = float(int(query["timeoutSeconds"]))
             except ValueError:
                 raise ApiError(400, f"invalid timeoutSeconds: {query['timeoutSeconds']!r}") from None
+            if timeout <= 0:
+                timeout = None  # the real server picks its own long timeout
         name = req.name
 
         def visible(obj: Optional[Obj]) -> bool:
@@ -384,6 +386,8 @@ class APIHandler(BaseHTTPRequestHandler):
                     continue
                 if ev is None:
                     break
+                if from_rv is not None and ev.rv <= from_rv:
+                    continue  # a watch from a future RV starts there, as etcd's does
                 out = convert(ev)
                 if out is not None:
                     stream.send(out)
