@@ -65,8 +65,6 @@ void plan_table_clear(struct plan_table *table);
 
 /* ---- Computing the table (lib/plan.c) ---- */
 
-struct kube_cache;
-
 /* What a note is about: something the plan skipped, could not use, or had to choose. */
 enum plan_note_kind {
 	PLAN_NOTE_SKIPPED, /* a Service is deliberately not programmed (ExternalName, headless, labels) */

@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs in the test guest: for every scenario of test/fixtures/scenarios, `kipvs plan ... |
+# ipvsadm -R` in a fresh network namespace, then `ipvsadm -Sn` must print the same set of lines
+# as the plan (ipvsadm sorts its own way, so the lines are compared sorted). This proves the
+# plan's text is exactly ipvsadm's syntax, IPv6, SCTP and persistence included.
+# Usage: plan_restore.sh PATH-TO-KIPVS SCENARIO-DIR
+. "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
+
+kipvs=$1
+dir=$2
+ipvs_load
+n=0
+for args_file in "$dir"/*.args; do
+    stem=${args_file%.args}
+    name=$(basename "$stem")
+    json=$dir/$(basename "$stem" | cut -d. -f1).json
+    read -r -a args <<<"$(grep -v '^#' "$args_file" | tr '\n' ' ')"
+    step "$name"
+    plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "$name: kipvs plan failed"
+    [ -n "$plan" ] || fail "$name: empty plan"
+    ns=pr-$n
+    netns_add "$ns"
+    ip netns exec "$ns" ipvsadm -R <<<"$plan" || fail "$name: ipvsadm -R refused the plan:
+$plan"
+    got=$(ip netns exec "$ns" ipvsadm -Sn | sort)
+    want=$(sort <<<"$plan")
+    if [ "$got" != "$want" ]; then
+        echo "--- plan (sorted)"
+        echo "$want"
+        echo "--- ipvsadm -Sn (sorted)"
+        echo "$got"
+        diff <(echo "$want") <(echo "$got") || true
+        fail "$name: ipvsadm -Sn differs from the plan"
+    fi
+    ip netns del "$ns"
+    n=$((n + 1))
+done
+[ "$n" -gt 0 ] || fail "no scenario in $dir"
+echo "PASS: $n plans restored and read back identically"
