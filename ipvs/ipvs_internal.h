@@ -191,6 +191,8 @@ struct ipvs_nl_counters {
 void ipvs_ctx_counters(const struct ipvs_ctx *ctx, struct ipvs_nl_counters *ret);
 /* Caps the bytes per batch below the send buffer (tests: force many sendmsg). 0 restores. */
 void ipvs_ctx_set_batch_limit(struct ipvs_ctx *ctx, size_t bytes);
+/* Shrinks the receive buffer (tests: provoke lost replies). 0 or -errno. */
+int ipvs_ctx_set_rcvbuf(struct ipvs_ctx *ctx, int bytes) __attribute__((warn_unused_result));
 /* Sends each op alone with its own ACK (for the benchmark's baseline). */
 void ipvs_ctx_set_ack_each(struct ipvs_ctx *ctx, bool on);
 

@@ -94,6 +94,11 @@ static int ipvs_nl_errno(int nle)
 	}
 }
 
+static int ipvs_nl_setsockopt_int(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? -errno : 0;
+}
+
 void ipvs_ctx_counters(const struct ipvs_ctx *ctx, struct ipvs_nl_counters *ret)
 {
 	*ret = ctx->counters;
@@ -102,6 +107,11 @@ void ipvs_ctx_counters(const struct ipvs_ctx *ctx, struct ipvs_nl_counters *ret)
 void ipvs_ctx_set_batch_limit(struct ipvs_ctx *ctx, size_t bytes)
 {
 	ctx->batch_limit = bytes;
+}
+
+int ipvs_ctx_set_rcvbuf(struct ipvs_ctx *ctx, int bytes)
+{
+	return ipvs_nl_setsockopt_int(nl_socket_get_fd(ctx->sk), SOL_SOCKET, SO_RCVBUFFORCE, bytes);
 }
 
 void ipvs_ctx_set_ack_each(struct ipvs_ctx *ctx, bool on)
@@ -226,11 +236,6 @@ static int ipvs_nl_wait(struct ipvs_ctx *ctx, struct ipvs_nl_req *req)
 	if (r < 0 && !req->done)
 		return ipvs_nl_errno(r);
 	return 0;
-}
-
-static int ipvs_nl_setsockopt_int(int fd, int level, int name, int value)
-{
-	return setsockopt(fd, level, name, &value, sizeof(value)) < 0 ? -errno : 0;
 }
 
 static int ipvs_nl_setup_socket(struct ipvs_ctx *ctx)

@@ -213,7 +213,7 @@ static int cmd_info(struct ipvs_ctx *ctx)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: ipvs_driver apply [--quiet] [--batch-limit BYTES] [--ack-each] < rules\n"
+		"usage: ipvs_driver apply [--quiet] [--batch-limit BYTES] [--ack-each] [--rcvbuf BYTES] < rules\n"
 		"       ipvs_driver sync [--runs N] < desired -A/-a rules\n"
 		"       ipvs_driver dump [--procfs] [--stats]\n"
 		"       ipvs_driver info | timeouts TCP TCPFIN UDP | read-bench\n");
@@ -246,7 +246,10 @@ int main(int argc, char **argv)
 			ipvs_ctx_set_ack_each(ctx, true);
 		else if (strcmp(argv[i], "--batch-limit") == 0 && i + 1 < argc)
 			ipvs_ctx_set_batch_limit(ctx, strtoul(argv[++i], NULL, 10));
-		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--rcvbuf") == 0 && i + 1 < argc) {
+			if (ipvs_ctx_set_rcvbuf(ctx, atoi(argv[++i])) < 0)
+				fprintf(stderr, "ipvs_driver: cannot set the receive buffer\n");
+		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
 			runs = atoi(argv[++i]);
 		else if (strcmp(argv[1], "timeouts") != 0) {
 			ipvs_ctx_free(ctx);
