@@ -15,14 +15,12 @@ import http.client
 import ipaddress
 import json
 import os
-import select
 import signal
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -497,19 +495,22 @@ class TestList(FakeTest):
         self.assertEqual(got, 200)
 
     def test_c11_list_resource_version_semantics(self) -> None:
+        self.ctl.put(svc("s0"))
         a = int(self.ctl.put(svc("s1"))["metadata"]["resourceVersion"])
         b = int(self.ctl.put(svc("s2"))["metadata"]["resourceVersion"])
         c = int(self.ctl.delete("Service", "default", "s1")["metadata"]["resourceVersion"])
         cases = [
             # name, params, code, items, list RV
-            ("unset = most recent", {}, 200, ["default/s2"], c),
-            ("0 = any, limit ignored", {"resourceVersion": "0", "limit": "1"}, 200, ["default/s2"], c),
-            ("N not older than", {"resourceVersion": str(a)}, 200, ["default/s2"], c),
+            ("unset = most recent", {}, 200, ["default/s0", "default/s2"], c),
+            ("0 = any, limit ignored", {"resourceVersion": "0", "limit": "1"}, 200,
+             ["default/s0", "default/s2"], c),
+            ("N not older than", {"resourceVersion": str(a)}, 200, ["default/s0", "default/s2"], c),
             ("N NotOlderThan", {"resourceVersion": str(a), "resourceVersionMatch": "NotOlderThan"},
-             200, ["default/s2"], c),
-            ("N Exact", {"resourceVersion": str(a), "resourceVersionMatch": "Exact"}, 200, ["default/s1"], a),
+             200, ["default/s0", "default/s2"], c),
+            ("N Exact", {"resourceVersion": str(a), "resourceVersionMatch": "Exact"}, 200,
+             ["default/s0", "default/s1"], a),
             ("N with limit is Exact", {"resourceVersion": str(b), "limit": "5"}, 200,
-             ["default/s1", "default/s2"], b),
+             ["default/s0", "default/s1", "default/s2"], b),
             ("future RV", {"resourceVersion": str(c + 100)}, 504, None, None),
             ("future RV Exact", {"resourceVersion": str(c + 1), "resourceVersionMatch": "Exact"}, 504, None, None),
             ("match without RV", {"resourceVersionMatch": "Exact"}, 422, None, None),
@@ -643,11 +644,17 @@ class TestWatch(FakeTest):
             self.assertEqual(ev["type"], "BOOKMARK")
             ev = w.event(timeout=2)
         self.assertEqual(ev["type"], "BOOKMARK")
+        # None without allowWatchBookmarks (or with it false), at the same 0.2 s interval.
+        for name, params in [("absent", {}), ("false", {"allowWatchBookmarks": "false"})]:
+            with self.subTest(name):
+                plain = self.watch("/api/v1/services" + q(watch=1, resourceVersion=rv, **params))
+                with self.assertRaises(TimeoutError):
+                    plain.event(timeout=0.7)
         # The interval is configurable.
         self.ctl.ok("POST", "/control/config", {"bookmark_interval": 5})
-        plain = self.watch("/api/v1/services" + q(watch=1, resourceVersion=rv, allowWatchBookmarks="false"))
+        slow = self.watch("/api/v1/services" + q(watch=1, resourceVersion=rv, allowWatchBookmarks="true"))
         with self.assertRaises(TimeoutError):
-            plain.event(timeout=0.7)
+            slow.event(timeout=0.7)
 
     def test_c17_timeout_seconds_ends_cleanly(self) -> None:
         t0 = time.monotonic()

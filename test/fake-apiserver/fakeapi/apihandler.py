@@ -161,8 +161,11 @@ class APIHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def _not_allowed(self) -> None:
-        self._send_error(ApiError(405, f"the server does not allow this method on the requested "
-                                       f"resource (fake-apiserver is read-only; use the control API)"))
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # keep the connection usable
+        self._send_error(ApiError(405, "the server does not allow this method on the requested "
+                                       "resource (fake-apiserver is read-only; use the control API)"))
 
     do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed  # noqa: N815
 
