@@ -4,10 +4,10 @@
 # of operations go in one sendmsg, a batch split by a smaller limit gives the same table, an
 # error in the middle of a batch lands on its own operation, one ACK per message gives one
 # sendmsg per message, and lost replies (a tiny receive buffer) are reported, never hang.
-# usage: ipvs_batch.sh IPVS_DRIVER
+# usage: ipvs_batch.sh [IPVS_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/ipvs_driver)
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 
-driver=${1:?usage: ipvs_batch.sh IPVS_DRIVER}
+driver=${1:-$KIPVS_BUILD_DIR/test/integration/ipvs_driver}
 ipvs_load
 netns_add t
 netns_add u

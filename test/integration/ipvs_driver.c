@@ -91,42 +91,57 @@ static int cmd_apply(struct ipvs_ctx *ctx, bool quiet)
 	return r < 0 && r != -ENOBUFS ? 1 : 0;
 }
 
-/* sync: stdin is the desired table as -A/-a lines; a fresh reconciler reads the kernel first. */
+/*
+ * sync: stdin holds desired tables as -A/-a lines, separated by lines "---"; one reconciler
+ * (which reads the kernel first) syncs to each in turn, `runs` times each.
+ */
 static int cmd_sync(struct ipvs_ctx *ctx, int runs)
 {
 	_cleanup_free_ char *text = read_all(stdin);
-	struct ipvs_oplist ops = {0};
-	struct plan_table desired = {0};
 	struct ipvs_sync *s = NULL;
+	char *part, *rest;
 	int r = 0;
 
-	if (!text || ipvs_rules_parse(text, &ops) < 0 || ipvs_rules_to_plan(&ops, &desired) < 0) {
-		fprintf(stderr, "ipvs_driver: bad desired rules on stdin\n");
-		return 2;
-	}
-	if (ipvs_sync_new(ctx, &s) < 0)
+	if (!text || ipvs_sync_new(ctx, &s) < 0)
 		return 1;
-	for (int i = 0; i < runs && r >= 0; i++) {
-		struct ipvs_sync_result res;
-		double t0 = now_ms();
+	for (part = text; part && r >= 0; part = rest) {
+		struct ipvs_oplist ops = {0};
+		struct plan_table desired = {0};
 
-		r = ipvs_sync_run(s, &desired, &res);
-		if (r < 0) {
-			fprintf(stderr, "ipvs_driver: sync failed: %s\n", strerror(-r));
-			break;
+		rest = strstr(part, "\n---\n");
+		if (rest) {
+			*rest = '\0';
+			rest += 5;
+		} else if (strncmp(part, "---\n", 4) == 0) {
+			rest = part + 4;
+			*part = '\0';
 		}
-		printf("sync: services +%u ~%u -%u, destinations +%u ~%u -%u, failed %u, "
-		       "repaired %u, verified %d, took %.0f ms\n",
-		       res.services_added, res.services_changed, res.services_deleted,
-		       res.dests_added, res.dests_changed, res.dests_deleted, res.failed,
-		       res.repaired, res.verified, now_ms() - t0);
-		if (res.failed)
-			r = -EIO;
+		if (ipvs_rules_parse(part, &ops) < 0 || ipvs_rules_to_plan(&ops, &desired) < 0) {
+			fprintf(stderr, "ipvs_driver: bad desired rules on stdin\n");
+			r = -EINVAL;
+		}
+		for (int i = 0; i < runs && r >= 0; i++) {
+			struct ipvs_sync_result res;
+			double t0 = now_ms();
+
+			r = ipvs_sync_run(s, &desired, &res);
+			if (r < 0) {
+				fprintf(stderr, "ipvs_driver: sync failed: %s\n", strerror(-r));
+				break;
+			}
+			printf("sync: services +%u ~%u -%u, destinations +%u ~%u -%u, failed %u, "
+			       "repaired %u, verified %d, took %.0f ms\n",
+			       res.services_added, res.services_changed, res.services_deleted,
+			       res.dests_added, res.dests_changed, res.dests_deleted, res.failed,
+			       res.repaired, res.verified, now_ms() - t0);
+			if (res.failed)
+				r = -EIO;
+		}
+		plan_table_clear(&desired);
+		ipvs_oplist_clear(&ops);
 	}
 	print_counters(ctx);
 	ipvs_sync_free(s);
-	plan_table_clear(&desired);
-	ipvs_oplist_clear(&ops);
 	return r < 0 ? 1 : 0;
 }
 

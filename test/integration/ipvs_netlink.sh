@@ -4,10 +4,10 @@
 # namespace): IPv4 and IPv6 virtual servers over TCP, UDP and SCTP with persistence, SET of
 # service and destination attributes, the kernel's EEXIST/ESRCH/ENOENT per operation, GET_INFO,
 # the timeouts, and dumps checked against `ipvsadm -Sn`.
-# usage: ipvs_netlink.sh IPVS_DRIVER
+# usage: ipvs_netlink.sh [IPVS_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/ipvs_driver)
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 
-driver=${1:?usage: ipvs_netlink.sh IPVS_DRIVER}
+driver=${1:-$KIPVS_BUILD_DIR/test/integration/ipvs_driver}
 ipvs_load
 modprobe ip_vs_sh && modprobe ip_vs_wrr && modprobe ip_vs_lc || fail "scheduler modules"
 netns_add t
