@@ -12,9 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #include "cleanup.h"
 #include "cmd.h"
 #include "kube_cache.h"
+#include "kube_client.h"
 #include "kube_source.h"
 #include "log.h"
 #include "net_addr.h"
@@ -25,6 +28,7 @@
 struct plan_opts {
 	const char *from;
 	const char *kubeconfig;
+	const char *master;
 	char hostname[HOST_NAME_MAX + 1];
 	struct net_addr *node_ips;
 	size_t n_node_ips;
@@ -52,6 +56,8 @@ static void plan_usage(FILE *stream)
 		"  --from PATH                 read Services, EndpointSlices and Nodes from a file\n"
 		"                              or directory (kubectl List JSON) instead of the API\n"
 		"  --kubeconfig FILE           read them from the API server named in FILE\n"
+		"                              (neither --from nor --kubeconfig: in-cluster config)\n"
+		"  --master URL                the API server's URL (overrides the kubeconfig's)\n"
 		"  --sync-timeout SECONDS      wait this long for the initial list (default 30)\n"
 		"  --hostname-override NAME    this node's name (default: the host name)\n"
 		"  --node-ip IP                a NodePort address of this node (repeatable;\n"
@@ -148,6 +154,7 @@ static int plan_parse(int argc, char **argv, struct plan_opts *o)
 	enum {
 		OPT_FROM = 0x100,
 		OPT_KUBECONFIG,
+		OPT_MASTER,
 		OPT_SYNC_TIMEOUT,
 		OPT_HOSTNAME,
 		OPT_NODE_IP,
@@ -158,6 +165,7 @@ static int plan_parse(int argc, char **argv, struct plan_opts *o)
 	static const struct option options[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "master", required_argument, NULL, OPT_MASTER },
 		{ "sync-timeout", required_argument, NULL, OPT_SYNC_TIMEOUT },
 		{ "hostname-override", required_argument, NULL, OPT_HOSTNAME },
 		{ "node-ip", required_argument, NULL, OPT_NODE_IP },
@@ -181,6 +189,9 @@ static int plan_parse(int argc, char **argv, struct plan_opts *o)
 			break;
 		case OPT_KUBECONFIG:
 			o->kubeconfig = optarg;
+			break;
+		case OPT_MASTER:
+			o->master = optarg;
 			break;
 		case OPT_SYNC_TIMEOUT:
 			r = plan_opt_seconds("--sync-timeout", optarg, &o->sync_timeout);
@@ -232,8 +243,8 @@ static int plan_parse(int argc, char **argv, struct plan_opts *o)
 		fprintf(stderr, "kipvs plan: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->from && o->kubeconfig) {
-		fprintf(stderr, "kipvs plan: --from and --kubeconfig exclude each other\n");
+	if (o->from && (o->kubeconfig || o->master)) {
+		fprintf(stderr, "kipvs plan: --from and --kubeconfig or --master exclude each other\n");
 		return -EINVAL;
 	}
 	if (!have_hostname) {
@@ -247,6 +258,43 @@ static int plan_parse(int argc, char **argv, struct plan_opts *o)
 }
 
 /*
+ * The API source (lib/kube_client.h): lists the three kinds through a private loop until all
+ * are synced or --sync-timeout passes. Reports its failure on stderr; returns 0 or -errno.
+ */
+static int plan_source_api(const struct plan_opts *o, struct kube_cache *cache)
+{
+	struct kube_client_options copts = {
+		.kubeconfig = o->kubeconfig,
+		.master = o->master,
+		.node_name = o->hostname,
+		.proxy_name = o->proxy_name,
+	};
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct kube_client *client = NULL;
+	char err[512];
+	int r;
+
+	if (!loop)
+		return -ENOMEM;
+	r = kube_client_new(loop, cache, &copts, &client, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "kipvs plan: %s\n", err);
+	} else {
+		r = kube_client_start(client);
+		if (r == 0)
+			r = kube_client_run_until_synced(client, o->sync_timeout * 1000u);
+		if (r == -ETIMEDOUT)
+			fprintf(stderr, "kipvs plan: not synced with the API server after %us\n",
+				o->sync_timeout);
+		else if (r < 0)
+			fprintf(stderr, "kipvs plan: API client: %s\n", strerror(-r));
+	}
+	client = kube_client_free(client);
+	ev_loop_destroy(loop);
+	return r;
+}
+
+/*
  * The seam between the command and its sources: fills the cache from --from files or from the
  * API server, and returns 0 once the initial state is complete, or a negative errno (the
  * failure is reported here; the command exits 1).
@@ -255,10 +303,8 @@ static int plan_source_fill(const struct plan_opts *o, struct kube_cache *cache)
 {
 	int r;
 
-	if (!o->from) {
-		fprintf(stderr, "kipvs plan: --kubeconfig is not supported yet\n");
-		return -EOPNOTSUPP;
-	}
+	if (!o->from)
+		return plan_source_api(o, cache);
 	r = kube_source_load(cache, o->from, o->proxy_name);
 	if (r == -EBADMSG) {
 		/* Each unparsable file was logged; the plan of the others would be partial. */
