@@ -41,6 +41,8 @@ expect_eq "kernel" "$(ipvsadm -Sn | sort)" "$(sort <<<"$d1")"
 
 step "traffic through the VIP"
 for i in 1 2 3 4; do http_get client "http://$vip/" >/dev/null; done
+# The kernel folds its per-CPU counters into the reported ones every 2 s.
+sleep 3
 before=$("$driver" dump --stats)
 echo "$before"
 
@@ -94,6 +96,7 @@ for ((i = 0; i < 50; i++)); do
     "$driver" dump --stats | grep -q "active=1" && break
     sleep 0.2
 done
+sleep 3
 before=$("$driver" dump --stats)
 echo "$before"
 grep -q "active=1" <<<"$before" || fail "the long-lived connection is not active in IPVS"
