@@ -4,11 +4,14 @@
 # ipvsadm -R` in a fresh network namespace, then `ipvsadm -Sn` must print the same set of lines
 # as the plan (ipvsadm sorts its own way, so the lines are compared sorted). This proves the
 # plan's text is exactly ipvsadm's syntax, IPv6, SCTP and persistence included.
-# Usage: plan_restore.sh PATH-TO-KIPVS SCENARIO-DIR
+# Usage: plan_restore.sh [PATH-TO-KIPVS [SCENARIO-DIR]]
+#   (defaults: $KIPVS_BUILD_DIR/cmd/kipvs and $KIPVS_SOURCE_DIR/test/fixtures/scenarios)
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 
-kipvs=$1
-dir=$2
+kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
+dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
+[ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
+[ -d "$dir" ] || fail "no scenario directory at '$dir'"
 ipvs_load
 n=0
 for args_file in "$dir"/*.args; do
