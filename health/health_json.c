@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int health_format_rfc3339(int64_t unix_ns, char *buf, size_t size)
@@ -17,6 +18,11 @@ int health_format_rfc3339(int64_t unix_ns, char *buf, size_t size)
 	char frac[16] = "";
 	int n;
 
+	if (unix_ns == HEALTH_TIME_ZERO) {
+		int z = snprintf(buf, size, "0001-01-01T00:00:00Z");
+
+		return z < 0 || (size_t)z >= size ? -ENOSPC : z;
+	}
 	if (nanos < 0) {
 		nanos += 1000000000;
 		secs -= 1;
@@ -56,4 +62,73 @@ int health_proxy_body(char *buf, size_t size, int64_t last_updated_ns, int64_t n
 	if (n < 0 || (size_t)n >= size)
 		return -ENOSPC;
 	return n;
+}
+
+/* Appends s as a JSON string (with quotes) at buf+*pos; false when it does not fit. */
+static bool health_json_put_string(char *buf, size_t size, size_t *pos, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = *pos;
+
+	if (n + 1 >= size)
+		return false;
+	buf[n++] = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7];
+		size_t len = 0;
+
+		if (c == '"' || c == '\\') {
+			esc[len++] = '\\';
+			esc[len++] = (char)c;
+		} else if (c < 0x20) {
+			esc[len++] = '\\';
+			esc[len++] = 'u';
+			esc[len++] = '0';
+			esc[len++] = '0';
+			esc[len++] = hex[c >> 4];
+			esc[len++] = hex[c & 0xf];
+		} else {
+			esc[len++] = (char)c;
+		}
+		if (n + len + 1 >= size)
+			return false;
+		memcpy(buf + n, esc, len);
+		n += len;
+	}
+	if (n + 2 > size)
+		return false;
+	buf[n++] = '"';
+	buf[n] = '\0';
+	*pos = n;
+	return true;
+}
+
+static bool health_json_put_raw(char *buf, size_t size, size_t *pos, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (*pos + len + 1 > size)
+		return false;
+	memcpy(buf + *pos, s, len + 1);
+	*pos += len;
+	return true;
+}
+
+int health_service_body(char *buf, size_t size, const char *ns, const char *name,
+			unsigned local_endpoints, bool proxy_healthy)
+{
+	char tail[96];
+	size_t pos = 0;
+
+	/* The shape of kube-proxy's service_health.go, keys in the same order. */
+	(void)snprintf(tail, sizeof(tail), "},\"localEndpoints\":%u,\"serviceProxyHealthy\":%s}",
+		       local_endpoints, proxy_healthy ? "true" : "false");
+	if (size == 0 || !health_json_put_raw(buf, size, &pos, "{\"service\":{\"namespace\":") ||
+	    !health_json_put_string(buf, size, &pos, ns) ||
+	    !health_json_put_raw(buf, size, &pos, ",\"name\":") ||
+	    !health_json_put_string(buf, size, &pos, name) ||
+	    !health_json_put_raw(buf, size, &pos, tail))
+		return -ENOSPC;
+	return (int)pos;
 }
