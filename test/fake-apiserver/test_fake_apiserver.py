@@ -706,6 +706,30 @@ class TestWatch(FakeTest):
             with self.subTest(watch=i):
                 self.assertEqual(w.event()["object"]["metadata"]["name"], "all")
 
+    def test_c42_keepalive_requests_are_fast(self) -> None:
+        # 100 small LIST pages on one keep-alive connection: no Nagle/delayed-ACK stall
+        # (40 ms a response without TCP_NODELAY), so a client paging with a small limit syncs fast.
+        for i in range(100):
+            self.ctl.put(svc(f"s{i:03d}"))
+        c = self.api.conn()
+        t0 = time.monotonic()
+        cont, pages = None, 0
+        try:
+            while True:
+                params: dict[str, Any] = {"limit": 1}
+                if cont:
+                    params["continue"] = cont
+                c.request("GET", "/api/v1/services" + q(**params), headers=auth_headers(TOKEN))
+                body = json.loads(c.getresponse().read())
+                pages += 1
+                cont = body["metadata"].get("continue")
+                if not cont:
+                    break
+        finally:
+            c.close()
+        self.assertEqual(pages, 100)
+        self.assertLess(time.monotonic() - t0, 2.0)
+
     def test_c40_send_initial_events_streaming_list(self) -> None:
         self.ctl.put(svc("a"))
         self.ctl.put(svc("b"))

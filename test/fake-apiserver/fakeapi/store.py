@@ -214,6 +214,9 @@ class Store:
     def snapshot(self, res: Resource, at_rv: Optional[int] = None) -> tuple[int, list[tuple[str, Obj]]]:
         """(rv, sorted [(key, obj)]) of one resource, now or at an older revision.
 
+        The objects are the stored ones, not copies: callers must not change
+        them (the store itself never changes a stored object in place).
+
         Raises ExpiredError when at_rv was compacted, TooLargeError when it
         is in the future.
         """
@@ -237,7 +240,7 @@ class Store:
                     else:
                         items[ev.key] = ev.old
                 rv = at_rv
-            return rv, [(k, copy.deepcopy(items[k])) for k in sorted(items)]
+            return rv, [(k, items[k]) for k in sorted(items)]
 
     def get(self, res: Resource, namespace: Optional[str], name: str) -> Optional[Obj]:
         with self.lock:
