@@ -25,6 +25,12 @@ int64_t health_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Seconds since the epoch, split so that the fraction survives the conversion to double. */
+static double health_ns_to_seconds(int64_t ns)
+{
+	return (double)(ns / 1000000000LL) + (double)(ns % 1000000000LL) / 1e9;
+}
+
 const char *health_change_to_string(enum health_change change)
 {
 	switch (change) {
@@ -221,7 +227,7 @@ void health_change_queued(struct health *h, enum health_change kind, int64_t now
 	if (h->oldest_pending_ns == 0)
 		h->oldest_pending_ns = now_ns;
 	(void)health_metric_add(h->m_changes_total[kind], NULL, 1);
-	(void)health_metric_set(h->m_last_queued, NULL, (double)now_ns / 1e9);
+	(void)health_metric_set(h->m_last_queued, NULL, health_ns_to_seconds(now_ns));
 }
 
 void health_changes_pending_set(struct health *h, size_t services, size_t endpoints)
@@ -239,7 +245,7 @@ void health_synced(struct health *h, int64_t start_ns, int64_t end_ns)
 	health_changes_pending_set(h, 0, 0);
 	(void)health_metric_observe(h->m_sync_duration, NULL,
 				    (double)(end_ns - start_ns) / 1e9);
-	(void)health_metric_set(h->m_sync_last, NULL, (double)end_ns / 1e9);
+	(void)health_metric_set(h->m_sync_last, NULL, health_ns_to_seconds(end_ns));
 }
 
 void health_node_eligible_set(struct health *h, bool eligible)

@@ -33,6 +33,10 @@ static void test_rfc3339(void **state)
 		assert_int_equal((size_t)n, strlen(cases[i].want));
 	}
 	assert_int_equal(health_format_rfc3339(0, buf, 10), -ENOSPC);
+	/* Before the first sync kube-proxy shows Go's zero time. */
+	assert_int_equal(health_format_rfc3339(HEALTH_TIME_ZERO, buf, sizeof(buf)), 20);
+	assert_string_equal(buf, "0001-01-01T00:00:00Z");
+	assert_int_equal(health_format_rfc3339(HEALTH_TIME_ZERO, buf, 20), -ENOSPC);
 }
 
 static void test_proxy_bodies(void **state)
@@ -50,11 +54,50 @@ static void test_proxy_bodies(void **state)
 	assert_int_equal(health_proxy_body(buf, 20, t, t, false, true), -ENOSPC);
 }
 
+static void test_service_body(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *ns, *svc;
+		unsigned n;
+		bool healthy;
+		const char *want;
+	} cases[] = {
+		{"one local endpoint", "default", "web", 1, true,
+		 "{\"service\":{\"namespace\":\"default\",\"name\":\"web\"},"
+		 "\"localEndpoints\":1,\"serviceProxyHealthy\":true}"},
+		{"none, unhealthy", "kube-system", "lb", 0, false,
+		 "{\"service\":{\"namespace\":\"kube-system\",\"name\":\"lb\"},"
+		 "\"localEndpoints\":0,\"serviceProxyHealthy\":false}"},
+		{"escaping", "a\"b", "c\\d\n", 12, true,
+		 "{\"service\":{\"namespace\":\"a\\\"b\",\"name\":\"c\\\\d\\u000a\"},"
+		 "\"localEndpoints\":12,\"serviceProxyHealthy\":true}"},
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = health_service_body(buf, sizeof(buf), cases[i].ns, cases[i].svc, cases[i].n,
+					    cases[i].healthy);
+
+		if (n < 0 || strcmp(buf, cases[i].want) != 0)
+			fail_msg("case '%s': got '%s' want '%s'", cases[i].name, n < 0 ? "" : buf,
+				 cases[i].want);
+		assert_int_equal((size_t)n, strlen(cases[i].want));
+		/* Every buffer shorter than the body is refused, never overrun. */
+		for (size_t size = 0; size <= (size_t)n; size++)
+			if (health_service_body(buf, size, cases[i].ns, cases[i].svc, cases[i].n,
+						cases[i].healthy) != -ENOSPC)
+				fail_msg("case '%s': size %zu not refused", cases[i].name, size);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_proxy_bodies),
+		cmocka_unit_test(test_service_body),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
