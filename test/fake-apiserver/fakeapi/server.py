@@ -87,7 +87,7 @@ class FakeAPIServer:
                  verbose: bool = False) -> None:
         self.address, self.port = address, port
         self.control_address, self.control_port = control_address, control_port
-        self.dir = dir or tempfile.mkdtemp(prefix="fake-apiserver-")
+        self.dir = dir  # None: a new temporary directory, made by start()
         self.token = token or "fake-token"
         self.plain_http = plain_http
         self.bookmark_interval = bookmark_interval
@@ -106,6 +106,8 @@ class FakeAPIServer:
 
     def start(self) -> dict[str, Any]:
         """Generate the PKI, bind both ports, start serving; returns self.info."""
+        if self.dir is None:
+            self.dir = tempfile.mkdtemp(prefix="fake-apiserver-")
         os.makedirs(self.dir, exist_ok=True)
         pki = certs.generate(self.dir, self.extra_sans)
         tls: Optional[ssl.SSLContext] = None
