@@ -81,7 +81,8 @@ static void driver_dump(struct driver *d, FILE *out)
 
 	(void)kube_cache_foreach_service(d->cache, driver_on_service, d);
 	(void)kube_cache_foreach_slice(d->cache, driver_on_slice, d);
-	qsort(d->lines, d->n_lines, sizeof(*d->lines), driver_cmp);
+	if (d->n_lines > 0)
+		qsort(d->lines, d->n_lines, sizeof(*d->lines), driver_cmp);
 	for (size_t i = 0; i < d->n_lines; i++) {
 		fprintf(out, "%s\n", d->lines[i]);
 		free(d->lines[i]);

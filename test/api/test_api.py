@@ -273,8 +273,9 @@ def t_sync_pagination(ctx: "Ctx") -> None:
     node_lists = [r for r in log if r.get("verb") == "list" and r["resource"] == "nodes"]
     check(all(r["query"].get("fieldSelector") == f"metadata.name={NODE}" for r in node_lists),
           "the Node listed without its field selector")
-    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "7"] + base_args(fake),
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "7",
+                          "--timeout-ms", "60000"] + base_args(fake),
+                         capture_output=True, text=True, timeout=90)
     check(out.returncode == 0, f"driver failed with page size 7: {out.stderr[-2000:]}")
     got, stats, _ = parse_dump(out.stdout)
     check(got == fake.expected(), "cache differs with page size 7")
