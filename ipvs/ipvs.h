@@ -53,6 +53,7 @@ struct ipvs_sync_result {
 	unsigned failed; /* operations that failed and wait for the next sync; each logged */
 	bool verified; /* the whole kernel table was read */
 	bool lost_replies; /* ENOBUFS: replies were lost, the table was read again */
+	double read_ms, diff_ms, apply_ms; /* where the time went */
 };
 
 /*

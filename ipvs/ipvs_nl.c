@@ -31,8 +31,6 @@
 #define IPVS_NL_RCVBUF (16 << 20)
 /* Largest datagram the kernel sends us: dump skbs are at most 32 KiB. */
 #define IPVS_NL_MSGBUF (64 << 10)
-/* Room for the largest single message we build. */
-#define IPVS_NL_MSG_MAX 512
 
 /* The request whose replies are being read. */
 struct ipvs_nl_req {
@@ -59,13 +57,6 @@ struct ipvs_ctx {
 	struct ipvs_nl_req *req;
 	struct ipvs_nl_counters counters;
 };
-
-static void nlmsg_freep(struct nl_msg **msg)
-{
-	if (*msg)
-		nlmsg_free(*msg);
-}
-#define _cleanup_nlmsg_ _cleanup_(nlmsg_freep)
 
 /* libnl's NLE_* to -errno, at the boundary. */
 static int ipvs_nl_errno(int nle)
@@ -322,88 +313,138 @@ struct ipvs_ctx *ipvs_ctx_free(struct ipvs_ctx *ctx)
 	return NULL;
 }
 
-/* A new message with the generic netlink header of `cmd`; NULL on ENOMEM. */
-static struct nl_msg *ipvs_nl_msg_new(struct ipvs_ctx *ctx, uint8_t cmd, int flags)
-{
-	struct nl_msg *msg = nlmsg_alloc_size(IPVS_NL_MSG_MAX);
+/*
+ * Messages are written straight into a buffer (the batch, or a small one for a single request):
+ * no allocation per message, which matters at 100 000 messages. The layout follows
+ * linux/ip_vs.h; every write checks the room left and sets `overflow` instead of writing past.
+ */
+struct ipvs_nl_wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool overflow;
+};
 
-	if (!msg)
-		return NULL;
-	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, ctx->family, 0, flags, cmd,
-			 IPVS_GENL_VERSION)) {
-		nlmsg_free(msg);
-		return NULL;
+static void ipvs_wb_put(struct ipvs_nl_wbuf *b, uint16_t type, const void *data, size_t n)
+{
+	struct nlattr *a;
+
+	if (b->overflow || b->len + NLA_HDRLEN + NLA_ALIGN(n) > b->cap) {
+		b->overflow = true;
+		return;
 	}
-	return msg;
+	a = (struct nlattr *)(b->p + b->len);
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + n);
+	memcpy(b->p + b->len + NLA_HDRLEN, data, n);
+	memset(b->p + b->len + NLA_HDRLEN + n, 0, NLA_ALIGN(n) - n);
+	b->len += NLA_HDRLEN + NLA_ALIGN(n);
 }
 
-static int ipvs_nl_put_service(struct nl_msg *msg, const struct ipvs_service *svc, bool full)
+static void ipvs_wb_u16(struct ipvs_nl_wbuf *b, uint16_t type, uint16_t v)
 {
-	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE);
+	ipvs_wb_put(b, type, &v, sizeof(v));
+}
+
+static void ipvs_wb_u32(struct ipvs_nl_wbuf *b, uint16_t type, uint32_t v)
+{
+	ipvs_wb_put(b, type, &v, sizeof(v));
+}
+
+static size_t ipvs_wb_nest_start(struct ipvs_nl_wbuf *b, uint16_t type)
+{
+	size_t at = b->len;
+
+	ipvs_wb_put(b, type | NLA_F_NESTED, NULL, 0);
+	return at;
+}
+
+static void ipvs_wb_nest_end(struct ipvs_nl_wbuf *b, size_t at)
+{
+	if (!b->overflow)
+		((struct nlattr *)(b->p + at))->nla_len = (uint16_t)(b->len - at);
+}
+
+/* Starts a message of `cmd`; returns its offset. The sequence number is set when it is sent. */
+static size_t ipvs_wb_msg_start(struct ipvs_nl_wbuf *b, int family, uint8_t cmd, uint16_t flags)
+{
+	size_t at = b->len, hdr = NLMSG_HDRLEN + GENL_HDRLEN;
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+
+	if (b->overflow || b->len + hdr > b->cap) {
+		b->overflow = true;
+		return at;
+	}
+	nlh = (struct nlmsghdr *)(b->p + at);
+	g = (struct genlmsghdr *)(b->p + at + NLMSG_HDRLEN);
+	memset(nlh, 0, hdr);
+	nlh->nlmsg_type = (uint16_t)family;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	g->cmd = cmd;
+	g->version = IPVS_GENL_VERSION;
+	b->len += hdr;
+	return at;
+}
+
+static void ipvs_wb_msg_end(struct ipvs_nl_wbuf *b, size_t at)
+{
+	if (!b->overflow)
+		((struct nlmsghdr *)(b->p + at))->nlmsg_len = (uint32_t)(b->len - at);
+}
+
+static void ipvs_wb_service(struct ipvs_nl_wbuf *b, const struct ipvs_service *svc, bool full)
+{
+	size_t nest = ipvs_wb_nest_start(b, IPVS_CMD_ATTR_SERVICE);
 	struct ip_vs_flags flags = {.flags = svc->flags, .mask = ~0u};
 
-	if (!nest)
-		return -EMSGSIZE;
-	if (nla_put_u16(msg, IPVS_SVC_ATTR_AF, svc->key.af) < 0 ||
-	    nla_put_u16(msg, IPVS_SVC_ATTR_PROTOCOL, svc->key.protocol) < 0 ||
-	    nla_put(msg, IPVS_SVC_ATTR_ADDR, sizeof(svc->key.addr), svc->key.addr) < 0 ||
-	    nla_put_u16(msg, IPVS_SVC_ATTR_PORT, htons(svc->key.port)) < 0)
-		return -EMSGSIZE;
+	ipvs_wb_u16(b, IPVS_SVC_ATTR_AF, svc->key.af);
+	ipvs_wb_u16(b, IPVS_SVC_ATTR_PROTOCOL, svc->key.protocol);
+	ipvs_wb_put(b, IPVS_SVC_ATTR_ADDR, svc->key.addr, sizeof(svc->key.addr));
+	ipvs_wb_u16(b, IPVS_SVC_ATTR_PORT, htons(svc->key.port));
 	/* NEW and SET need them all: the kernel rejects a "full" service missing any. */
-	if (full && (nla_put_string(msg, IPVS_SVC_ATTR_SCHED_NAME, svc->sched) < 0 ||
-		     nla_put(msg, IPVS_SVC_ATTR_FLAGS, sizeof(flags), &flags) < 0 ||
-		     nla_put_u32(msg, IPVS_SVC_ATTR_TIMEOUT, svc->timeout) < 0 ||
-		     nla_put_u32(msg, IPVS_SVC_ATTR_NETMASK, svc->netmask) < 0))
-		return -EMSGSIZE;
-	nla_nest_end(msg, nest);
-	return 0;
+	if (full) {
+		ipvs_wb_put(b, IPVS_SVC_ATTR_SCHED_NAME, svc->sched, strnlen(svc->sched, IPVS_SCHED_MAX - 1) + 1);
+		ipvs_wb_put(b, IPVS_SVC_ATTR_FLAGS, &flags, sizeof(flags));
+		ipvs_wb_u32(b, IPVS_SVC_ATTR_TIMEOUT, svc->timeout);
+		ipvs_wb_u32(b, IPVS_SVC_ATTR_NETMASK, svc->netmask);
+	}
+	ipvs_wb_nest_end(b, nest);
 }
 
-static int ipvs_nl_put_dest(struct nl_msg *msg, const struct ipvs_dest *dest, bool full)
+static void ipvs_wb_dest(struct ipvs_nl_wbuf *b, const struct ipvs_dest *dest, bool full)
 {
-	struct nlattr *nest = nla_nest_start(msg, IPVS_CMD_ATTR_DEST);
+	size_t nest = ipvs_wb_nest_start(b, IPVS_CMD_ATTR_DEST);
 
-	if (!nest)
-		return -EMSGSIZE;
-	if (nla_put(msg, IPVS_DEST_ATTR_ADDR, sizeof(dest->key.addr), dest->key.addr) < 0 ||
-	    nla_put_u16(msg, IPVS_DEST_ATTR_PORT, htons(dest->key.port)) < 0 ||
-	    nla_put_u16(msg, IPVS_DEST_ATTR_ADDR_FAMILY, dest->key.af) < 0)
-		return -EMSGSIZE;
-	if (full && (nla_put_u32(msg, IPVS_DEST_ATTR_FWD_METHOD, dest->fwd) < 0 ||
-		     nla_put_u32(msg, IPVS_DEST_ATTR_WEIGHT, dest->weight) < 0 ||
-		     nla_put_u32(msg, IPVS_DEST_ATTR_U_THRESH, dest->u_thresh) < 0 ||
-		     nla_put_u32(msg, IPVS_DEST_ATTR_L_THRESH, dest->l_thresh) < 0))
-		return -EMSGSIZE;
-	nla_nest_end(msg, nest);
-	return 0;
+	ipvs_wb_put(b, IPVS_DEST_ATTR_ADDR, dest->key.addr, sizeof(dest->key.addr));
+	ipvs_wb_u16(b, IPVS_DEST_ATTR_PORT, htons(dest->key.port));
+	ipvs_wb_u16(b, IPVS_DEST_ATTR_ADDR_FAMILY, dest->key.af);
+	if (full) {
+		ipvs_wb_u32(b, IPVS_DEST_ATTR_FWD_METHOD, dest->fwd);
+		ipvs_wb_u32(b, IPVS_DEST_ATTR_WEIGHT, dest->weight);
+		ipvs_wb_u32(b, IPVS_DEST_ATTR_U_THRESH, dest->u_thresh);
+		ipvs_wb_u32(b, IPVS_DEST_ATTR_L_THRESH, dest->l_thresh);
+	}
+	ipvs_wb_nest_end(b, nest);
 }
 
-/* Builds the message for one operation. The caller frees it with nlmsg_free(). */
-static int ipvs_nl_op_msg(struct ipvs_ctx *ctx, const struct ipvs_op *op, struct nl_msg **ret_msg)
+/* Appends the message for one operation; on overflow the buffer is left as it was. */
+static void ipvs_wb_op(struct ipvs_nl_wbuf *b, int family, const struct ipvs_op *op)
 {
 	static const uint8_t cmds[_IPVS_OP_KIND_MAX] = {
 		[IPVS_OP_SERVICE_ADD] = IPVS_CMD_NEW_SERVICE, [IPVS_OP_SERVICE_SET] = IPVS_CMD_SET_SERVICE,
 		[IPVS_OP_SERVICE_DEL] = IPVS_CMD_DEL_SERVICE, [IPVS_OP_DEST_ADD] = IPVS_CMD_NEW_DEST,
 		[IPVS_OP_DEST_SET] = IPVS_CMD_SET_DEST,	      [IPVS_OP_DEST_DEL] = IPVS_CMD_DEL_DEST,
 	};
-	_cleanup_nlmsg_ struct nl_msg *msg = NULL;
-	bool dest = op->kind >= IPVS_OP_DEST_ADD;
-	int r;
+	size_t start = b->len, m;
 
-	if ((unsigned)op->kind >= _IPVS_OP_KIND_MAX)
-		return -EINVAL;
-	msg = ipvs_nl_msg_new(ctx, cmds[op->kind], 0);
-	if (!msg)
-		return -ENOMEM;
-	r = ipvs_nl_put_service(msg, &op->svc,
-				op->kind == IPVS_OP_SERVICE_ADD || op->kind == IPVS_OP_SERVICE_SET);
-	if (r >= 0 && dest)
-		r = ipvs_nl_put_dest(msg, &op->dest,
-				     op->kind == IPVS_OP_DEST_ADD || op->kind == IPVS_OP_DEST_SET);
-	if (r < 0)
-		return r;
-	*ret_msg = TAKE_PTR(msg);
-	return 0;
+	m = ipvs_wb_msg_start(b, family, cmds[op->kind], 0);
+	ipvs_wb_service(b, &op->svc,
+			op->kind == IPVS_OP_SERVICE_ADD || op->kind == IPVS_OP_SERVICE_SET);
+	if (op->kind >= IPVS_OP_DEST_ADD)
+		ipvs_wb_dest(b, &op->dest, op->kind == IPVS_OP_DEST_ADD || op->kind == IPVS_OP_DEST_SET);
+	ipvs_wb_msg_end(b, m);
+	if (b->overflow)
+		b->len = start;
 }
 
 /* Sends the batch buffer (messages [first, first + n) of ops) and collects the answers. */
@@ -426,66 +467,66 @@ static int ipvs_nl_batch_send(struct ipvs_ctx *ctx, size_t len, struct ipvs_op *
 static int ipvs_nl_apply(void *impl, struct ipvs_op *ops, size_t n_ops)
 {
 	struct ipvs_ctx *ctx = impl;
-	size_t limit = ctx->batch_max, len = 0, start = 0, last_off = 0;
+	struct ipvs_nl_wbuf b = {.p = ctx->batch, .cap = ctx->batch_max};
+	size_t start = 0, last_off = 0;
 	bool lost = false;
 	int r;
 
-	if (ctx->batch_limit && ctx->batch_limit < limit)
-		limit = ctx->batch_limit;
-	for (size_t i = 0; i < n_ops; i++) {
-		_cleanup_nlmsg_ struct nl_msg *msg = NULL;
-		struct nlmsghdr *nlh;
+	if (ctx->batch_limit && ctx->batch_limit < b.cap)
+		b.cap = ctx->batch_limit;
+	for (size_t i = 0; i <= n_ops; i++) {
+		size_t off = b.len;
 
-		ops[i].err = 0;
-		r = ipvs_nl_op_msg(ctx, &ops[i], &msg);
-		if (r < 0)
-			return r;
-		nlh = nlmsg_hdr(msg);
-		if (len > 0 && (len + NLMSG_ALIGN(nlh->nlmsg_len) > limit || ctx->ack_each)) {
-			struct nlmsghdr *prev = (struct nlmsghdr *)(ctx->batch + last_off);
-
-			prev->nlmsg_flags |= NLM_F_ACK;
-			r = ipvs_nl_batch_send(ctx, len, ops + start, i - start,
-					       ctx->seq - (uint32_t)(i - start) + 1, ctx->seq);
-			if (r == -ENOBUFS)
-				lost = true;
-			else if (r < 0)
-				return r;
-			len = 0;
-			start = i;
+		if (i < n_ops) {
+			if ((unsigned)ops[i].kind >= _IPVS_OP_KIND_MAX)
+				return -EINVAL;
+			ops[i].err = 0;
+			ipvs_wb_op(&b, ctx->family, &ops[i]);
+			if (!b.overflow && !(ctx->ack_each && off > 0)) {
+				((struct nlmsghdr *)(b.p + off))->nlmsg_seq = ++ctx->seq;
+				last_off = off;
+				continue;
+			}
+			if (off == 0) /* one message larger than a whole batch */
+				return -EMSGSIZE;
+			if (!b.overflow)
+				b.len = off; /* ack_each: this one starts the next batch */
 		}
-		nlh->nlmsg_seq = ++ctx->seq;
-		nlh->nlmsg_flags = NLM_F_REQUEST;
-		last_off = len;
-		memcpy(ctx->batch + len, nlh, nlh->nlmsg_len);
-		len += NLMSG_ALIGN(nlh->nlmsg_len);
-	}
-	if (len > 0) {
-		struct nlmsghdr *prev = (struct nlmsghdr *)(ctx->batch + last_off);
-
-		prev->nlmsg_flags |= NLM_F_ACK;
-		r = ipvs_nl_batch_send(ctx, len, ops + start, n_ops - start,
-				       ctx->seq - (uint32_t)(n_ops - start) + 1, ctx->seq);
+		if (b.len == 0)
+			break;
+		/* Errors always come back; only the last message asks for an ACK. */
+		((struct nlmsghdr *)(b.p + last_off))->nlmsg_flags |= NLM_F_ACK;
+		r = ipvs_nl_batch_send(ctx, b.len, ops + start, i - start,
+				       ctx->seq - (uint32_t)(i - start) + 1, ctx->seq);
 		if (r == -ENOBUFS)
 			lost = true;
 		else if (r < 0)
 			return r;
+		b.len = 0;
+		b.overflow = false;
+		start = i;
+		if (i < n_ops)
+			i--; /* write it again, into the empty buffer */
 	}
 	return lost ? -ENOBUFS : 0;
 }
 
-/* Sends one request (a dump or a get) and feeds its replies to parse. */
-static int ipvs_nl_request(struct ipvs_ctx *ctx, struct nl_msg *msg,
+/* Room for one request: a header and a service key. */
+#define IPVS_NL_REQ_MAX 256
+
+/* Sends one request (a dump or a get, written in b) and feeds its replies to parse. */
+static int ipvs_nl_request(struct ipvs_ctx *ctx, struct ipvs_nl_wbuf *b,
 			   int (*parse)(struct nlmsghdr *, void *), void *userdata)
 {
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlmsghdr *nlh = (struct nlmsghdr *)b->p;
 	struct ipvs_nl_req req = {.parse = parse, .userdata = userdata};
 	int r;
 
+	if (b->overflow)
+		return -EMSGSIZE;
 	nlh->nlmsg_seq = ++ctx->seq;
-	nlh->nlmsg_flags |= NLM_F_REQUEST;
 	req.first_seq = req.last_seq = nlh->nlmsg_seq;
-	r = nl_sendto(ctx->sk, nlh, nlh->nlmsg_len);
+	r = nl_sendto(ctx->sk, b->p, b->len);
 	if (r < 0)
 		return ipvs_nl_errno(r);
 	ctx->counters.sendmsg++;
@@ -496,6 +537,24 @@ static int ipvs_nl_request(struct ipvs_ctx *ctx, struct nl_msg *msg,
 	if (req.err < 0)
 		return req.err;
 	return req.parse_err;
+}
+
+/* A request of `cmd` for the service `key` (NULL: none). */
+static int ipvs_nl_simple(struct ipvs_ctx *ctx, uint8_t cmd, uint16_t flags,
+			  const struct ipvs_key *key, int (*parse)(struct nlmsghdr *, void *),
+			  void *userdata)
+{
+	uint8_t buf[IPVS_NL_REQ_MAX];
+	struct ipvs_nl_wbuf b = {.p = buf, .cap = sizeof(buf)};
+	size_t m = ipvs_wb_msg_start(&b, ctx->family, cmd, flags);
+
+	if (key) {
+		struct ipvs_service svc = {.key = *key};
+
+		ipvs_wb_service(&b, &svc, false);
+	}
+	ipvs_wb_msg_end(&b, m);
+	return ipvs_nl_request(ctx, &b, parse, userdata);
 }
 
 /* Attribute readers that check the length first: replies are input, and input can be bad. */
@@ -613,12 +672,9 @@ static int ipvs_nl_on_service(struct nlmsghdr *nlh, void *userdata)
 
 int ipvs_nl_services_dump(struct ipvs_ctx *ctx, ipvs_service_fn fn, void *userdata)
 {
-	_cleanup_nlmsg_ struct nl_msg *msg = ipvs_nl_msg_new(ctx, IPVS_CMD_GET_SERVICE, NLM_F_DUMP);
 	struct ipvs_nl_dump_svc d = {.fn = fn, .userdata = userdata};
 
-	if (!msg)
-		return -ENOMEM;
-	return ipvs_nl_request(ctx, msg, ipvs_nl_on_service, &d);
+	return ipvs_nl_simple(ctx, IPVS_CMD_GET_SERVICE, NLM_F_DUMP, NULL, ipvs_nl_on_service, &d);
 }
 
 struct ipvs_nl_dump_dest {
@@ -644,17 +700,9 @@ static int ipvs_nl_on_dest(struct nlmsghdr *nlh, void *userdata)
 int ipvs_nl_dests_dump(struct ipvs_ctx *ctx, const struct ipvs_key *key, ipvs_dest_fn fn,
 		       void *userdata)
 {
-	_cleanup_nlmsg_ struct nl_msg *msg = ipvs_nl_msg_new(ctx, IPVS_CMD_GET_DEST, NLM_F_DUMP);
 	struct ipvs_nl_dump_dest d = {.fn = fn, .userdata = userdata, .af = key->af};
-	struct ipvs_service svc = {.key = *key};
-	int r;
 
-	if (!msg)
-		return -ENOMEM;
-	r = ipvs_nl_put_service(msg, &svc, false);
-	if (r < 0)
-		return r;
-	return ipvs_nl_request(ctx, msg, ipvs_nl_on_dest, &d);
+	return ipvs_nl_simple(ctx, IPVS_CMD_GET_DEST, NLM_F_DUMP, key, ipvs_nl_on_dest, &d);
 }
 
 /* The whole table over netlink: one service dump, then one destination dump per service. */
@@ -709,17 +757,11 @@ static int ipvs_nl_on_one_service(struct nlmsghdr *nlh, void *userdata)
 static int ipvs_nl_read_one(void *impl, const struct ipvs_key *key, struct ipvs_table *ret_table)
 {
 	struct ipvs_ctx *ctx = impl;
-	_cleanup_nlmsg_ struct nl_msg *msg = ipvs_nl_msg_new(ctx, IPVS_CMD_GET_SERVICE, NLM_F_ACK);
-	struct ipvs_service svc = {.key = *key};
 	struct ipvs_vs *vs;
 	int r;
 
-	if (!msg)
-		return -ENOMEM;
-	r = ipvs_nl_put_service(msg, &svc, false);
-	if (r < 0)
-		return r;
-	r = ipvs_nl_request(ctx, msg, ipvs_nl_on_one_service, ret_table);
+	r = ipvs_nl_simple(ctx, IPVS_CMD_GET_SERVICE, NLM_F_ACK, key, ipvs_nl_on_one_service,
+			   ret_table);
 	if (r < 0)
 		return r;
 	vs = ipvs_table_find(ret_table, key);
@@ -754,13 +796,10 @@ static int ipvs_nl_on_u32s(struct nlmsghdr *nlh, void *userdata)
 
 int ipvs_info_get(struct ipvs_ctx *ctx, uint32_t *ret_version, uint32_t *ret_conn_tab_size)
 {
-	_cleanup_nlmsg_ struct nl_msg *msg = ipvs_nl_msg_new(ctx, IPVS_CMD_GET_INFO, NLM_F_ACK);
 	struct ipvs_nl_u32s u = {.first_attr = IPVS_INFO_ATTR_VERSION, .n = 2};
 	int r;
 
-	if (!msg)
-		return -ENOMEM;
-	r = ipvs_nl_request(ctx, msg, ipvs_nl_on_u32s, &u);
+	r = ipvs_nl_simple(ctx, IPVS_CMD_GET_INFO, NLM_F_ACK, NULL, ipvs_nl_on_u32s, &u);
 	if (r < 0)
 		return r;
 	*ret_version = u.v[0];
@@ -771,13 +810,10 @@ int ipvs_info_get(struct ipvs_ctx *ctx, uint32_t *ret_version, uint32_t *ret_con
 int ipvs_timeouts_get(struct ipvs_ctx *ctx, uint32_t *ret_tcp, uint32_t *ret_tcp_fin,
 		      uint32_t *ret_udp)
 {
-	_cleanup_nlmsg_ struct nl_msg *msg = ipvs_nl_msg_new(ctx, IPVS_CMD_GET_CONFIG, NLM_F_ACK);
 	struct ipvs_nl_u32s u = {.first_attr = IPVS_CMD_ATTR_TIMEOUT_TCP, .n = 3};
 	int r;
 
-	if (!msg)
-		return -ENOMEM;
-	r = ipvs_nl_request(ctx, msg, ipvs_nl_on_u32s, &u);
+	r = ipvs_nl_simple(ctx, IPVS_CMD_GET_CONFIG, NLM_F_ACK, NULL, ipvs_nl_on_u32s, &u);
 	if (r < 0)
 		return r;
 	*ret_tcp = u.v[0];
@@ -788,14 +824,17 @@ int ipvs_timeouts_get(struct ipvs_ctx *ctx, uint32_t *ret_tcp, uint32_t *ret_tcp
 
 int ipvs_timeouts_set(struct ipvs_ctx *ctx, uint32_t tcp, uint32_t tcp_fin, uint32_t udp)
 {
-	_cleanup_nlmsg_ struct nl_msg *msg = ipvs_nl_msg_new(ctx, IPVS_CMD_SET_CONFIG, NLM_F_ACK);
+	uint8_t buf[IPVS_NL_REQ_MAX];
+	struct ipvs_nl_wbuf b = {.p = buf, .cap = sizeof(buf)};
+	size_t m = ipvs_wb_msg_start(&b, ctx->family, IPVS_CMD_SET_CONFIG, NLM_F_ACK);
 
-	if (!msg)
-		return -ENOMEM;
 	/* The kernel keeps the timeouts whose attribute is absent. */
-	if ((tcp && nla_put_u32(msg, IPVS_CMD_ATTR_TIMEOUT_TCP, tcp) < 0) ||
-	    (tcp_fin && nla_put_u32(msg, IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, tcp_fin) < 0) ||
-	    (udp && nla_put_u32(msg, IPVS_CMD_ATTR_TIMEOUT_UDP, udp) < 0))
-		return -EMSGSIZE;
-	return ipvs_nl_request(ctx, msg, NULL, NULL);
+	if (tcp)
+		ipvs_wb_u32(&b, IPVS_CMD_ATTR_TIMEOUT_TCP, tcp);
+	if (tcp_fin)
+		ipvs_wb_u32(&b, IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, tcp_fin);
+	if (udp)
+		ipvs_wb_u32(&b, IPVS_CMD_ATTR_TIMEOUT_UDP, udp);
+	ipvs_wb_msg_end(&b, m);
+	return ipvs_nl_request(ctx, &b, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/ip_vs.h>
 
@@ -114,12 +115,22 @@ static void ipvs_sync_disown(struct ipvs_sync *s, const struct ipvs_key *key)
 	}
 }
 
+static double ipvs_sync_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static int ipvs_sync_read_all(struct ipvs_sync *s, struct ipvs_sync_result *res)
 {
 	struct ipvs_table fresh = {0};
+	double t0 = ipvs_sync_now_ms();
 	int r;
 
 	r = s->ops->read(s->impl, &fresh);
+	res->read_ms += ipvs_sync_now_ms() - t0;
 	if (r < 0) {
 		ipvs_table_clear(&fresh);
 		return r;
@@ -304,6 +315,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 	struct ipvs_sync_result res = {0};
 	struct ipvs_oplist ops = {0}, next = {0};
 	struct ipvs_reread *rr = NULL;
+	double t0;
 	int r;
 
 	if (!s->have_actual || s->verify) {
@@ -315,7 +327,9 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 	r = ipvs_sync_adopt(s, desired);
 	if (r < 0)
 		return r;
+	t0 = ipvs_sync_now_ms();
 	r = ipvs_diff_compute(desired, &s->actual, ipvs_sync_owned_cb, s, &ops);
+	res.diff_ms += ipvs_sync_now_ms() - t0;
 	if (r < 0)
 		goto out;
 
@@ -323,7 +337,9 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 		bool last = round == IPVS_SYNC_ROUNDS - 1;
 
 		res.operations += ops.n;
+		t0 = ipvs_sync_now_ms();
 		r = s->ops->apply(s->impl, ops.ops, ops.n);
+		res.apply_ms += ipvs_sync_now_ms() - t0;
 		if (r == -ENOBUFS) {
 			/* Some replies were lost: read the whole table again and re-diff. */
 			res.lost_replies = true;
