@@ -583,9 +583,11 @@ static int kube_options_finalize(struct kube_options *o, enum kube_options_cmd c
 	if (o->min_sync_period_ms > o->sync_period_ms)
 		return kube_options_fail(err, err_size,
 					 "kipvs: invalid value \"%s\" for --ipvs-sync-period: must "
-					 "not be shorter than --ipvs-min-sync-period (%s)",
+					 "not be shorter than --ipvs-min-sync-period (%s)%s%s%s",
 					 kube_options_ms_format(o->sync_period_ms, a, sizeof(a)),
-					 kube_options_ms_format(o->min_sync_period_ms, b, sizeof(b)));
+					 kube_options_ms_format(o->min_sync_period_ms, b, sizeof(b)),
+					 o->config ? " (ipvs.syncPeriod and ipvs.minSyncPeriod in " : "",
+					 o->config ? o->config : "", o->config ? ")" : "");
 	if (o->from) {
 		const struct kube_option *kc = kube_options_find("kubeconfig", 10);
 		const struct kube_option *m = kube_options_find("master", 6);

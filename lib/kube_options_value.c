@@ -33,7 +33,8 @@ static const struct kube_duration_unit kube_duration_units[] = {
 
 /*
  * Go's time.ParseDuration, re-implemented: [-+]? then ([0-9]*(\.[0-9]*)?unit)+, or "0".
- * Fractions are exact to the nanosecond as far as 18 fraction digits carry.
+ * Fractions are computed in double precision as Go computes them, so results match to the
+ * nanosecond.
  */
 int kube_options_duration_parse(const char *text, int64_t *ret_ns)
 {
@@ -53,8 +54,9 @@ int kube_options_duration_parse(const char *text, int64_t *ret_ns)
 	if (!*s)
 		return -EINVAL;
 	while (*s) {
-		uint64_t v = 0, frac = 0, scale = 1, unit_ns = 0;
-		bool pre = false, post = false;
+		uint64_t v = 0, frac = 0, unit_ns = 0;
+		double scale = 1;
+		bool pre = false, post = false, frac_full = false;
 		const char *unit;
 		size_t unit_len;
 
@@ -69,12 +71,21 @@ int kube_options_duration_parse(const char *text, int64_t *ret_ns)
 		if (*s == '.') {
 			s++;
 			for (; isdigit((unsigned char)*s); s++) {
+				uint64_t next;
+
 				post = true;
-				/* Digits past what 64 bits carry only lose precision, as in Go. */
-				if (scale <= UINT64_MAX / 10 / 10) {
-					frac = frac * 10 + (uint64_t)(*s - '0');
-					scale *= 10;
+				/* Digits past what 63 bits carry only lose precision, as in Go. */
+				if (frac_full || frac > (max - 1) / 10) {
+					frac_full = true;
+					continue;
 				}
+				next = frac * 10 + (uint64_t)(*s - '0');
+				if (next > max) {
+					frac_full = true;
+					continue;
+				}
+				frac = next;
+				scale *= 10;
 			}
 		}
 		if (!pre && !post)
@@ -95,8 +106,8 @@ int kube_options_duration_parse(const char *text, int64_t *ret_ns)
 			return -ERANGE;
 		v *= unit_ns;
 		if (frac > 0) {
-			/* frac/scale of a unit; long double keeps 64 bits of mantissa. */
-			v += (uint64_t)((long double)frac * ((long double)unit_ns / (long double)scale));
+			/* frac/scale of a unit, rounded in double precision exactly as Go does. */
+			v += (uint64_t)((double)frac * ((double)unit_ns / scale));
 			if (v > max)
 				return -ERANGE;
 		}
