@@ -35,7 +35,7 @@ struct health_notify;
  * "0001-01-01T00:00:00Z". Returns the length, or -ENOSPC.
  */
 int health_format_rfc3339(int64_t unix_ns, char *buf, size_t size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Writes kube-proxy's /healthz (with_node_eligible) or /livez JSON body into buf.
@@ -43,7 +43,7 @@ int health_format_rfc3339(int64_t unix_ns, char *buf, size_t size)
  */
 int health_proxy_body(char *buf, size_t size, int64_t last_updated_ns, int64_t now_ns,
 		      bool with_node_eligible, bool node_eligible)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Writes the health-check node port body
@@ -52,7 +52,7 @@ int health_proxy_body(char *buf, size_t size, int64_t last_updated_ns, int64_t n
  */
 int health_service_body(char *buf, size_t size, const char *ns, const char *name,
 			unsigned local_endpoints, bool proxy_healthy)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- Pure helpers for the daemon (health_local.c) ---- */
 
@@ -60,9 +60,9 @@ int health_service_body(char *buf, size_t size, const char *ns, const char *name
  * The number a health-check node port reports for svc on node node_name: distinct addresses
  * of the *ready* endpoints whose nodeName is node_name, across all the given slices of the
  * Service's primary IP family (spec.ipFamilies[0]; when absent, the family of the first
- * clusterIP; when that is absent too, every family). Terminating endpoints are not ready and
- * do not count. Slices of another Service (namespace or kubernetes.io/service-name label) are
- * skipped. node_name NULL: 0. Returns the count, or -ENOMEM.
+ * clusterIP; when that is absent too, every family). Terminating endpoints never count, even
+ * when marked ready. Slices of another Service (namespace or kubernetes.io/service-name label)
+ * are skipped. node_name NULL: 0. Returns the count, or -ENOMEM.
  */
 int health_local_endpoints_count(const struct kube_service *svc,
 				 const struct kube_endpoint_slice *const *slices, size_t n_slices,
@@ -105,7 +105,7 @@ struct health_config {
  * health_free().
  */
 int health_new(struct ev_loop *loop, const struct health_config *cfg, struct health **ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Opens the /healthz and the metrics servers. Returns 0, or the -errno of the first server
@@ -182,7 +182,7 @@ bool health_service_is_listening(const struct health *h, const char *ns, const c
  * listener. Returns 0 or -ENOMEM.
  */
 int health_nodeport_addrs_set(struct health *h, const struct net_addr *addrs, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- Metrics (health_stats.c) ---- */
 
@@ -204,8 +204,7 @@ void health_draining_set(struct health *h, size_t n);
  * reached the kernel at applied_ns: one kubeproxy_network_programming_duration_seconds
  * observation. trigger_ns 0 (no annotation) or later than applied_ns is ignored.
  */
-void health_network_programming_observe(struct health *h, int64_t trigger_ns,
-					int64_t applied_ns);
+void health_network_programming_observe(struct health *h, int64_t trigger_ns, int64_t applied_ns);
 
 /* One virtual server's kernel statistics (64-bit counters) and the Service port it serves. */
 struct health_vs_stats {
@@ -229,7 +228,7 @@ struct health_vs_stats {
  * copied. Returns 0 or -ENOMEM (the series are then empty).
  */
 int health_vs_stats_set(struct health *h, const struct health_vs_stats *stats, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- systemd notification (health_notify.c) ---- */
 
@@ -241,7 +240,7 @@ int health_vs_stats_set(struct health *h, const struct health_vs_stats *stats, s
  * health_notify_free().
  */
 int health_notify_new(const char *socket_name, struct health_notify **ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Stops the watchdog timer, closes the socket. Accepts NULL; returns NULL. */
 struct health_notify *health_notify_free(struct health_notify *n);
@@ -251,16 +250,16 @@ bool health_notify_is_enabled(const struct health_notify *n);
 
 /* Sends text (newline-separated assignments) as one datagram. 0 or -errno. */
 int health_notify_send(struct health_notify *n, const char *text)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * "READY=1" plus "STATUS=<status>" (status may be NULL). A status is one line: newlines and
  * other control characters become spaces. 0 or -errno.
  */
 int health_notify_ready(struct health_notify *n, const char *status)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int health_notify_status(struct health_notify *n, const char *status)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* "STOPPING=1". 0 or -errno. */
 int health_notify_stopping(struct health_notify *n) __attribute__((warn_unused_result));
 
@@ -276,4 +275,4 @@ uint64_t health_notify_watchdog_usec(void);
  * the loop stops turning, which is what the watchdog is for. 0 or -EINVAL.
  */
 int health_notify_watchdog_start(struct health_notify *n, struct ev_loop *loop, uint64_t usec)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));

@@ -21,7 +21,7 @@
 #include "log.h"
 
 /* Hands out an fd declared _cleanup_close_, leaving -1 behind. */
-#define TAKE_FD(fd)                                                                               \
+#define TAKE_FD(fd)                                                                                \
 	({                                                                                         \
 		int _fd = (fd);                                                                    \
 		(fd) = -1;                                                                         \
@@ -31,7 +31,7 @@
 struct health_http {
 	struct MHD_Daemon *mhd;
 	struct ev_loop *loop;
-	ev_io io; /* MHD's epoll descriptor */
+	ev_io io;	/* MHD's epoll descriptor */
 	ev_timer timer; /* MHD's own timeouts */
 	uint16_t port;
 	health_http_handler_fn fn;
@@ -102,8 +102,8 @@ static enum MHD_Result health_http_on_request(void *cls, struct MHD_Connection *
 	if (r < 0) {
 		free(reply.body);
 		reply = (struct health_http_reply){
-			.status = MHD_HTTP_INTERNAL_SERVER_ERROR,
-			.content_type = "text/plain; charset=utf-8",
+		    .status = MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    .content_type = "text/plain; charset=utf-8",
 		};
 	}
 	ret = health_http_queue(conn, &reply);
@@ -112,7 +112,7 @@ static enum MHD_Result health_http_on_request(void *cls, struct MHD_Connection *
 }
 
 static void health_http_on_mhd_log(void *cls, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static void health_http_on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -200,13 +200,12 @@ int health_http_new(struct ev_loop *loop, const struct net_addr *addr, uint16_t 
 		return fd;
 	/* MHD owns fd from here: MHD_stop_daemon() closes it. */
 	srv->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, health_http_on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, health_http_on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET,
-		(MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HEALTH_HTTP_MAX_CONNECTIONS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)(HEALTH_HTTP_MAX_CONNECTIONS / 2),
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEALTH_HTTP_MAX_REQUEST,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HEALTH_HTTP_IDLE_TIMEOUT,
-		MHD_OPTION_END);
+	    MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, health_http_on_request, srv,
+	    MHD_OPTION_EXTERNAL_LOGGER, health_http_on_mhd_log, srv, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HEALTH_HTTP_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)(HEALTH_HTTP_MAX_CONNECTIONS / 2),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEALTH_HTTP_MAX_REQUEST,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HEALTH_HTTP_IDLE_TIMEOUT, MHD_OPTION_END);
 	if (!srv->mhd) {
 		(void)close(fd);
 		return -EIO;

@@ -69,7 +69,7 @@ void health_metric_clear(struct health_metric *m);
  * series is left out. 0 or -EIO.
  */
 int health_metrics_render(const struct health_metrics *reg, FILE *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Formats a sample value as Prometheus does ("+Inf", "NaN", "0.25", "3"). Returns buf. */
 const char *health_metrics_format_value(double v, char *buf, size_t size);
@@ -109,7 +109,7 @@ typedef int (*health_http_handler_fn)(void *userdata, const char *method, const 
  */
 int health_http_new(struct ev_loop *loop, const struct net_addr *addr, uint16_t port,
 		    health_http_handler_fn fn, void *userdata, struct health_http **ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* The port actually bound. */
 uint16_t health_http_port(const struct health_http *srv);
 /* Stops the watchers, closes the listener and every connection. Accepts NULL; returns NULL. */
@@ -130,7 +130,7 @@ struct health {
 	struct health_http *metrics_srv;
 
 	/* Proxy health (kube-proxy's ProxierHealthServer). */
-	int64_t last_updated_ns; /* HEALTH_TIME_ZERO before the first sync */
+	int64_t last_updated_ns;   /* HEALTH_TIME_ZERO before the first sync */
 	int64_t oldest_pending_ns; /* 0: nothing pending */
 	bool node_eligible;
 

@@ -53,8 +53,9 @@ int health_proxy_body(char *buf, size_t size, int64_t last_updated_ns, int64_t n
 	    health_format_rfc3339(now_ns, now, sizeof(now)) < 0)
 		return -ENOSPC;
 	if (with_node_eligible)
-		n = snprintf(buf, size, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", "
-					"\"nodeEligible\": %s}",
+		n = snprintf(buf, size,
+			     "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", "
+			     "\"nodeEligible\": %s}",
 			     last, now, node_eligible ? "true" : "false");
 	else
 		n = snprintf(buf, size, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\"}", last,

@@ -54,8 +54,12 @@ int health_local_endpoints_count(const struct kube_service *svc,
 		for (size_t j = 0; j < slice->n_endpoints; j++) {
 			const struct kube_endpoint *ep = &slice->endpoints[j];
 
-			/* Terminating endpoints are never ready; only ready ones count. */
-			if (!ep->ready || !ep->node_name || strcmp(ep->node_name, node_name) != 0)
+			/*
+			 * Only ready ones count. The API never marks a terminating endpoint
+			 * ready, but a defaulted condition could: terminating never counts.
+			 */
+			if (!ep->ready || ep->terminating || !ep->node_name ||
+			    strcmp(ep->node_name, node_name) != 0)
 				continue;
 			if (n == cap) {
 				size_t ncap = cap ? cap * 2 : 8;

@@ -89,7 +89,8 @@ void health_metric_clear(struct health_metric *m)
 			s->sum = 0;
 			s->count = 0;
 			if (s->bucket_counts)
-				memset(s->bucket_counts, 0, m->n_buckets * sizeof(*s->bucket_counts));
+				memset(s->bucket_counts, 0,
+				       m->n_buckets * sizeof(*s->bucket_counts));
 			continue;
 		}
 		HASH_DEL(m->series, s);
@@ -352,13 +353,15 @@ static void health_metric_render_series(FILE *out, const struct health_metric *m
 		if (s->is_u64)
 			fprintf(out, " %" PRIu64 "\n", s->u64);
 		else
-			fprintf(out, " %s\n", health_metrics_format_value(s->value, num, sizeof(num)));
+			fprintf(out, " %s\n",
+				health_metrics_format_value(s->value, num, sizeof(num)));
 		return;
 	}
 	for (size_t i = 0; i < m->n_buckets; i++) {
 		cum += s->bucket_counts[i];
-		health_metrics_put_name(out, m, s, "_bucket",
-					health_metrics_format_value(m->buckets[i], num, sizeof(num)));
+		health_metrics_put_name(
+		    out, m, s, "_bucket",
+		    health_metrics_format_value(m->buckets[i], num, sizeof(num)));
 		fprintf(out, " %" PRIu64 "\n", cum);
 	}
 	health_metrics_put_name(out, m, s, "_bucket", "+Inf");

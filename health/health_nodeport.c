@@ -164,8 +164,7 @@ static void health_svc_open(struct health *h, struct health_svc *svc)
 	}
 }
 
-static struct health_svc *health_svc_find(const struct health *h, const char *ns,
-					  const char *name)
+static struct health_svc *health_svc_find(const struct health *h, const char *ns, const char *name)
 {
 	struct health_svc *svc = NULL;
 	char *key;

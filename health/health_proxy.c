@@ -158,8 +158,7 @@ int health_new(struct ev_loop *loop, const struct health_config *cfg, struct hea
 			       &h->healthz_addr, &h->healthz_port_cfg, &h->healthz_enabled);
 	if (r == 0)
 		r = health_bind_option(cfg->metrics_bind, HEALTH_METRICS_BIND_DEFAULT, 10249,
-				       &h->metrics_addr, &h->metrics_port_cfg,
-				       &h->metrics_enabled);
+				       &h->metrics_addr, &h->metrics_port_cfg, &h->metrics_enabled);
 	if (r == 0)
 		r = health_nodeport_addrs_set(h, cfg->nodeport_addrs, cfg->n_nodeport_addrs);
 	if (r == 0) {
@@ -243,8 +242,7 @@ void health_synced(struct health *h, int64_t start_ns, int64_t end_ns)
 	h->last_updated_ns = end_ns;
 	h->oldest_pending_ns = 0;
 	health_changes_pending_set(h, 0, 0);
-	(void)health_metric_observe(h->m_sync_duration, NULL,
-				    (double)(end_ns - start_ns) / 1e9);
+	(void)health_metric_observe(h->m_sync_duration, NULL, (double)(end_ns - start_ns) / 1e9);
 	(void)health_metric_set(h->m_sync_last, NULL, health_ns_to_seconds(end_ns));
 }
 

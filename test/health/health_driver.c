@@ -135,11 +135,22 @@ static void cmd_load(struct driver *d, const char *path)
 static void cmd_sample(struct driver *d)
 {
 	struct health_vs_stats st[2] = {
-		{.svc_namespace = "kube-system", .svc_name = "kube-dns", .port_name = "dns",
-		 .proto = KUBE_PROTO_UDP, .port = 53, .conns = 7, .inpkts = 70, .outpkts = 69,
-		 .inbytes = 7000, .outbytes = 9007199254740993ULL},
-		{.svc_namespace = "default", .svc_name = "we\"ird", .port_name = "",
-		 .proto = KUBE_PROTO_TCP, .port = 80, .conns = 1},
+	    {.svc_namespace = "kube-system",
+	     .svc_name = "kube-dns",
+	     .port_name = "dns",
+	     .proto = KUBE_PROTO_UDP,
+	     .port = 53,
+	     .conns = 7,
+	     .inpkts = 70,
+	     .outpkts = 69,
+	     .inbytes = 7000,
+	     .outbytes = 9007199254740993ULL},
+	    {.svc_namespace = "default",
+	     .svc_name = "we\"ird",
+	     .port_name = "",
+	     .proto = KUBE_PROTO_TCP,
+	     .port = 80,
+	     .conns = 1},
 	};
 	int64_t now = now_ns();
 
@@ -183,7 +194,7 @@ static void run_command(struct driver *d, char *line)
 		printf("ok eligible\n");
 	} else if (sscanf(line, "svc %255s %255s %u %u", a, b, &port, &n) == 4) {
 		printf(health_service_set(d->h, a, b, (uint16_t)port, n) < 0 ? "err svc\n"
-									       : "ok svc\n");
+									     : "ok svc\n");
 	} else if (sscanf(line, "delete %255s %255s", a, b) == 2) {
 		health_service_delete(d->h, a, b);
 		printf("ok delete\n");
@@ -223,13 +234,13 @@ static void driver_on_stdin(struct ev_loop *loop, ev_io *w, int revents)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"healthz", required_argument, NULL, 'z'},
-		{"metrics", required_argument, NULL, 'm'},
-		{"node", required_argument, NULL, 'n'},
-		{"sync-period", required_argument, NULL, 's'},
-		{"nodeport-addr", required_argument, NULL, 'a'},
-		{"verbose", no_argument, NULL, 'v'},
-		{0},
+	    {"healthz", required_argument, NULL, 'z'},
+	    {"metrics", required_argument, NULL, 'm'},
+	    {"node", required_argument, NULL, 'n'},
+	    {"sync-period", required_argument, NULL, 's'},
+	    {"nodeport-addr", required_argument, NULL, 'a'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {0},
 	};
 	struct health_config cfg = {.healthz_bind = "127.0.0.1:0",
 				    .metrics_bind = "127.0.0.1:0",

@@ -35,18 +35,18 @@ static void test_format_value(void **state)
 		double v;
 		const char *want;
 	} cases[] = {
-		{0, "0"},
-		{1, "1"},
-		{-2, "-2"},
-		{3, "3"},
-		{1795312729, "1795312729"},
-		{0.001, "0.001"},
-		{16.384, "16.384"},
-		{0.25, "0.25"},
-		{0.1 + 0.2, "0.30000000000000004"},
-		{1e-7, "1e-07"},
-		{1e20, "1e+20"},
-		{1795312729.5, "1795312729.5"},
+	    {0, "0"},
+	    {1, "1"},
+	    {-2, "-2"},
+	    {3, "3"},
+	    {1795312729, "1795312729"},
+	    {0.001, "0.001"},
+	    {16.384, "16.384"},
+	    {0.25, "0.25"},
+	    {0.1 + 0.2, "0.30000000000000004"},
+	    {1e-7, "1e-07"},
+	    {1e20, "1e+20"},
+	    {1795312729.5, "1795312729.5"},
 	};
 	char buf[64];
 
@@ -104,32 +104,31 @@ static void test_render_exact(void **state)
 	assert_int_equal(health_metric_add(hist, NULL, 1), -EINVAL);
 
 	text = render(reg);
-	assert_string_equal(text,
-		"# HELP t_requests_total Requests \\\\ served\\nsecond line\n"
-		"# TYPE t_requests_total counter\n"
-		"t_requests_total 3\n"
-		"# HELP t_things Things by svc and kind\n"
-		"# TYPE t_things gauge\n"
-		"t_things{svc=\"default/web\",kind=\"a\"} 7\n"
-		"t_things{svc=\"default/web\",kind=\"b\"} 2.5\n"
-		"t_things{svc=\"x\\\"y\\\\z\\nw\",kind=\"a\"} -1\n"
-		"# HELP t_seconds A histogram\n"
-		"# TYPE t_seconds histogram\n"
-		"t_seconds_bucket{le=\"0.1\"} 0\n"
-		"t_seconds_bucket{le=\"1\"} 2\n"
-		"t_seconds_bucket{le=\"2.5\"} 2\n"
-		"t_seconds_bucket{le=\"+Inf\"} 3\n"
-		"t_seconds_sum 3.75\n"
-		"t_seconds_count 3\n"
-		"# HELP t_op_seconds Per op\n"
-		"# TYPE t_op_seconds histogram\n"
-		"t_op_seconds_bucket{op=\"add\",le=\"0.1\"} 1\n"
-		"t_op_seconds_bucket{op=\"add\",le=\"+Inf\"} 1\n"
-		"t_op_seconds_sum{op=\"add\"} 0.1\n"
-		"t_op_seconds_count{op=\"add\"} 1\n"
-		"# HELP t_bytes_total Big\n"
-		"# TYPE t_bytes_total counter\n"
-		"t_bytes_total 18446744073709551615\n");
+	assert_string_equal(text, "# HELP t_requests_total Requests \\\\ served\\nsecond line\n"
+				  "# TYPE t_requests_total counter\n"
+				  "t_requests_total 3\n"
+				  "# HELP t_things Things by svc and kind\n"
+				  "# TYPE t_things gauge\n"
+				  "t_things{svc=\"default/web\",kind=\"a\"} 7\n"
+				  "t_things{svc=\"default/web\",kind=\"b\"} 2.5\n"
+				  "t_things{svc=\"x\\\"y\\\\z\\nw\",kind=\"a\"} -1\n"
+				  "# HELP t_seconds A histogram\n"
+				  "# TYPE t_seconds histogram\n"
+				  "t_seconds_bucket{le=\"0.1\"} 0\n"
+				  "t_seconds_bucket{le=\"1\"} 2\n"
+				  "t_seconds_bucket{le=\"2.5\"} 2\n"
+				  "t_seconds_bucket{le=\"+Inf\"} 3\n"
+				  "t_seconds_sum 3.75\n"
+				  "t_seconds_count 3\n"
+				  "# HELP t_op_seconds Per op\n"
+				  "# TYPE t_op_seconds histogram\n"
+				  "t_op_seconds_bucket{op=\"add\",le=\"0.1\"} 1\n"
+				  "t_op_seconds_bucket{op=\"add\",le=\"+Inf\"} 1\n"
+				  "t_op_seconds_sum{op=\"add\"} 0.1\n"
+				  "t_op_seconds_count{op=\"add\"} 1\n"
+				  "# HELP t_bytes_total Big\n"
+				  "# TYPE t_bytes_total counter\n"
+				  "t_bytes_total 18446744073709551615\n");
 	free(text);
 
 	/* Clearing drops a labelled family's series, and resets an unlabelled one. */
@@ -139,21 +138,20 @@ static void test_render_exact(void **state)
 	health_metric_clear(lhist);
 	health_metric_clear(u);
 	text = render(reg);
-	assert_string_equal(text,
-		"# HELP t_requests_total Requests \\\\ served\\nsecond line\n"
-		"# TYPE t_requests_total counter\n"
-		"t_requests_total 0\n"
-		"# HELP t_seconds A histogram\n"
-		"# TYPE t_seconds histogram\n"
-		"t_seconds_bucket{le=\"0.1\"} 0\n"
-		"t_seconds_bucket{le=\"1\"} 0\n"
-		"t_seconds_bucket{le=\"2.5\"} 0\n"
-		"t_seconds_bucket{le=\"+Inf\"} 0\n"
-		"t_seconds_sum 0\n"
-		"t_seconds_count 0\n"
-		"# HELP t_bytes_total Big\n"
-		"# TYPE t_bytes_total counter\n"
-		"t_bytes_total 0\n");
+	assert_string_equal(text, "# HELP t_requests_total Requests \\\\ served\\nsecond line\n"
+				  "# TYPE t_requests_total counter\n"
+				  "t_requests_total 0\n"
+				  "# HELP t_seconds A histogram\n"
+				  "# TYPE t_seconds histogram\n"
+				  "t_seconds_bucket{le=\"0.1\"} 0\n"
+				  "t_seconds_bucket{le=\"1\"} 0\n"
+				  "t_seconds_bucket{le=\"2.5\"} 0\n"
+				  "t_seconds_bucket{le=\"+Inf\"} 0\n"
+				  "t_seconds_sum 0\n"
+				  "t_seconds_count 0\n"
+				  "# HELP t_bytes_total Big\n"
+				  "# TYPE t_bytes_total counter\n"
+				  "t_bytes_total 0\n");
 	free(text);
 	health_metrics_free(reg);
 	assert_null(health_metrics_free(NULL));
@@ -162,45 +160,56 @@ static void test_render_exact(void **state)
 /* The whole health registry after a few pushes: the lines a dashboard would query. */
 static void test_health_families(void **state)
 {
-	struct health_config cfg = {.healthz_bind = "off", .metrics_bind = "off",
-				    .sync_period_ns = 30000000000LL};
+	struct health_config cfg = {
+	    .healthz_bind = "off", .metrics_bind = "off", .sync_period_ns = 30000000000LL};
 	struct health *h = NULL;
 	struct health_vs_stats st[2] = {
-		{.svc_namespace = "kube-system", .svc_name = "kube-dns", .port_name = "dns",
-		 .proto = KUBE_PROTO_UDP, .port = 53, .conns = 5, .inpkts = 10, .outpkts = 9,
-		 .inbytes = 1000, .outbytes = 5000000000ULL},
-		{.svc_namespace = "default", .svc_name = "web", .port_name = "",
-		 .proto = KUBE_PROTO_TCP, .port = 80, .conns = 1},
+	    {.svc_namespace = "kube-system",
+	     .svc_name = "kube-dns",
+	     .port_name = "dns",
+	     .proto = KUBE_PROTO_UDP,
+	     .port = 53,
+	     .conns = 5,
+	     .inpkts = 10,
+	     .outpkts = 9,
+	     .inbytes = 1000,
+	     .outbytes = 5000000000ULL},
+	    {.svc_namespace = "default",
+	     .svc_name = "web",
+	     .port_name = "",
+	     .proto = KUBE_PROTO_TCP,
+	     .port = 80,
+	     .conns = 1},
 	};
 	static const char *const want[] = {
-		"kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.001\"} 0\n",
-		"kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.256\"} 1\n",
-		"kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"16.384\"} 1\n",
-		"kubeproxy_sync_proxy_rules_duration_seconds_count 1\n",
-		"kubeproxy_sync_proxy_rules_last_timestamp_seconds 1795312729.25\n",
-		"kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 1795312729\n",
-		"kubeproxy_network_programming_duration_seconds_bucket{le=\"2\"} 0\n",
-		"kubeproxy_network_programming_duration_seconds_bucket{le=\"3\"} 1\n",
-		"kubeproxy_network_programming_duration_seconds_bucket{le=\"300\"} 1\n",
-		"kubeproxy_network_programming_duration_seconds_count 1\n",
-		"kubeproxy_sync_proxy_rules_service_changes_total 1\n",
-		"kubeproxy_sync_proxy_rules_endpoint_changes_total 2\n",
-		"kubeproxy_sync_proxy_rules_service_changes_pending 0\n",
-		"kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"} 2\n",
-		"kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"} 1\n",
-		"kipvs_netlink_operations_total{op=\"add_dest\"} 2\n",
-		"kipvs_netlink_errors_total{op=\"add_dest\",errno=\"ESRCH\"} 1\n",
-		"kipvs_draining_real_servers 4\n",
-		"kipvs_virtual_server_connections_total{namespace=\"kube-system\",service=\"kube-dns\","
-		"port_name=\"dns\",vip=\"10.96.0.10:53/udp\"} 5\n",
-		"kipvs_virtual_server_bytes_total{namespace=\"kube-system\",service=\"kube-dns\","
-		"port_name=\"dns\",vip=\"10.96.0.10:53/udp\",direction=\"out\"} 5000000000\n",
-		"kipvs_virtual_server_packets_total{namespace=\"kube-system\",service=\"kube-dns\","
-		"port_name=\"dns\",vip=\"10.96.0.10:53/udp\",direction=\"in\"} 10\n",
-		"kipvs_virtual_server_connections_total{namespace=\"default\",service=\"web\","
-		"port_name=\"\",vip=\"[fd00::10]:80/tcp\"} 1\n",
-		"# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram\n",
-		"# TYPE kipvs_virtual_server_bytes_total counter\n",
+	    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.001\"} 0\n",
+	    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.256\"} 1\n",
+	    "kubeproxy_sync_proxy_rules_duration_seconds_bucket{le=\"16.384\"} 1\n",
+	    "kubeproxy_sync_proxy_rules_duration_seconds_count 1\n",
+	    "kubeproxy_sync_proxy_rules_last_timestamp_seconds 1795312729.25\n",
+	    "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 1795312729\n",
+	    "kubeproxy_network_programming_duration_seconds_bucket{le=\"2\"} 0\n",
+	    "kubeproxy_network_programming_duration_seconds_bucket{le=\"3\"} 1\n",
+	    "kubeproxy_network_programming_duration_seconds_bucket{le=\"300\"} 1\n",
+	    "kubeproxy_network_programming_duration_seconds_count 1\n",
+	    "kubeproxy_sync_proxy_rules_service_changes_total 1\n",
+	    "kubeproxy_sync_proxy_rules_endpoint_changes_total 2\n",
+	    "kubeproxy_sync_proxy_rules_service_changes_pending 0\n",
+	    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"external\"} 2\n",
+	    "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"internal\"} 1\n",
+	    "kipvs_netlink_operations_total{op=\"add_dest\"} 2\n",
+	    "kipvs_netlink_errors_total{op=\"add_dest\",errno=\"ESRCH\"} 1\n",
+	    "kipvs_draining_real_servers 4\n",
+	    "kipvs_virtual_server_connections_total{namespace=\"kube-system\",service=\"kube-dns\","
+	    "port_name=\"dns\",vip=\"10.96.0.10:53/udp\"} 5\n",
+	    "kipvs_virtual_server_bytes_total{namespace=\"kube-system\",service=\"kube-dns\","
+	    "port_name=\"dns\",vip=\"10.96.0.10:53/udp\",direction=\"out\"} 5000000000\n",
+	    "kipvs_virtual_server_packets_total{namespace=\"kube-system\",service=\"kube-dns\","
+	    "port_name=\"dns\",vip=\"10.96.0.10:53/udp\",direction=\"in\"} 10\n",
+	    "kipvs_virtual_server_connections_total{namespace=\"default\",service=\"web\","
+	    "port_name=\"\",vip=\"[fd00::10]:80/tcp\"} 1\n",
+	    "# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram\n",
+	    "# TYPE kipvs_virtual_server_bytes_total counter\n",
 	};
 	const int64_t t = 1795312729LL * 1000000000LL;
 	char *text;
@@ -215,7 +224,7 @@ static void test_health_families(void **state)
 	health_changes_pending_set(h, 1, 2);
 	health_synced(h, t, t + 250000000LL);
 	health_network_programming_observe(h, t - 2500000000LL, t);
-	health_network_programming_observe(h, 0, t); /* no annotation: ignored */
+	health_network_programming_observe(h, 0, t);	 /* no annotation: ignored */
 	health_network_programming_observe(h, t + 1, t); /* in the future: ignored */
 	health_no_local_endpoints_set(h, 1, 2);
 	health_netlink_op(h, "add_dest", 0);
@@ -224,8 +233,10 @@ static void test_health_families(void **state)
 	assert_int_equal(health_vs_stats_set(h, st, 2), 0);
 	text = render(h->metrics);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		if (!strstr(text, want[i]))
-			{ fprintf(stderr, "%s", text); fail_msg("missing line: %s", want[i]); }
+		if (!strstr(text, want[i])) {
+			fprintf(stderr, "%s", text);
+			fail_msg("missing line: %s", want[i]);
+		}
 	free(text);
 
 	/* A later stats push replaces the set: web is gone. */
@@ -240,9 +251,9 @@ static void test_health_families(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_value),
-		cmocka_unit_test(test_render_exact),
-		cmocka_unit_test(test_health_families),
+	    cmocka_unit_test(test_format_value),
+	    cmocka_unit_test(test_render_exact),
+	    cmocka_unit_test(test_health_families),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

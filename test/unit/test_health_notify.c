@@ -138,13 +138,9 @@ static void test_watchdog_usec(void **state)
 		const char *usec, *pid; /* NULL: unset; "self": this process */
 		uint64_t want;
 	} cases[] = {
-		{NULL, NULL, 0},
-		{"2000000", NULL, 2000000},
-		{"2000000", "self", 2000000},
-		{"2000000", "1", 0},
-		{"abc", NULL, 0},
-		{"-5", NULL, 0},
-		{"", NULL, 0},
+	    {NULL, NULL, 0},	 {"2000000", NULL, 2000000}, {"2000000", "self", 2000000},
+	    {"2000000", "1", 0}, {"abc", NULL, 0},	     {"-5", NULL, 0},
+	    {"", NULL, 0},
 	};
 
 	(void)state;
@@ -164,8 +160,9 @@ static void test_watchdog_usec(void **state)
 		got = health_notify_watchdog_usec();
 		if (got != cases[i].want)
 			fail_msg("case %zu (USEC=%s PID=%s): got %llu want %llu", i,
-				 cases[i].usec ? cases[i].usec : "-", cases[i].pid ? cases[i].pid : "-",
-				 (unsigned long long)got, (unsigned long long)cases[i].want);
+				 cases[i].usec ? cases[i].usec : "-",
+				 cases[i].pid ? cases[i].pid : "-", (unsigned long long)got,
+				 (unsigned long long)cases[i].want);
 	}
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
@@ -212,11 +209,9 @@ static void test_watchdog_pings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_abstract),
-		cmocka_unit_test(test_path),
-		cmocka_unit_test(test_env_and_errors),
-		cmocka_unit_test(test_watchdog_usec),
-		cmocka_unit_test(test_watchdog_pings),
+	    cmocka_unit_test(test_abstract),	   cmocka_unit_test(test_path),
+	    cmocka_unit_test(test_env_and_errors), cmocka_unit_test(test_watchdog_usec),
+	    cmocka_unit_test(test_watchdog_pings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
