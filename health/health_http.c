@@ -151,9 +151,10 @@ static int health_http_listen(const struct net_addr *addr, uint16_t port, uint16
 		return -errno;
 	if (family == AF_INET6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		bool any = !(addr && addr->family);
+		static const uint8_t unspecified[16];
+		bool any = !(addr && addr->family) || memcmp(addr->bytes, unspecified, 16) == 0;
 
-		/* The wildcard takes IPv4 too; a specific address only itself. */
+		/* The wildcard (unset or "::", as Go) takes IPv4 too; an address only itself. */
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one, sizeof(one)) < 0)
 			return -errno;
 		sin6->sin6_family = AF_INET6;

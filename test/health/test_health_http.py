@@ -85,6 +85,14 @@ def refused(port):
     return False
 
 
+def refused_on(host, port):
+    try:
+        get(port, host=host)
+    except (ConnectionRefusedError, ConnectionResetError):
+        return True
+    return False
+
+
 def parse_rfc3339(text):
     check(text.endswith("Z"), "not UTC: %s" % text)
     base = text[:-1]
@@ -386,10 +394,27 @@ def test_nodeport_bind_retry(a):
             time.sleep(0.5)
         st, _, body = get(p_busy)
         check(st == 200 and json.loads(body)["service"]["name"] == "blocked", "after retry")
-        # Only the configured node port address listens.
-        check(refused(p_free) is False, "127.0.0.1 listens")
+        # Only the configured node port address (127.0.0.1) listens, not ::1.
+        check(not refused(p_free), "127.0.0.1 does not listen")
+        check(refused_on("::1", p_free), "::1 listens though only 127.0.0.1 was configured")
     finally:
         busy.close()
+        d.close()
+
+
+def test_dual_stack(a):
+    # With no --nodeport-addresses a node port listens on every IPv4 and IPv6 address, and a
+    # bind address of [::] means both families too.
+    port = free_port()
+    d = Driver(a.driver, "--healthz", "[::]:0")
+    try:
+        d.cmd("svc default web %d 1" % port)
+        for host in ("127.0.0.1", "::1"):
+            st, _, body = get(port, host=host)
+            check(st == 200 and json.loads(body)["localEndpoints"] == 1,
+                  "node port on %s: %d" % (host, st))
+            check(get(d.healthz, "/livez", host=host)[0] == 200, "[::] healthz on %s" % host)
+    finally:
         d.close()
 
 
