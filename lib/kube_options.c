@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "kube_options_internal.h"
+#include "log.h"
 #include "plan.h"
 
 #define KUBE_OPTIONS_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
@@ -445,8 +446,8 @@ kube_options_fail(char *err, size_t err_size, const char *fmt, ...)
 }
 
 /*
- * Walks argv once. With apply false it checks the syntax and applies --config and -h only;
- * with apply true it applies every flag but --config. seen[] (one per table row) tells a
+ * Walks argv once. With apply false it checks the syntax and applies --config, -v and -h
+ * only; with apply true it applies every flag but --config. seen[] (one per table row) tells a
  * repeated flag's later uses from its first.
  */
 static int kube_options_walk(struct kube_options *o, enum kube_options_cmd cmd, int argc,
@@ -512,7 +513,9 @@ static int kube_options_walk(struct kube_options *o, enum kube_options_cmd cmd, 
 				return kube_options_fail(err, err_size, "kipvs %s: %s needs a value",
 							 cmd_name, arg);
 		}
-		if (apply == (opt->set == kube_options_set_config))
+		if (apply ? opt->set == kube_options_set_config
+			  : opt->set != kube_options_set_config &&
+				    opt->set != kube_options_set_verbosity)
 			continue;
 		r = opt->set(o, value, seen[opt - kube_options_table], why, sizeof(why));
 		seen[opt - kube_options_table] = true;
@@ -622,6 +625,9 @@ int kube_options_parse(struct kube_options *opts, enum kube_options_cmd cmd, int
 	if (r < 0 || opts->help)
 		return r;
 	if (opts->config) {
+		/* -v on the command line already shows the reader's debug lines. */
+		if (seen[kube_options_find("v", 1) - kube_options_table])
+			log_set_verbosity(opts->verbosity);
 		r = kube_options_file_load(opts, opts->config, err, err_size);
 		if (r < 0)
 			return r;
