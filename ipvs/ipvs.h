@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* True when the running kernel has IPVS: <proc_root>/net/ip_vs exists ("/proc" normally). */
 bool ipvs_probe_is_loaded(const char *proc_root);
@@ -82,3 +83,27 @@ int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, F
  */
 int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
 	__attribute__((warn_unused_result));
+
+/*
+ * VIP binding on a dummy interface (kube-ipvs0 by default). ipvs_vip_open() finds the interface
+ * or creates it (NOARP, up), and reads the addresses it holds once; 0 or -errno. The caller
+ * frees the handle with ipvs_vip_free(), which leaves the interface and its addresses alone.
+ */
+struct ipvs_vip;
+struct net_addr;
+int ipvs_vip_open(const char *ifname, struct ipvs_vip **ret_vip)
+	__attribute__((warn_unused_result));
+struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v);
+/* True when this handle created the interface (cleanup may then delete it). */
+bool ipvs_vip_created_link(const struct ipvs_vip *v);
+/* How many addresses the interface holds, as far as the handle knows. */
+size_t ipvs_vip_count(const struct ipvs_vip *v);
+/*
+ * Makes the interface hold exactly want[] (each as /32 or /128): binds the missing, unbinds the
+ * rest; only the differences reach the kernel. Counts go to ret_added/ret_removed (may be NULL).
+ * Returns 0, or the first -errno after trying every address.
+ */
+int ipvs_vip_sync(struct ipvs_vip *v, const struct net_addr *want, size_t n_want,
+		  unsigned *ret_added, unsigned *ret_removed) __attribute__((warn_unused_result));
+/* Deletes the interface if this handle created it; 0 otherwise. */
+int ipvs_vip_remove_link(struct ipvs_vip *v) __attribute__((warn_unused_result));

@@ -225,13 +225,49 @@ static int cmd_info(struct ipvs_ctx *ctx)
 	return 0;
 }
 
+/* vip IFNAME [--remove-link] ADDR...: binds exactly ADDR... on IFNAME (created if missing). */
+static int cmd_vip(int argc, char **argv)
+{
+	_cleanup_free_ struct net_addr *want = calloc((size_t)argc + 1, sizeof(*want));
+	struct ipvs_vip *v = NULL;
+	bool remove_link = false;
+	unsigned added = 0, removed = 0;
+	size_t n = 0;
+	int r;
+
+	if (argc < 1 || !want)
+		return 2;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--remove-link") == 0)
+			remove_link = true;
+		else if (net_addr_parse(argv[i], &want[n++]) < 0)
+			return 2;
+	}
+	r = ipvs_vip_open(argv[0], &v);
+	if (r < 0) {
+		fprintf(stderr, "ipvs_driver: vip open %s: %s\n", argv[0], strerror(-r));
+		return 1;
+	}
+	printf("vip: created=%d bound_before=%zu\n", ipvs_vip_created_link(v), ipvs_vip_count(v));
+	r = ipvs_vip_sync(v, want, n, &added, &removed);
+	printf("vip: addresses +%u -%u, bound=%zu err=%s\n", added, removed, ipvs_vip_count(v),
+	       errname(r));
+	if (r >= 0 && remove_link) {
+		r = ipvs_vip_remove_link(v);
+		printf("vip: remove-link err=%s\n", errname(r));
+	}
+	ipvs_vip_free(v);
+	return r < 0 ? 1 : 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
 		"usage: ipvs_driver apply [--quiet] [--batch-limit BYTES] [--ack-each] [--rcvbuf BYTES] < rules\n"
 		"       ipvs_driver sync [--runs N] < desired -A/-a rules\n"
 		"       ipvs_driver dump [--procfs] [--stats]\n"
-		"       ipvs_driver info | timeouts TCP TCPFIN UDP | read-bench\n");
+		"       ipvs_driver info | timeouts TCP TCPFIN UDP | read-bench\n"
+		"       ipvs_driver vip IFNAME [--remove-link] ADDR...\n");
 	return 2;
 }
 
@@ -245,6 +281,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (getenv("KIPVS_DEBUG"))
 		log_set_verbosity(1);
+	if (strcmp(argv[1], "vip") == 0)
+		return cmd_vip(argc - 2, argv + 2);
 	r = ipvs_ctx_open(&ctx);
 	if (r < 0) {
 		fprintf(stderr, "ipvs_driver: cannot open IPVS netlink: %s\n", strerror(-r));

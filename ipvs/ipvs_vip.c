@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * VIP binding: the dummy interface (kube-ipvs0 by default, NOARP) holds every virtual server
+ * address as /32 or /128, so that packets to it enter IPVS at LOCAL_IN. Through libnl-route-3:
+ * the bound set is read once at open, then only the differences are sent.
+ */
+#include "ipvs_internal.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/if_addr.h>
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/socket.h>
+
+#include "cleanup.h"
+
+struct ipvs_vip_entry {
+	struct net_addr addr; /* hash key: memset before filling */
+	bool wanted;
+	UT_hash_handle hh;
+};
+
+struct ipvs_vip {
+	struct nl_sock *sk;
+	int ifindex;
+	char ifname[IFNAMSIZ];
+	bool created; /* kipvs created the interface, so cleanup may delete it */
+	struct ipvs_vip_entry *bound; /* uthash: what the interface holds */
+};
+
+/* libnl's NLE_* to -errno, at the boundary. */
+static int ipvs_vip_errno(int nle)
+{
+	switch (-nle) {
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_OBJ_NOTFOUND:
+	case NLE_NOADDR:
+		return -ENOENT;
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOACCESS:
+		return -EACCES;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	default:
+		return -EIO;
+	}
+}
+
+static struct ipvs_vip_entry *ipvs_vip_find(struct ipvs_vip *v, const struct net_addr *addr)
+{
+	struct ipvs_vip_entry *e = NULL;
+	struct net_addr key;
+
+	memset(&key, 0, sizeof(key));
+	key.family = addr->family;
+	memcpy(key.bytes, addr->bytes, (size_t)net_addr_len(addr));
+	HASH_FIND(hh, v->bound, &key, sizeof(key), e);
+	return e;
+}
+
+static int ipvs_vip_remember(struct ipvs_vip *v, const struct net_addr *addr)
+{
+	struct ipvs_vip_entry *e;
+
+	if (ipvs_vip_find(v, addr))
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->addr.family = addr->family;
+	memcpy(e->addr.bytes, addr->bytes, (size_t)net_addr_len(addr));
+	HASH_ADD(hh, v->bound, addr, sizeof(e->addr), e);
+	return 0;
+}
+
+static void ipvs_vip_forget(struct ipvs_vip *v, struct ipvs_vip_entry *e)
+{
+	HASH_DEL(v->bound, e);
+	free(e);
+}
+
+/* Finds the interface, or creates it as a NOARP dummy; brings it up either way. */
+static int ipvs_vip_link(struct ipvs_vip *v)
+{
+	struct rtnl_link *link = NULL, *change;
+	int r;
+
+	r = rtnl_link_get_kernel(v->sk, 0, v->ifname, &link);
+	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV) {
+		struct rtnl_link *want = rtnl_link_alloc();
+
+		if (!want)
+			return -ENOMEM;
+		rtnl_link_set_name(want, v->ifname);
+		r = rtnl_link_set_type(want, "dummy");
+		if (r >= 0) {
+			rtnl_link_set_flags(want, IFF_NOARP | IFF_UP);
+			r = rtnl_link_add(v->sk, want, NLM_F_CREATE | NLM_F_EXCL);
+		}
+		rtnl_link_put(want);
+		if (r < 0)
+			return ipvs_vip_errno(r);
+		v->created = true;
+		r = rtnl_link_get_kernel(v->sk, 0, v->ifname, &link);
+	}
+	if (r < 0)
+		return ipvs_vip_errno(r);
+	v->ifindex = rtnl_link_get_ifindex(link);
+	if ((rtnl_link_get_flags(link) & (IFF_UP | IFF_NOARP)) != (IFF_UP | IFF_NOARP)) {
+		change = rtnl_link_alloc();
+		if (!change) {
+			rtnl_link_put(link);
+			return -ENOMEM;
+		}
+		rtnl_link_set_flags(change, IFF_UP | IFF_NOARP);
+		r = rtnl_link_change(v->sk, link, change, 0);
+		rtnl_link_put(change);
+	}
+	rtnl_link_put(link);
+	return r < 0 ? ipvs_vip_errno(r) : 0;
+}
+
+struct ipvs_vip_read {
+	struct ipvs_vip *v;
+	int err;
+};
+
+static void ipvs_vip_on_addr(struct nl_object *obj, void *arg)
+{
+	struct ipvs_vip_read *rd = arg;
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct nl_addr *local = rtnl_addr_get_local(a);
+	struct net_addr addr = {0};
+	int r;
+
+	if (rtnl_addr_get_ifindex(a) != rd->v->ifindex || !local)
+		return;
+	addr.family = nl_addr_get_family(local);
+	if ((addr.family != AF_INET && addr.family != AF_INET6) ||
+	    nl_addr_get_len(local) != (unsigned)net_addr_len(&addr))
+		return;
+	memcpy(addr.bytes, nl_addr_get_binary_addr(local), (size_t)net_addr_len(&addr));
+	/* Link-local IPv6 addresses belong to the interface, not to a Service. */
+	if (addr.family == AF_INET6 && addr.bytes[0] == 0xfe && (addr.bytes[1] & 0xc0) == 0x80)
+		return;
+	r = ipvs_vip_remember(rd->v, &addr);
+	if (r < 0)
+		rd->err = r;
+}
+
+static int ipvs_vip_read(struct ipvs_vip *v)
+{
+	struct nl_cache *cache = NULL;
+	struct ipvs_vip_read rd = {.v = v};
+	int r = rtnl_addr_alloc_cache(v->sk, &cache);
+
+	if (r < 0)
+		return ipvs_vip_errno(r);
+	nl_cache_foreach(cache, ipvs_vip_on_addr, &rd);
+	nl_cache_free(cache);
+	return rd.err;
+}
+
+int ipvs_vip_open(const char *ifname, struct ipvs_vip **ret_vip)
+{
+	struct ipvs_vip *v;
+	int r;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	snprintf(v->ifname, sizeof(v->ifname), "%s", ifname);
+	v->sk = nl_socket_alloc();
+	if (!v->sk) {
+		r = -ENOMEM;
+		goto out_free;
+	}
+	r = nl_connect(v->sk, NETLINK_ROUTE);
+	if (r < 0) {
+		r = ipvs_vip_errno(r);
+		goto out_free;
+	}
+	r = ipvs_vip_link(v);
+	if (r >= 0)
+		r = ipvs_vip_read(v);
+	if (r < 0)
+		goto out_free;
+	*ret_vip = v;
+	return 0;
+out_free:
+	ipvs_vip_free(v);
+	return r;
+}
+
+struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v)
+{
+	struct ipvs_vip_entry *e, *tmp;
+
+	if (!v)
+		return NULL;
+	HASH_ITER(hh, v->bound, e, tmp)
+	ipvs_vip_forget(v, e);
+	if (v->sk)
+		nl_socket_free(v->sk);
+	free(v);
+	return NULL;
+}
+
+bool ipvs_vip_created_link(const struct ipvs_vip *v)
+{
+	return v->created;
+}
+
+size_t ipvs_vip_count(const struct ipvs_vip *v)
+{
+	return HASH_COUNT(v->bound);
+}
+
+/* Adds (add=true) or deletes one address as a full-length prefix on the interface. */
+static int ipvs_vip_change(struct ipvs_vip *v, const struct net_addr *addr, bool add)
+{
+	struct rtnl_addr *ra = rtnl_addr_alloc();
+	struct nl_addr *local;
+	int r;
+
+	if (!ra)
+		return -ENOMEM;
+	local = nl_addr_build(addr->family, addr->bytes, (size_t)net_addr_len(addr));
+	if (!local) {
+		rtnl_addr_put(ra);
+		return -ENOMEM;
+	}
+	nl_addr_set_prefixlen(local, net_addr_bits(addr));
+	rtnl_addr_set_ifindex(ra, v->ifindex);
+	rtnl_addr_set_family(ra, addr->family);
+	r = rtnl_addr_set_local(ra, local);
+	rtnl_addr_set_prefixlen(ra, net_addr_bits(addr));
+	/* No duplicate address detection: the address must answer at once. */
+	if (addr->family == AF_INET6)
+		rtnl_addr_set_flags(ra, IFA_F_NODAD);
+	if (r >= 0)
+		r = add ? rtnl_addr_add(v->sk, ra, NLM_F_CREATE | NLM_F_REPLACE)
+			: rtnl_addr_delete(v->sk, ra, 0);
+	nl_addr_put(local);
+	rtnl_addr_put(ra);
+	if (r < 0) {
+		r = ipvs_vip_errno(r);
+		/* Already there / already gone is success: idempotence lives here. */
+		if ((add && r == -EEXIST) || (!add && (r == -ENOENT || r == -EADDRNOTAVAIL)))
+			return 0;
+		return r;
+	}
+	return 0;
+}
+
+int ipvs_vip_sync(struct ipvs_vip *v, const struct net_addr *want, size_t n_want,
+		  unsigned *ret_added, unsigned *ret_removed)
+{
+	struct ipvs_vip_entry *e, *tmp;
+	unsigned added = 0, removed = 0;
+	int first_err = 0, r;
+
+	HASH_ITER(hh, v->bound, e, tmp)
+	e->wanted = false;
+	for (size_t i = 0; i < n_want; i++) {
+		e = ipvs_vip_find(v, &want[i]);
+		if (e) {
+			e->wanted = true;
+			continue;
+		}
+		r = ipvs_vip_change(v, &want[i], true);
+		if (r >= 0)
+			r = ipvs_vip_remember(v, &want[i]);
+		if (r < 0) {
+			if (!first_err)
+				first_err = r;
+			continue;
+		}
+		ipvs_vip_find(v, &want[i])->wanted = true;
+		added++;
+	}
+	HASH_ITER(hh, v->bound, e, tmp)
+	{
+		if (e->wanted)
+			continue;
+		r = ipvs_vip_change(v, &e->addr, false);
+		if (r < 0) {
+			if (!first_err)
+				first_err = r;
+			continue;
+		}
+		ipvs_vip_forget(v, e);
+		removed++;
+	}
+	if (ret_added)
+		*ret_added = added;
+	if (ret_removed)
+		*ret_removed = removed;
+	return first_err;
+}
+
+int ipvs_vip_remove_link(struct ipvs_vip *v)
+{
+	struct rtnl_link *link;
+	int r;
+
+	if (!v->created)
+		return 0;
+	link = rtnl_link_alloc();
+	if (!link)
+		return -ENOMEM;
+	rtnl_link_set_ifindex(link, v->ifindex);
+	r = rtnl_link_delete(v->sk, link);
+	rtnl_link_put(link);
+	return r < 0 ? ipvs_vip_errno(r) : 0;
+}
