@@ -135,7 +135,8 @@ static int cmd_read(struct ipvs_ctx *ctx)
 		int r;
 
 		ipvs_ctx_counters(ctx, &c0);
-		r = procfs ? ipvs_nl_table_read_procfs(ctx, "/proc", &t) : ipvs_nl_table_read(ctx, &t);
+		r = procfs ? ipvs_nl_table_read_procfs(ctx, "/proc", &t)
+			   : ipvs_nl_table_read(ctx, &t);
 		dt = now_ms() - t0;
 		ipvs_ctx_counters(ctx, &c1);
 		if (r < 0)

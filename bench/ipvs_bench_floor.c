@@ -127,7 +127,8 @@ static int drain(uint32_t last, long *errors)
 
 		if (n < 0)
 			return -errno;
-		for (struct nlmsghdr *h = (void *)rbuf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		for (struct nlmsghdr *h = (void *)rbuf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				struct nlmsgerr *e = NLMSG_DATA(h);
 
@@ -173,7 +174,8 @@ static uint16_t resolve(void)
 	if (send(fd, buf, off, 0) < 0)
 		return 0;
 	n = recv(fd, rbuf, sizeof(rbuf), 0);
-	for (struct nlmsghdr *h = (void *)rbuf; n > 0 && NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+	for (struct nlmsghdr *h = (void *)rbuf; n > 0 && NLMSG_OK(h, (size_t)n);
+	     h = NLMSG_NEXT(h, n)) {
 		struct nlattr *a = (void *)((uint8_t *)NLMSG_DATA(h) + GENL_HDRLEN);
 		int len = (int)h->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
 
@@ -231,7 +233,8 @@ int main(int argc, char **argv)
 			msg_end(m);
 			messages++;
 			if (!ack_each && off > limit && start > 0) {
-				/* It does not fit: send the batch before it, ACK on its last message. */
+				/* It does not fit: send the batch before it, ACK on its last
+				 * message. */
 				if (flush(start, last_hdr, &sendmsgs, &errors) < 0)
 					return 1;
 				memmove(buf, buf + start, off - start);

@@ -12,7 +12,7 @@ bool ipvs_probe_is_loaded(const char *proc_root);
 
 /* Parses "major.minor[.patch][-extra]" as uname -r prints it. 0 or -EINVAL. */
 int ipvs_kernel_version_parse(const char *release, int *ret_major, int *ret_minor)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * The value net.ipv4.vs.conn_reuse_mode must have on a kernel of this version, or -1 to leave
@@ -38,22 +38,22 @@ struct ipvs_ctx *ipvs_ctx_free(struct ipvs_ctx *ctx);
 
 /* GET_INFO: the IPVS version (0x010201 is 1.2.1) and the connection table size. */
 int ipvs_info_get(struct ipvs_ctx *ctx, uint32_t *ret_version, uint32_t *ret_conn_tab_size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* GET_CONFIG / SET_CONFIG: connection timeouts in seconds; 0 in set leaves that one alone. */
 int ipvs_timeouts_get(struct ipvs_ctx *ctx, uint32_t *ret_tcp, uint32_t *ret_tcp_fin,
 		      uint32_t *ret_udp) __attribute__((warn_unused_result));
 int ipvs_timeouts_set(struct ipvs_ctx *ctx, uint32_t tcp, uint32_t tcp_fin, uint32_t udp)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* What one sync did, for the summary line and the exit code. */
 struct ipvs_sync_result {
 	unsigned services_added, services_changed, services_deleted;
 	unsigned dests_added, dests_changed, dests_deleted;
 	unsigned operations; /* sent, including follow-ups */
-	unsigned repaired; /* answers (EEXIST, ESRCH, ENOENT) that led to a re-read */
-	unsigned failed; /* operations that failed and wait for the next sync; each logged */
-	bool verified; /* the whole kernel table was read */
-	bool lost_replies; /* ENOBUFS: replies were lost, the table was read again */
+	unsigned repaired;   /* answers (EEXIST, ESRCH, ENOENT) that led to a re-read */
+	unsigned failed;     /* operations that failed and wait for the next sync; each logged */
+	bool verified;	     /* the whole kernel table was read */
+	bool lost_replies;   /* ENOBUFS: replies were lost, the table was read again */
 	double read_ms, diff_ms, apply_ms; /* where the time went */
 };
 
@@ -64,7 +64,7 @@ struct ipvs_sync_result {
  */
 struct ipvs_sync;
 int ipvs_sync_new(struct ipvs_ctx *ctx, struct ipvs_sync **ret_sync)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 struct ipvs_sync *ipvs_sync_free(struct ipvs_sync *s);
 /* 0 when the sync ran (ret_result->failed may be non-zero), or -errno when it could not. */
 int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
@@ -73,7 +73,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 void ipvs_sync_request_verify(struct ipvs_sync *s);
 /* Writes the operations a run would make, as `ipvsadm -R` lines; returns their number. */
 int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, FILE *f)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Sets the IPVS sysctls under <proc_root>/sys (conntrack, expire_nodest_conn,
@@ -82,7 +82,7 @@ int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, F
  * or the first -errno (after trying all of them).
  */
 int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * VIP binding on a dummy interface (kube-ipvs0 by default). ipvs_vip_open() finds the interface
@@ -92,7 +92,7 @@ int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
 struct ipvs_vip;
 struct net_addr;
 int ipvs_vip_open(const char *ifname, struct ipvs_vip **ret_vip)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v);
 /* True when this handle created the interface (cleanup may then delete it). */
 bool ipvs_vip_created_link(const struct ipvs_vip *v);

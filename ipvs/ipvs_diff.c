@@ -28,7 +28,8 @@ static int ipvs_vs_ptr_order(const void *a, const void *b)
 
 static bool ipvs_dest_attrs_equal(const struct ipvs_dest *a, const struct ipvs_dest *b)
 {
-	return a->weight == b->weight && (a->fwd & IP_VS_CONN_F_FWD_MASK) == (b->fwd & IP_VS_CONN_F_FWD_MASK) &&
+	return a->weight == b->weight &&
+	       (a->fwd & IP_VS_CONN_F_FWD_MASK) == (b->fwd & IP_VS_CONN_F_FWD_MASK) &&
 	       a->u_thresh == b->u_thresh && a->l_thresh == b->l_thresh;
 }
 

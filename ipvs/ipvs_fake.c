@@ -107,9 +107,9 @@ static int ipvs_fake_read_one(void *impl, const struct ipvs_key *key, struct ipv
 }
 
 const struct ipvs_ops ipvs_fake_ops = {
-	.apply = ipvs_fake_apply,
-	.read = ipvs_fake_read,
-	.read_one = ipvs_fake_read_one,
+    .apply = ipvs_fake_apply,
+    .read = ipvs_fake_read,
+    .read_one = ipvs_fake_read_one,
 };
 
 void ipvs_fake_init(struct ipvs_fake *fake)

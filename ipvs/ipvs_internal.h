@@ -20,8 +20,8 @@
 /* The identity of a virtual server or of a real server inside one; no padding, so hashable. */
 struct ipvs_key {
 	uint8_t addr[16]; /* network order; IPv4 uses the first 4 bytes, the rest stays zero */
-	uint16_t port; /* host order */
-	uint8_t af; /* AF_INET or AF_INET6 */
+	uint16_t port;	  /* host order */
+	uint8_t af;	  /* AF_INET or AF_INET6 */
 	uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0 in a real server's key */
 };
 
@@ -29,7 +29,7 @@ struct ipvs_key {
 struct ipvs_service {
 	struct ipvs_key key;
 	char sched[IPVS_SCHED_MAX];
-	uint32_t flags; /* IP_VS_SVC_F_*, never IP_VS_SVC_F_HASHED */
+	uint32_t flags;	  /* IP_VS_SVC_F_*, never IP_VS_SVC_F_HASHED */
 	uint32_t timeout; /* persistence timeout, seconds */
 	uint32_t netmask; /* persistence netmask as on the wire: 0xffffffff (IPv4) or 128 (IPv6) */
 };
@@ -67,7 +67,7 @@ struct ipvs_vs {
 	struct ipvs_service svc;
 	struct ipvs_stats stats;
 	struct ipvs_rs *rs; /* uthash by key */
-	UT_hash_handle hh; /* keyed by svc.key */
+	UT_hash_handle hh;  /* keyed by svc.key */
 };
 
 /* The kernel's IPVS table (or what kipvs knows of it), indexed by key. */
@@ -110,7 +110,7 @@ void ipvs_table_clear(struct ipvs_table *t);
 void ipvs_table_sort(struct ipvs_table *t);
 /* A deep copy; -ENOMEM. */
 int ipvs_table_copy(const struct ipvs_table *src, struct ipvs_table *ret_dst)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Writes the table as `ipvsadm -Sn` would (services sorted), for tests and diagnostics. */
 void ipvs_table_write(const struct ipvs_table *t, FILE *f);
 
@@ -129,9 +129,9 @@ const char *ipvs_op_kind_to_string(enum ipvs_op_kind kind);
 
 struct ipvs_op {
 	enum ipvs_op_kind kind;
-	int err; /* filled in by apply: 0, or the kernel's -errno */
-	struct ipvs_service svc; /* the full service for SERVICE_*; its key for DEST_* */
-	struct ipvs_dest dest; /* DEST_* only */
+	int err;		      /* filled in by apply: 0, or the kernel's -errno */
+	struct ipvs_service svc;      /* the full service for SERVICE_*; its key for DEST_* */
+	struct ipvs_dest dest;	      /* DEST_* only */
 	const struct plan_vs *origin; /* the plan's virtual server, for logs; NULL for deletes */
 };
 
@@ -143,7 +143,7 @@ struct ipvs_oplist {
 
 /* Appends a copy of op; -ENOMEM. */
 int ipvs_oplist_append(struct ipvs_oplist *l, const struct ipvs_op *op)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void ipvs_oplist_clear(struct ipvs_oplist *l);
 /* Writes one op as an `ipvsadm -R` line ("-A -t 10.0.0.1:80 -s rr"). */
 void ipvs_op_write(const struct ipvs_op *op, FILE *f);
@@ -173,19 +173,19 @@ struct ipvs_ops {
 typedef bool (*ipvs_owned_fn)(const struct ipvs_key *key, void *userdata);
 int ipvs_diff_compute(const struct plan_table *desired, const struct ipvs_table *actual,
 		      ipvs_owned_fn owned, void *userdata, struct ipvs_oplist *ops)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* The same for one desired virtual server (desired may be NULL: delete it if present). */
 int ipvs_diff_vs(const struct plan_vs *desired, const struct ipvs_key *key,
 		 const struct ipvs_vs *actual, struct ipvs_oplist *ops)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* The netlink backend; impl is a struct ipvs_ctx. */
 extern const struct ipvs_ops ipvs_nl_ops;
 
 /* Counters of the netlink client, for tests and benchmarks. */
 struct ipvs_nl_counters {
-	uint64_t sendmsg; /* sendmsg() calls */
-	uint64_t messages; /* netlink messages sent */
+	uint64_t sendmsg;      /* sendmsg() calls */
+	uint64_t messages;     /* netlink messages sent */
 	uint64_t lost_replies; /* ENOBUFS seen on receive */
 };
 void ipvs_ctx_counters(const struct ipvs_ctx *ctx, struct ipvs_nl_counters *ret);
@@ -206,13 +206,13 @@ int ipvs_table_service_cb(const struct ipvs_service *svc, const struct ipvs_stat
 int ipvs_vs_dest_cb(const struct ipvs_dest *dest, const struct ipvs_dest_state *state, void *vs);
 /* Dumps all services (one request) or one service's destinations (one request each). */
 int ipvs_nl_services_dump(struct ipvs_ctx *ctx, ipvs_service_fn fn, void *userdata)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int ipvs_nl_dests_dump(struct ipvs_ctx *ctx, const struct ipvs_key *svc, ipvs_dest_fn fn,
 		       void *userdata) __attribute__((warn_unused_result));
 
 /* The whole table over netlink: one service dump, then one destination dump per service. */
 int ipvs_nl_table_read(struct ipvs_ctx *ctx, struct ipvs_table *ret_table)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Services over netlink (one dump), real servers from one read of <proc_root>/net/ip_vs. */
 int ipvs_nl_table_read_procfs(struct ipvs_ctx *ctx, const char *proc_root,
 			      struct ipvs_table *ret_table) __attribute__((warn_unused_result));
@@ -221,7 +221,7 @@ void ipvs_ctx_set_read_procfs(struct ipvs_ctx *ctx, bool on);
 
 /* Reads <proc_root>/net/ip_vs in one pass into *ret_table (empty). 0 or -errno. */
 int ipvs_procfs_read(const char *proc_root, struct ipvs_table *ret_table)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* The same from an already open stream (tests). */
 int ipvs_procfs_parse(FILE *f, struct ipvs_table *ret_table) __attribute__((warn_unused_result));
 
@@ -229,7 +229,7 @@ int ipvs_procfs_parse(FILE *f, struct ipvs_table *ret_table) __attribute__((warn
 struct ipvs_fake {
 	struct ipvs_table table;
 	struct ipvs_oplist log; /* every op apply() saw, in order, with its result */
-	size_t n_apply; /* apply() calls */
+	size_t n_apply;		/* apply() calls */
 	/* Makes the op at this index of the log (0-based, over all calls) fail with fail_err. */
 	long fail_at;
 	int fail_err;
@@ -241,11 +241,11 @@ void ipvs_fake_clear(struct ipvs_fake *fake);
 
 /* The reconciler over any backend (unit tests pass the fake). */
 int ipvs_sync_new_with_ops(const struct ipvs_ops *ops, void *impl, struct ipvs_sync **ret_sync)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 const struct ipvs_table *ipvs_sync_actual(const struct ipvs_sync *s);
 bool ipvs_sync_owns(const struct ipvs_sync *s, const struct ipvs_key *key);
 int ipvs_sync_own(struct ipvs_sync *s, const struct ipvs_key *key)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* One sysctl kipvs wants: its path under /proc/sys and its value. */
 struct ipvs_sysctl {
@@ -261,7 +261,7 @@ size_t ipvs_sysctl_wanted(int major, int minor, bool ipv6, struct ipvs_sysctl *r
  * it with plan_table_clear()); -EINVAL for other ops or a destination before its service.
  */
 int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int ipvs_rules_parse(const char *text, struct ipvs_oplist *ops) __attribute__((warn_unused_result));
 int ipvs_rules_to_plan(const struct ipvs_oplist *ops, struct plan_table *ret_table)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));

@@ -49,7 +49,7 @@ struct ipvs_ctx {
 	struct nl_cb *cb;
 	int family;
 	uint32_t seq;
-	size_t batch_max; /* bytes one sendmsg may carry */
+	size_t batch_max;   /* bytes one sendmsg may carry */
 	size_t batch_limit; /* test override, 0 = none */
 	bool ack_each;
 	bool read_netlink_only; /* verification reads real servers over netlink, not procfs */
@@ -403,7 +403,8 @@ static void ipvs_wb_service(struct ipvs_nl_wbuf *b, const struct ipvs_service *s
 	ipvs_wb_u16(b, IPVS_SVC_ATTR_PORT, htons(svc->key.port));
 	/* NEW and SET need them all: the kernel rejects a "full" service missing any. */
 	if (full) {
-		ipvs_wb_put(b, IPVS_SVC_ATTR_SCHED_NAME, svc->sched, strnlen(svc->sched, IPVS_SCHED_MAX - 1) + 1);
+		ipvs_wb_put(b, IPVS_SVC_ATTR_SCHED_NAME, svc->sched,
+			    strnlen(svc->sched, IPVS_SCHED_MAX - 1) + 1);
 		ipvs_wb_put(b, IPVS_SVC_ATTR_FLAGS, &flags, sizeof(flags));
 		ipvs_wb_u32(b, IPVS_SVC_ATTR_TIMEOUT, svc->timeout);
 		ipvs_wb_u32(b, IPVS_SVC_ATTR_NETMASK, svc->netmask);
@@ -431,9 +432,12 @@ static void ipvs_wb_dest(struct ipvs_nl_wbuf *b, const struct ipvs_dest *dest, b
 static void ipvs_wb_op(struct ipvs_nl_wbuf *b, int family, const struct ipvs_op *op)
 {
 	static const uint8_t cmds[_IPVS_OP_KIND_MAX] = {
-		[IPVS_OP_SERVICE_ADD] = IPVS_CMD_NEW_SERVICE, [IPVS_OP_SERVICE_SET] = IPVS_CMD_SET_SERVICE,
-		[IPVS_OP_SERVICE_DEL] = IPVS_CMD_DEL_SERVICE, [IPVS_OP_DEST_ADD] = IPVS_CMD_NEW_DEST,
-		[IPVS_OP_DEST_SET] = IPVS_CMD_SET_DEST,	      [IPVS_OP_DEST_DEL] = IPVS_CMD_DEL_DEST,
+	    [IPVS_OP_SERVICE_ADD] = IPVS_CMD_NEW_SERVICE,
+	    [IPVS_OP_SERVICE_SET] = IPVS_CMD_SET_SERVICE,
+	    [IPVS_OP_SERVICE_DEL] = IPVS_CMD_DEL_SERVICE,
+	    [IPVS_OP_DEST_ADD] = IPVS_CMD_NEW_DEST,
+	    [IPVS_OP_DEST_SET] = IPVS_CMD_SET_DEST,
+	    [IPVS_OP_DEST_DEL] = IPVS_CMD_DEL_DEST,
 	};
 	size_t start = b->len, m;
 
@@ -441,7 +445,8 @@ static void ipvs_wb_op(struct ipvs_nl_wbuf *b, int family, const struct ipvs_op 
 	ipvs_wb_service(b, &op->svc,
 			op->kind == IPVS_OP_SERVICE_ADD || op->kind == IPVS_OP_SERVICE_SET);
 	if (op->kind >= IPVS_OP_DEST_ADD)
-		ipvs_wb_dest(b, &op->dest, op->kind == IPVS_OP_DEST_ADD || op->kind == IPVS_OP_DEST_SET);
+		ipvs_wb_dest(b, &op->dest,
+			     op->kind == IPVS_OP_DEST_ADD || op->kind == IPVS_OP_DEST_SET);
 	ipvs_wb_msg_end(b, m);
 	if (b->overflow)
 		b->len = start;
@@ -452,7 +457,7 @@ static int ipvs_nl_batch_send(struct ipvs_ctx *ctx, size_t len, struct ipvs_op *
 			      uint32_t first_seq, uint32_t last_seq)
 {
 	struct ipvs_nl_req req = {
-		.first_seq = first_seq, .last_seq = last_seq, .ops = ops, .n_ops = n};
+	    .first_seq = first_seq, .last_seq = last_seq, .ops = ops, .n_ops = n};
 	int r;
 
 	r = nl_sendto(ctx->sk, ctx->batch, len);
@@ -572,8 +577,8 @@ static void ipvs_nla_stats(const struct nlattr *nest, struct ipvs_stats *ret)
 {
 	struct nlattr *tb[IPVS_STATS_ATTR_MAX + 1];
 	uint64_t *fields[] = {
-		NULL,	     &ret->conns, &ret->inpkts, &ret->outpkts, &ret->inbytes, &ret->outbytes,
-		&ret->cps, &ret->inpps, &ret->outpps, &ret->inbps,   &ret->outbps,
+	    NULL,      &ret->conns, &ret->inpkts, &ret->outpkts, &ret->inbytes, &ret->outbytes,
+	    &ret->cps, &ret->inpps, &ret->outpps, &ret->inbps,	 &ret->outbps,
 	};
 
 	memset(ret, 0, sizeof(*ret));
@@ -633,8 +638,8 @@ static int ipvs_nl_parse_dest(struct nlattr *nest, uint8_t svc_af, struct ipvs_d
 	memset(ret_dest, 0, sizeof(*ret_dest));
 	memset(ret_state, 0, sizeof(*ret_state));
 	ret_dest->key.af = tb[IPVS_DEST_ATTR_ADDR_FAMILY]
-				   ? (uint8_t)ipvs_nla_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY])
-				   : svc_af;
+			       ? (uint8_t)ipvs_nla_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY])
+			       : svc_af;
 	if (ret_dest->key.af != AF_INET && ret_dest->key.af != AF_INET6)
 		return -EBADMSG;
 	ipvs_nla_addr(tb[IPVS_DEST_ATTR_ADDR], ret_dest->key.af, ret_dest->key.addr);
@@ -771,9 +776,9 @@ static int ipvs_nl_read_one(void *impl, const struct ipvs_key *key, struct ipvs_
 }
 
 const struct ipvs_ops ipvs_nl_ops = {
-	.apply = ipvs_nl_apply,
-	.read = ipvs_nl_read,
-	.read_one = ipvs_nl_read_one,
+    .apply = ipvs_nl_apply,
+    .read = ipvs_nl_read,
+    .read_one = ipvs_nl_read_one,
 };
 
 struct ipvs_nl_u32s {

@@ -93,8 +93,8 @@ static uint32_t ipvs_procfs_fwd(const char *name)
  * Calls on_service for each keyed virtual server; it returns the entry that the following real
  * servers go into, or NULL to skip them. Firewall-mark services are skipped. 0 or -errno.
  */
-static int ipvs_procfs_walk(FILE *f, struct ipvs_vs *(*on_service)(const struct ipvs_service *,
-								    void *),
+static int ipvs_procfs_walk(FILE *f,
+			    struct ipvs_vs *(*on_service)(const struct ipvs_service *, void *),
 			    void *userdata)
 {
 	char line[512];
@@ -147,10 +147,11 @@ static int ipvs_procfs_walk(FILE *f, struct ipvs_vs *(*on_service)(const struct 
 					svc.flags |= IP_VS_SVC_F_ONEPACKET;
 				if (strcmp(tok[i], "persistent") == 0 && i + 2 < n) {
 					svc.flags |= IP_VS_SVC_F_PERSISTENT;
-					/* Printed in jiffies by some kernels: netlink has the truth. */
+					/* Printed in jiffies by some kernels: netlink has the
+					 * truth. */
 					svc.timeout = (uint32_t)strtoul(tok[i + 1], NULL, 10);
 					svc.netmask =
-						htonl((uint32_t)strtoul(tok[i + 2], NULL, 16));
+					    htonl((uint32_t)strtoul(tok[i + 2], NULL, 16));
 				}
 			}
 			cur = on_service(&svc, userdata);

@@ -95,9 +95,9 @@ int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
 			const char *opt;
 			enum ipvs_op_kind kind;
 		} kinds[] = {
-			{"-A", IPVS_OP_SERVICE_ADD}, {"-E", IPVS_OP_SERVICE_SET},
-			{"-D", IPVS_OP_SERVICE_DEL}, {"-a", IPVS_OP_DEST_ADD},
-			{"-e", IPVS_OP_DEST_SET},    {"-d", IPVS_OP_DEST_DEL},
+		    {"-A", IPVS_OP_SERVICE_ADD}, {"-E", IPVS_OP_SERVICE_SET},
+		    {"-D", IPVS_OP_SERVICE_DEL}, {"-a", IPVS_OP_DEST_ADD},
+		    {"-e", IPVS_OP_DEST_SET},	 {"-d", IPVS_OP_DEST_DEL},
 		};
 		bool matched = false;
 
@@ -113,8 +113,9 @@ int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
 		if (!arg && strcmp(t, "-p") != 0 && strcmp(t, "-m") != 0 && strcmp(t, "-g") != 0 &&
 		    strcmp(t, "-i") != 0)
 			return -EINVAL;
-		if (strcmp(t, "-t") == 0 || strcmp(t, "-u") == 0 || strcmp(t, "--sctp-service") == 0) {
-			op.svc.key.protocol = t[1] == 't' ? IPPROTO_TCP
+		if (strcmp(t, "-t") == 0 || strcmp(t, "-u") == 0 ||
+		    strcmp(t, "--sctp-service") == 0) {
+			op.svc.key.protocol = t[1] == 't'   ? IPPROTO_TCP
 					      : t[1] == 'u' ? IPPROTO_UDP
 							    : IPPROTO_SCTP;
 			svc_text = tok[++i];
@@ -197,7 +198,7 @@ int ipvs_rules_parse(const char *text, struct ipvs_oplist *ops)
 
 static enum kube_proto ipvs_rules_kube_proto(uint8_t protocol)
 {
-	return protocol == IPPROTO_UDP ? KUBE_PROTO_UDP
+	return protocol == IPPROTO_UDP	  ? KUBE_PROTO_UDP
 	       : protocol == IPPROTO_SCTP ? KUBE_PROTO_SCTP
 					  : KUBE_PROTO_TCP;
 }
@@ -297,7 +298,9 @@ int ipvs_rules_to_plan(const struct ipvs_oplist *ops, struct plan_table *ret_tab
 		}
 	}
 	for (size_t j = 0; j < t.n_vs; j++)
-		qsort(t.vs[j].dests, t.vs[j].n_dests, sizeof(*t.vs[j].dests), ipvs_rules_dest_order);
+		if (t.vs[j].n_dests)
+			qsort(t.vs[j].dests, t.vs[j].n_dests, sizeof(*t.vs[j].dests),
+			      ipvs_rules_dest_order);
 	qsort(t.vs, t.n_vs, sizeof(*t.vs), ipvs_rules_vs_order);
 	*ret_table = t;
 	return 0;

@@ -153,10 +153,11 @@ static void ipvs_sync_log_failure(const struct ipvs_op *op)
 	ipvs_key_format(&op->svc.key, vs);
 	if (dest)
 		ipvs_key_format(&op->dest.key, rs);
-	log_warn("ipvs", "ipvs operation failed", "svc=%s/%s vs=%s%s%s op=%s err=\"%s\" errno=%s retry_in=next-sync",
-		 op->origin ? op->origin->svc_namespace : "-", op->origin ? op->origin->svc_name : "-",
-		 vs, dest ? " rs=" : "", dest ? rs : "", ipvs_op_kind_to_string(op->kind),
-		 strerror(-op->err), errname ? errname : "?");
+	log_warn("ipvs", "ipvs operation failed",
+		 "svc=%s/%s vs=%s%s%s op=%s err=\"%s\" errno=%s retry_in=next-sync",
+		 op->origin ? op->origin->svc_namespace : "-",
+		 op->origin ? op->origin->svc_name : "-", vs, dest ? " rs=" : "", dest ? rs : "",
+		 ipvs_op_kind_to_string(op->kind), strerror(-op->err), errname ? errname : "?");
 }
 
 /* Records a successful operation in the actual table and the counters. */
@@ -169,7 +170,7 @@ static int ipvs_sync_record(struct ipvs_sync *s, const struct ipvs_op *op,
 	case IPVS_OP_SERVICE_ADD:
 		res->services_added++;
 		return ipvs_table_put(&s->actual, &op->svc) ? ipvs_sync_own(s, &op->svc.key)
-							     : -ENOMEM;
+							    : -ENOMEM;
 	case IPVS_OP_SERVICE_SET:
 		res->services_changed++;
 		return ipvs_table_put(&s->actual, &op->svc) ? 0 : -ENOMEM;

@@ -108,7 +108,8 @@ int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
 				first_err = r;
 			continue;
 		}
-		log_info("ipvs", "sysctl set", "sysctl=%s from=%ld to=%d", name, cur, want[i].value);
+		log_info("ipvs", "sysctl set", "sysctl=%s from=%ld to=%d", name, cur,
+			 want[i].value);
 		changed++;
 	}
 	return first_err ? first_err : changed;

@@ -13,7 +13,6 @@
 
 #include <linux/ip_vs.h>
 
-
 void ipvs_key_init(struct ipvs_key *key, const struct net_addr *addr, uint16_t port,
 		   uint8_t protocol)
 {
@@ -85,7 +84,8 @@ const char *ipvs_key_format(const struct ipvs_key *key, char *buf)
 	ipvs_key_to_net_addr(key, &addr);
 	net_addr_format_port(&addr, key->port, tmp);
 	if (key->protocol)
-		snprintf(buf, IPVS_KEY_STRLEN, "%s/%s", tmp, ipvs_protocol_to_string(key->protocol));
+		snprintf(buf, IPVS_KEY_STRLEN, "%s/%s", tmp,
+			 ipvs_protocol_to_string(key->protocol));
 	else
 		snprintf(buf, IPVS_KEY_STRLEN, "%s", tmp);
 	return buf;
@@ -95,7 +95,8 @@ void ipvs_service_from_plan(const struct plan_vs *vs, struct ipvs_service *ret_s
 {
 	memset(ret_svc, 0, sizeof(*ret_svc));
 	ipvs_key_init(&ret_svc->key, &vs->addr, vs->port, ipvs_protocol_from_kube(vs->proto));
-	snprintf(ret_svc->sched, sizeof(ret_svc->sched), "%s", vs->scheduler[0] ? vs->scheduler : "rr");
+	snprintf(ret_svc->sched, sizeof(ret_svc->sched), "%s",
+		 vs->scheduler[0] ? vs->scheduler : "rr");
 	if (vs->persistent) {
 		ret_svc->flags = IP_VS_SVC_F_PERSISTENT;
 		ret_svc->timeout = vs->timeout;
@@ -360,7 +361,8 @@ void ipvs_table_write(const struct ipvs_table *t, FILE *f)
 		ipvs_op_write(&op, f);
 		HASH_ITER(hh, vs->rs, rs, rtmp)
 		{
-			struct ipvs_op dop = {.kind = IPVS_OP_DEST_ADD, .svc = vs->svc, .dest = rs->dest};
+			struct ipvs_op dop = {
+			    .kind = IPVS_OP_DEST_ADD, .svc = vs->svc, .dest = rs->dest};
 
 			ipvs_op_write(&dop, f);
 		}

@@ -31,7 +31,7 @@ struct ipvs_vip {
 	struct nl_sock *sk;
 	int ifindex;
 	char ifname[IFNAMSIZ];
-	bool created; /* kipvs created the interface, so cleanup may delete it */
+	bool created;		      /* kipvs created the interface, so cleanup may delete it */
 	struct ipvs_vip_entry *bound; /* uthash: what the interface holds */
 };
 

@@ -171,11 +171,13 @@ static int cmd_dump(struct ipvs_ctx *ctx, bool procfs, bool stats)
 			       (unsigned long long)vs->stats.inbytes);
 		HASH_ITER(hh, vs->rs, rs, rtmp)
 		{
-			struct ipvs_op dop = {.kind = IPVS_OP_DEST_ADD, .svc = vs->svc, .dest = rs->dest};
+			struct ipvs_op dop = {
+			    .kind = IPVS_OP_DEST_ADD, .svc = vs->svc, .dest = rs->dest};
 
 			ipvs_op_write(&dop, stdout);
 			if (stats)
-				printf("  conns active=%u inactive=%u persist=%u total=%llu inpkts=%llu\n",
+				printf("  conns active=%u inactive=%u persist=%u total=%llu "
+				       "inpkts=%llu\n",
 				       rs->state.active_conns, rs->state.inact_conns,
 				       rs->state.persist_conns,
 				       (unsigned long long)rs->state.stats.conns,
@@ -197,7 +199,8 @@ static int cmd_read_bench(struct ipvs_ctx *ctx)
 		int r;
 
 		ipvs_ctx_counters(ctx, &c0);
-		r = procfs ? ipvs_nl_table_read_procfs(ctx, "/proc", &t) : ipvs_nl_table_read(ctx, &t);
+		r = procfs ? ipvs_nl_table_read_procfs(ctx, "/proc", &t)
+			   : ipvs_nl_table_read(ctx, &t);
 		dt = now_ms() - t0;
 		ipvs_ctx_counters(ctx, &c1);
 		if (r < 0) {
@@ -262,12 +265,12 @@ static int cmd_vip(int argc, char **argv)
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: ipvs_driver apply [--quiet] [--batch-limit BYTES] [--ack-each] [--rcvbuf BYTES] < rules\n"
-		"       ipvs_driver sync [--runs N] < desired -A/-a rules\n"
-		"       ipvs_driver dump [--procfs] [--stats]\n"
-		"       ipvs_driver info | timeouts TCP TCPFIN UDP | read-bench\n"
-		"       ipvs_driver vip IFNAME [--remove-link] ADDR...\n");
+	fprintf(stderr, "usage: ipvs_driver apply [--quiet] [--batch-limit BYTES] [--ack-each] "
+			"[--rcvbuf BYTES] < rules\n"
+			"       ipvs_driver sync [--runs N] < desired -A/-a rules\n"
+			"       ipvs_driver dump [--procfs] [--stats]\n"
+			"       ipvs_driver info | timeouts TCP TCPFIN UDP | read-bench\n"
+			"       ipvs_driver vip IFNAME [--remove-link] ADDR...\n");
 	return 2;
 }
 
@@ -322,8 +325,8 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[1], "timeouts") == 0 && argc == 5)
 		r = ipvs_timeouts_set(ctx, (uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]),
 				      (uint32_t)atoi(argv[4])) < 0
-			    ? 1
-			    : cmd_info(ctx);
+			? 1
+			: cmd_info(ctx);
 	else
 		r = usage();
 	ipvs_ctx_free(ctx);

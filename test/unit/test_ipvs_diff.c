@@ -41,47 +41,50 @@ static void test_diff_cases(void **state)
 		ipvs_owned_fn owned;
 		const char *want;
 	} cases[] = {
-		{"empty both", "", "", owned_all, ""},
-		{"unchanged is no op", S1 S1_R1 S1_R2, S1 S1_R1 S1_R2, owned_all, ""},
-		{"new virtual server: service, then its real servers", "", S1 S1_R1 S1_R2, owned_all,
-		 S1 S1_R1 S1_R2},
-		{"changed weight is one SET_DEST", S1 S1_R1 S1_R2,
-		 S1 S1_R1 "-a -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 0\n", owned_all,
-		 "-e -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 0\n"},
-		{"weight 0 left by a crashed run is restored",
-		 S1 "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 0\n", S1 S1_R1, owned_all,
-		 "-e -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1\n"},
-		{"scheduler change is SET_SERVICE", S1 S1_R1, "-A -t 10.0.0.1:80 -s lc\n" S1_R1,
-		 owned_all, "-E -t 10.0.0.1:80 -s lc\n"},
-		{"persistence added is SET_SERVICE", S1 S1_R1,
-		 "-A -t 10.0.0.1:80 -s rr -p 10800\n" S1_R1, owned_all,
-		 "-E -t 10.0.0.1:80 -s rr -p 10800\n"},
-		{"persistence timeout change", "-A -t 10.0.0.1:80 -s rr -p 10800\n",
-		 "-A -t 10.0.0.1:80 -s rr -p 60\n", owned_all, "-E -t 10.0.0.1:80 -s rr -p 60\n"},
-		{"persistence removed", "-A -t 10.0.0.1:80 -s rr -p 10800\n", S1, owned_all,
-		 "-E -t 10.0.0.1:80 -s rr\n"},
-		{"real server added", S1 S1_R1, S1 S1_R1 S1_R2, owned_all, S1_R2},
-		{"real server removed", S1 S1_R1 S1_R2, S1 S1_R2, owned_all,
-		 "-d -t 10.0.0.1:80 -r 10.1.0.1:8080\n"},
-		{"real server forwarding other than masq is corrected",
-		 S1 "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -g -w 1\n", S1 S1_R1, owned_all,
-		 "-e -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1\n"},
-		{"owned virtual server removed", S1 S1_R1 "-A -u 10.0.0.2:53 -s rr\n", S1 S1_R1,
-		 owned_all, "-D -u 10.0.0.2:53\n"},
-		{"foreign virtual server untouched", S1 S1_R1 "-A -t 192.168.1.1:80 -s wrr\n"
-		 "-a -t 192.168.1.1:80 -r 192.168.1.9:80 -g -w 5\n", S1 S1_R1, owned_10_0_0, ""},
-		{"nothing owned: nothing deleted", S1 S1_R1, "", owned_none, ""},
-		{"deletes come last, in key order",
-		 "-A -t 10.0.0.9:80 -s rr\n-A -t 10.0.0.3:80 -s rr\n", S1 S1_R1, owned_all,
-		 S1 S1_R1 "-D -t 10.0.0.3:80\n-D -t 10.0.0.9:80\n"},
-		{"IPv6, UDP and SCTP",
-		 "", "-A -u [fd00::10]:53 -s rr\n-a -u [fd00::10]:53 -r [fd00:1::5]:5353 -m -w 1\n"
-		 "--sctp-service 10.0.0.5:3868 -A -s rr\n", owned_all,
-		 "-A --sctp-service 10.0.0.5:3868 -s rr\n-A -u [fd00::10]:53 -s rr\n"
-		 "-a -u [fd00::10]:53 -r [fd00:1::5]:5353 -m -w 1\n"},
-		{"same address and port, other protocol, is another virtual server",
-		 "-A -t 10.0.0.1:53 -s rr\n", "-A -t 10.0.0.1:53 -s rr\n-A -u 10.0.0.1:53 -s rr\n",
-		 owned_all, "-A -u 10.0.0.1:53 -s rr\n"},
+	    {"empty both", "", "", owned_all, ""},
+	    {"unchanged is no op", S1 S1_R1 S1_R2, S1 S1_R1 S1_R2, owned_all, ""},
+	    {"new virtual server: service, then its real servers", "", S1 S1_R1 S1_R2, owned_all,
+	     S1 S1_R1 S1_R2},
+	    {"changed weight is one SET_DEST", S1 S1_R1 S1_R2,
+	     S1 S1_R1 "-a -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 0\n", owned_all,
+	     "-e -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 0\n"},
+	    {"weight 0 left by a crashed run is restored",
+	     S1 "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 0\n", S1 S1_R1, owned_all,
+	     "-e -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1\n"},
+	    {"scheduler change is SET_SERVICE", S1 S1_R1, "-A -t 10.0.0.1:80 -s lc\n" S1_R1,
+	     owned_all, "-E -t 10.0.0.1:80 -s lc\n"},
+	    {"persistence added is SET_SERVICE", S1 S1_R1,
+	     "-A -t 10.0.0.1:80 -s rr -p 10800\n" S1_R1, owned_all,
+	     "-E -t 10.0.0.1:80 -s rr -p 10800\n"},
+	    {"persistence timeout change", "-A -t 10.0.0.1:80 -s rr -p 10800\n",
+	     "-A -t 10.0.0.1:80 -s rr -p 60\n", owned_all, "-E -t 10.0.0.1:80 -s rr -p 60\n"},
+	    {"persistence removed", "-A -t 10.0.0.1:80 -s rr -p 10800\n", S1, owned_all,
+	     "-E -t 10.0.0.1:80 -s rr\n"},
+	    {"real server added", S1 S1_R1, S1 S1_R1 S1_R2, owned_all, S1_R2},
+	    {"real server removed", S1 S1_R1 S1_R2, S1 S1_R2, owned_all,
+	     "-d -t 10.0.0.1:80 -r 10.1.0.1:8080\n"},
+	    {"real server forwarding other than masq is corrected",
+	     S1 "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -g -w 1\n", S1 S1_R1, owned_all,
+	     "-e -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1\n"},
+	    {"owned virtual server removed", S1 S1_R1 "-A -u 10.0.0.2:53 -s rr\n", S1 S1_R1,
+	     owned_all, "-D -u 10.0.0.2:53\n"},
+	    {"foreign virtual server untouched",
+	     S1 S1_R1 "-A -t 192.168.1.1:80 -s wrr\n"
+		      "-a -t 192.168.1.1:80 -r 192.168.1.9:80 -g -w 5\n",
+	     S1 S1_R1, owned_10_0_0, ""},
+	    {"nothing owned: nothing deleted", S1 S1_R1, "", owned_none, ""},
+	    {"deletes come last, in key order",
+	     "-A -t 10.0.0.9:80 -s rr\n-A -t 10.0.0.3:80 -s rr\n", S1 S1_R1, owned_all,
+	     S1 S1_R1 "-D -t 10.0.0.3:80\n-D -t 10.0.0.9:80\n"},
+	    {"IPv6, UDP and SCTP", "",
+	     "-A -u [fd00::10]:53 -s rr\n-a -u [fd00::10]:53 -r [fd00:1::5]:5353 -m -w 1\n"
+	     "--sctp-service 10.0.0.5:3868 -A -s rr\n",
+	     owned_all,
+	     "-A --sctp-service 10.0.0.5:3868 -s rr\n-A -u [fd00::10]:53 -s rr\n"
+	     "-a -u [fd00::10]:53 -r [fd00:1::5]:5353 -m -w 1\n"},
+	    {"same address and port, other protocol, is another virtual server",
+	     "-A -t 10.0.0.1:53 -s rr\n", "-A -t 10.0.0.1:53 -s rr\n-A -u 10.0.0.1:53 -s rr\n",
+	     owned_all, "-A -u 10.0.0.1:53 -s rr\n"},
 	};
 
 	(void)state;
@@ -130,10 +133,14 @@ static void test_diff_endpoint_flip_scales(void **state)
 				i % 250 + 1);
 		}
 		for (int port = 80; port < 83; port++) {
-			fprintf(f, "-A -t 10.0.0.1:%d -s rr\n-a -t 10.0.0.1:%d -r 10.2.0.7:8080 -m -w 1\n",
-				port, port);
-			fprintf(w, "-A -t 10.0.0.1:%d -s rr\n-a -t 10.0.0.1:%d -r 10.2.0.7:8080 -m -w 0\n",
-				port, port);
+			fprintf(
+			    f,
+			    "-A -t 10.0.0.1:%d -s rr\n-a -t 10.0.0.1:%d -r 10.2.0.7:8080 -m -w 1\n",
+			    port, port);
+			fprintf(
+			    w,
+			    "-A -t 10.0.0.1:%d -s rr\n-a -t 10.0.0.1:%d -r 10.2.0.7:8080 -m -w 0\n",
+			    port, port);
 		}
 		fclose(f);
 		fclose(w);
@@ -155,8 +162,8 @@ static void test_diff_endpoint_flip_scales(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_diff_cases),
-		cmocka_unit_test(test_diff_endpoint_flip_scales),
+	    cmocka_unit_test(test_diff_cases),
+	    cmocka_unit_test(test_diff_endpoint_flip_scales),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

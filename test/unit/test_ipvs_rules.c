@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests for ipvs/ipvs_rules.c: `ipvsadm -R` lines in, the same lines out; bad lines refused. */
+/* Unit tests for ipvs/ipvs_rules.c: `ipvsadm -R` lines in, the same lines out; bad lines refused.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,17 +16,17 @@ static void test_rules_roundtrip(void **state)
 	static const struct {
 		const char *in, *out; /* out NULL: same as in */
 	} cases[] = {
-		{"-A -t 10.0.0.1:80 -s rr", NULL},
-		{"-A -u [fd00::1]:53 -s lc -p 60", NULL},
-		{"-A --sctp-service 10.0.0.1:3868 -s sh", NULL},
-		{"-A -t 10.0.0.1:80 -s rr -p", "-A -t 10.0.0.1:80 -s rr -p 300"},
-		{"-E -t 10.0.0.1:80 -s wrr", NULL},
-		{"-D -t 10.0.0.1:80", NULL},
-		{"-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 3", NULL},
-		{"-a -t 10.0.0.1:80 -r 10.1.0.1:8080", "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1"},
-		{"-e -u [fd00::1]:53 -r [fd00:1::2]:53 -m -w 0", NULL},
-		{"-d -t 10.0.0.1:80 -r 10.1.0.1:8080", NULL},
-		{"-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -g -w 1", NULL},
+	    {"-A -t 10.0.0.1:80 -s rr", NULL},
+	    {"-A -u [fd00::1]:53 -s lc -p 60", NULL},
+	    {"-A --sctp-service 10.0.0.1:3868 -s sh", NULL},
+	    {"-A -t 10.0.0.1:80 -s rr -p", "-A -t 10.0.0.1:80 -s rr -p 300"},
+	    {"-E -t 10.0.0.1:80 -s wrr", NULL},
+	    {"-D -t 10.0.0.1:80", NULL},
+	    {"-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 3", NULL},
+	    {"-a -t 10.0.0.1:80 -r 10.1.0.1:8080", "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1"},
+	    {"-e -u [fd00::1]:53 -r [fd00:1::2]:53 -m -w 0", NULL},
+	    {"-d -t 10.0.0.1:80 -r 10.1.0.1:8080", NULL},
+	    {"-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -g -w 1", NULL},
 	};
 
 	(void)state;
@@ -45,17 +46,17 @@ static void test_rules_roundtrip(void **state)
 static void test_rules_bad(void **state)
 {
 	static const char *const bad[] = {
-		"-A",
-		"-A -t 10.0.0.1 -s rr",
-		"-A -t 10.0.0.1:99999",
-		"-A -t 300.0.0.1:80",
-		"-A -t [fd00::1:80",
-		"-a -t 10.0.0.1:80",
-		"-A -t 10.0.0.1:80 -r 10.1.0.1:80",
-		"-A -a -t 10.0.0.1:80",
-		"-a -t 10.0.0.1:80 -r 10.1.0.1:80 -w x",
-		"-A -t 10.0.0.1:80 --bogus",
-		"-A -t 10.0.0.1:80 -s",
+	    "-A",
+	    "-A -t 10.0.0.1 -s rr",
+	    "-A -t 10.0.0.1:99999",
+	    "-A -t 300.0.0.1:80",
+	    "-A -t [fd00::1:80",
+	    "-a -t 10.0.0.1:80",
+	    "-A -t 10.0.0.1:80 -r 10.1.0.1:80",
+	    "-A -a -t 10.0.0.1:80",
+	    "-a -t 10.0.0.1:80 -r 10.1.0.1:80 -w x",
+	    "-A -t 10.0.0.1:80 --bogus",
+	    "-A -t 10.0.0.1:80 -s",
 	};
 
 	(void)state;
@@ -100,9 +101,9 @@ static void test_rules_blank_and_to_plan(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rules_roundtrip),
-		cmocka_unit_test(test_rules_bad),
-		cmocka_unit_test(test_rules_blank_and_to_plan),
+	    cmocka_unit_test(test_rules_roundtrip),
+	    cmocka_unit_test(test_rules_bad),
+	    cmocka_unit_test(test_rules_blank_and_to_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -264,18 +264,18 @@ static void test_sync_plan_diff_makes_no_change(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sync_from_empty_then_idempotent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_weight_flip_is_one_set, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_foreign_untouched_and_adoption, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sync_deleted_behind_back_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_esrch_recreates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_eexist_compares_and_sets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_enoent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_other_error_logged_and_retried, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_sync_lost_replies_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sync_plan_diff_makes_no_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_from_empty_then_idempotent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_weight_flip_is_one_set, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_foreign_untouched_and_adoption, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_deleted_behind_back_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_esrch_recreates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_eexist_compares_and_sets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_enoent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_other_error_logged_and_retried, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_lost_replies_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_plan_diff_makes_no_change, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,9 +16,12 @@
 #include "test_ipvs_util.h"
 
 static const char *const files[] = {
-	"net/ipv4/vs/conntrack",	     "net/ipv4/vs/expire_nodest_conn",
-	"net/ipv4/vs/expire_quiescent_template", "net/ipv4/vs/conn_reuse_mode",
-	"net/ipv4/ip_forward",		     "net/ipv6/conf/all/forwarding",
+    "net/ipv4/vs/conntrack",
+    "net/ipv4/vs/expire_nodest_conn",
+    "net/ipv4/vs/expire_quiescent_template",
+    "net/ipv4/vs/conn_reuse_mode",
+    "net/ipv4/ip_forward",
+    "net/ipv6/conf/all/forwarding",
 };
 
 static void write_file(const char *root, const char *name, const char *value)
@@ -49,9 +52,9 @@ static int read_file(const char *root, const char *name)
 
 static void make_root(char *root)
 {
-	static const char *const dirs[] = {"sys", "sys/net", "sys/net/ipv4", "sys/net/ipv4/vs",
-					   "sys/net/ipv6", "sys/net/ipv6/conf",
-					   "sys/net/ipv6/conf/all"};
+	static const char *const dirs[] = {
+	    "sys",	    "sys/net",		 "sys/net/ipv4",	 "sys/net/ipv4/vs",
+	    "sys/net/ipv6", "sys/net/ipv6/conf", "sys/net/ipv6/conf/all"};
 	char path[512];
 
 	assert_non_null(mkdtemp(root));
@@ -71,8 +74,8 @@ static void test_sysctl_wanted(void **state)
 		size_t n;
 		int reuse; /* -1: not in the list */
 	} cases[] = {
-		{5, 4, false, 5, 0}, {5, 8, true, 6, 0}, {5, 9, false, 4, -1}, {6, 1, true, 5, -1},
-		{4, 0, false, 4, -1},
+	    {5, 4, false, 5, 0}, {5, 8, true, 6, 0},   {5, 9, false, 4, -1},
+	    {6, 1, true, 5, -1}, {4, 0, false, 4, -1},
 	};
 
 	(void)state;
@@ -144,8 +147,8 @@ static void test_sysctl_apply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sysctl_wanted),
-		cmocka_unit_test(test_sysctl_apply),
+	    cmocka_unit_test(test_sysctl_wanted),
+	    cmocka_unit_test(test_sysctl_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,5 +69,5 @@ static inline char *test_table_text(const struct ipvs_table *t)
 #define test_assert_text(name, got, want)                                                          \
 	do {                                                                                       \
 		if (strcmp((got), (want)) != 0)                                                    \
-			fail_msg("case \"%s\":\n--- want\n%s--- got\n%s", (name), (want), (got)); \
+			fail_msg("case \"%s\":\n--- want\n%s--- got\n%s", (name), (want), (got));  \
 	} while (0)
