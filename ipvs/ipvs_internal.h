@@ -216,7 +216,7 @@ int ipvs_nl_table_read(struct ipvs_ctx *ctx, struct ipvs_table *ret_table)
 /* Services over netlink (one dump), real servers from one read of <proc_root>/net/ip_vs. */
 int ipvs_nl_table_read_procfs(struct ipvs_ctx *ctx, const char *proc_root,
 			      struct ipvs_table *ret_table) __attribute__((warn_unused_result));
-/* How ipvs_nl_ops.read reads the table: true for ipvs_nl_table_read_procfs (the default). */
+/* How ipvs_nl_ops.read reads the table: ipvs_nl_table_read (default) or, on, _read_procfs. */
 void ipvs_ctx_set_read_procfs(struct ipvs_ctx *ctx, bool on);
 
 /* Reads <proc_root>/net/ip_vs in one pass into *ret_table (empty). 0 or -errno. */

@@ -52,7 +52,7 @@ struct ipvs_ctx {
 	size_t batch_max;   /* bytes one sendmsg may carry */
 	size_t batch_limit; /* test override, 0 = none */
 	bool ack_each;
-	bool read_netlink_only; /* verification reads real servers over netlink, not procfs */
+	bool read_procfs; /* verification reads real servers from /proc/net/ip_vs */
 	uint8_t *batch;
 	struct ipvs_nl_req *req;
 	struct ipvs_nl_counters counters;
@@ -735,16 +735,21 @@ int ipvs_nl_table_read(struct ipvs_ctx *ctx, struct ipvs_table *ret_table)
 
 void ipvs_ctx_set_read_procfs(struct ipvs_ctx *ctx, bool on)
 {
-	ctx->read_netlink_only = !on;
+	ctx->read_procfs = on;
 }
 
 static int ipvs_nl_read(void *impl, struct ipvs_table *ret_table)
 {
 	struct ipvs_ctx *ctx = impl;
 
-	if (ctx->read_netlink_only)
-		return ipvs_nl_table_read(ctx, ret_table);
-	return ipvs_nl_table_read_procfs(ctx, "/proc", ret_table);
+	/*
+	 * Netlink by default: at 10 000 services x 10 it read the table in 3.7-4.2 s against
+	 * 5.7-8.5 s for /proc/net/ip_vs, whose seq_file restarts its walk at every 4 KiB read
+	 * (docs/ipvs.md). It also brings the 64-bit stats and persistent connection counts.
+	 */
+	if (ctx->read_procfs)
+		return ipvs_nl_table_read_procfs(ctx, "/proc", ret_table);
+	return ipvs_nl_table_read(ctx, ret_table);
 }
 
 static int ipvs_nl_on_one_service(struct nlmsghdr *nlh, void *userdata)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reads /proc/net/ip_vs: every virtual server and real server of this network namespace in one
- * read, where netlink needs one destination dump per service. The periodic verification uses
- * it for the real servers (weights, connection counts) and netlink for the services' attributes.
+ * file, where netlink needs one destination dump per service. Measured slower than netlink at
+ * 10 000 services (the kernel's seq_file restarts its walk at every page; docs/ipvs.md), so the
+ * verification uses netlink; this stays as the alternative and for diagnostics.
  */
 #include "ipvs_internal.h"
 
