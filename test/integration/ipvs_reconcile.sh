@@ -4,7 +4,7 @@
 # again changes nothing and keeps the counters, a foreign service survives, a weight 0 left by a
 # killed run is restored, a virtual server deleted behind kipvs's back is recreated, and a
 # weight change (one SET_DEST) keeps a live TCP connection and its counters.
-# usage: ipvs_sync.sh [IPVS_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/ipvs_driver)
+# usage: ipvs_reconcile.sh [IPVS_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/ipvs_driver)
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 
 driver=${1:-$KIPVS_BUILD_DIR/test/integration/ipvs_driver}
@@ -117,4 +117,4 @@ touch /tmp/go
 wait "$holder" || fail "the long-lived connection broke"
 grep -q "^pod-" /tmp/resp || fail "no answer on the long-lived connection: $(cat /tmp/resp)"
 echo "answer on the old connection: $(grep '^pod-' /tmp/resp)"
-echo "ok ipvs_sync"
+echo "ok ipvs_reconcile"
