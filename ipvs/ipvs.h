@@ -107,3 +107,116 @@ int ipvs_vip_sync(struct ipvs_vip *v, const struct net_addr *want, size_t n_want
 		  unsigned *ret_added, unsigned *ret_removed) __attribute__((warn_unused_result));
 /* Deletes the interface if this handle created it; 0 otherwise. */
 int ipvs_vip_remove_link(struct ipvs_vip *v) __attribute__((warn_unused_result));
+
+/*
+ * Whether an address may be bound on the dummy interface. Adds/deletes one address (as /32 or
+ * /128); both are idempotent. _has: the handle's view of the interface. _is_local_elsewhere:
+ * the address was on another interface of this node when the handle opened (such an address
+ * -- an externalIP that is the node's own -- must not be bound on the dummy interface).
+ */
+int ipvs_vip_bind(struct ipvs_vip *v, const struct net_addr *addr)
+    __attribute__((warn_unused_result));
+int ipvs_vip_unbind(struct ipvs_vip *v, const struct net_addr *addr)
+    __attribute__((warn_unused_result));
+bool ipvs_vip_has(const struct ipvs_vip *v, const struct net_addr *addr);
+bool ipvs_vip_is_local_elsewhere(const struct ipvs_vip *v, const struct net_addr *addr);
+/* Marks the interface as created by kipvs (known from the state file after a restart). */
+void ipvs_vip_set_created_link(struct ipvs_vip *v, bool created);
+
+/* ---- The node: the orchestration object `kipvs run` and `kipvs cleanup` use ---- */
+
+struct net_prefix;
+
+struct ipvs_node_config {
+	const char *proc_root;	    /* "/proc" (tests may point elsewhere for sysctls) */
+	const char *state_dir;	    /* "/run/kipvs" */
+	const char *dummy_ifname;   /* "kube-ipvs0" */
+	const char *scheduler;	    /* its module ip_vs_<scheduler> is loaded; NULL: "rr" */
+	uint64_t drain_timeout_ms;  /* 0: no draining, real servers are deleted at once */
+	const struct net_prefix *exclude_cidrs; /* virtual servers inside are never touched */
+	size_t n_exclude_cidrs;
+	uint32_t tcp_timeout, tcpfin_timeout, udp_timeout; /* seconds; 0 leaves that one alone */
+	bool ipv6;	  /* also set IPv6 forwarding (the node serves IPv6 virtual servers) */
+	bool read_only;	  /* `plan --diff`: no lock, no module loading, no sysctls, no interface */
+	bool no_modprobe; /* never run modprobe (tests) */
+};
+
+/*
+ * ipvs_node_open(): loads IPVS (probes <proc_root>/net/ip_vs; if missing runs `modprobe ip_vs`
+ * and `modprobe ip_vs_<scheduler>`), takes the per-network-namespace lock under state_dir
+ * (-EBUSY when another kipvs in this network namespace holds it), reads the state file, finds or
+ * creates the dummy interface, applies the sysctls and the timeouts, reads the kernel table and
+ * logs once a summary of foreign services on the interface's addresses. Returns 0, or -errno
+ * with a one-line reason in err (which may be NULL): -ENOENT IPVS missing (the message names
+ * what), -EBUSY locked, -EACCES/-EPERM not root. The caller frees the node with
+ * ipvs_node_free(), which releases the lock and leaves every kernel object in place.
+ */
+struct ipvs_node;
+int ipvs_node_open(const struct ipvs_node_config *cfg, struct ipvs_node **ret_node, char *err,
+		   size_t err_size) __attribute__((warn_unused_result));
+struct ipvs_node *ipvs_node_free(struct ipvs_node *node);
+
+/* What one sync (or sweep) did: the counts of the summary line. */
+struct ipvs_node_result {
+	struct ipvs_sync_result sync;
+	unsigned addresses_added, addresses_deleted;
+	unsigned draining; /* real servers at weight 0 waiting for their connections to end */
+	double took_ms;
+};
+
+/*
+ * One sync: makes the kernel match `desired` plus what is still draining. Real servers that
+ * left the table start draining (TCP, drain timeout > 0) or go at once; drainers that are idle
+ * or expired are deleted; VIPs are bound before their services and unbound after the last one
+ * goes (never an address a foreign service uses); the state file is rewritten when ownership
+ * or drains changed. 0 when it ran (ret_result->sync.failed may be non-zero), or -errno.
+ */
+int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
+		   struct ipvs_node_result *ret_result) __attribute__((warn_unused_result));
+/*
+ * Reads only the virtual servers that have draining real servers and deletes the drainers that
+ * are idle (no active or inactive connection) or expired; then the VS of a deleted Service once
+ * its last drainer is gone, and its VIP. 0 or -errno. ret_result may be NULL.
+ */
+int ipvs_node_drain_sweep(struct ipvs_node *node, struct ipvs_node_result *ret_result)
+    __attribute__((warn_unused_result));
+unsigned ipvs_node_draining_count(const struct ipvs_node *node);
+/* The next sync reads the whole kernel table (and the interface) and repairs drift. */
+void ipvs_node_request_verify(struct ipvs_node *node);
+/*
+ * Reads the kernel table afresh; true when it matches `desired` plus the servers still
+ * draining, for the services kipvs owns (false also when the table cannot be read).
+ */
+bool ipvs_node_matches(struct ipvs_node *node, const struct plan_table *desired);
+/*
+ * Writes the operations a sync would make as `ipvsadm -R` lines (-A/-E/-D, -a/-e/-d) without
+ * making them; returns their number or -errno. Works on a read-only node.
+ */
+int ipvs_node_plan_diff(struct ipvs_node *node, const struct plan_table *desired, FILE *f)
+    __attribute__((warn_unused_result));
+
+/* One owned virtual server's counters, for metrics (strings valid during the callback). */
+struct ipvs_node_vs_stats {
+	const char *vs; /* "10.0.0.1:80/tcp" */
+	const struct net_addr *addr;
+	uint16_t port;
+	const char *protocol; /* "tcp", "udp", "sctp" */
+	uint64_t conns, inpkts, outpkts, inbytes, outbytes;
+};
+typedef void (*ipvs_node_stats_fn)(const struct ipvs_node_vs_stats *st, void *userdata);
+/* Dumps the services (one netlink request) and calls fn for each owned one. 0 or -errno. */
+int ipvs_node_stats_foreach(struct ipvs_node *node, ipvs_node_stats_fn fn, void *userdata)
+    __attribute__((warn_unused_result));
+
+/* "sync: services +A ~C -D, destinations +A ~C -D, addresses +A -D, draining N, took T ms" */
+void ipvs_node_result_format(const struct ipvs_node_result *r, char *buf, size_t size);
+
+/*
+ * Removes everything kipvs owns according to the state file: its virtual servers (with their
+ * destinations), the addresses it bound that no foreign service uses, and the dummy interface
+ * if kipvs created it and nothing else is left on it; then the state file. Takes the lock
+ * (-EBUSY while a kipvs runs in this namespace). Never touches anything else. 0 or -errno with
+ * a one-line reason in err. Counts go to ret_result (may be NULL).
+ */
+int ipvs_node_cleanup(const struct ipvs_node_config *cfg, struct ipvs_node_result *ret_result,
+		      char *err, size_t err_size) __attribute__((warn_unused_result));
