@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's parts, for the unit tests: the incremental plan (daemon_plan.c), the seam to the
+ * kernel side (real: ipvs_node; tests: a recording fake), and the loop as an object that a test
+ * can build on its own libev loop, drive, and stop.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "ipvs.h"
+
+struct ev_loop;
+struct kube_options;
+struct plan_input;
+struct plan_table;
+
+/* ---- The incremental plan (daemon_plan.c) ---- */
+
+struct daemon_plan;
+
+/* An empty plan, or NULL on ENOMEM. Free with daemon_plan_free(). */
+struct daemon_plan *daemon_plan_new(void);
+struct daemon_plan *daemon_plan_free(struct daemon_plan *p);
+
+/*
+ * Re-plans the Service key ("namespace/name") from in->cache: plan_service() when it is cached,
+ * nothing when it is gone. Returns 1 when that Service's virtual servers changed (the merged
+ * table may have changed), 0 when they are the same as before, or -ENOMEM (the Service then
+ * claims nothing until its next update).
+ */
+int daemon_plan_update(struct daemon_plan *p, const struct plan_input *in, const char *key)
+    __attribute__((warn_unused_result));
+
+/* daemon_plan_update() for every cached Service and every planned one that is gone. */
+int daemon_plan_update_all(struct daemon_plan *p, const struct plan_input *in)
+    __attribute__((warn_unused_result));
+
+/*
+ * The merged table: for each key, the winning claim by plan_build()'s order, sorted by key.
+ * ret_view borrows the plan's memory: it is valid until the next update, and must not be
+ * cleared. 0 or -ENOMEM.
+ */
+int daemon_plan_table(struct daemon_plan *p, struct plan_table *ret_view)
+    __attribute__((warn_unused_result));
+
+/* How many Services have at least one virtual server. */
+size_t daemon_plan_count_services(const struct daemon_plan *p);
+
+/* ---- The kernel seam ---- */
+
+/* What the loop needs of the kernel side; daemon_kernel_ipvs is ipvs_node. */
+struct daemon_kernel_ops {
+	int (*open)(const struct ipvs_node_config *cfg, void **ret_kernel, char *err,
+		    size_t err_size);
+	void *(*free)(void *kernel);
+	int (*sync)(void *kernel, const struct plan_table *desired,
+		    struct ipvs_node_result *ret_result);
+	int (*drain_sweep)(void *kernel, struct ipvs_node_result *ret_result);
+	unsigned (*draining_count)(const void *kernel);
+	void (*request_verify)(void *kernel);
+	int (*stats_foreach)(void *kernel, ipvs_node_stats_fn fn, void *userdata);
+};
+
+extern const struct daemon_kernel_ops daemon_kernel_ipvs;
+
+/* ---- The loop (daemon.c) ---- */
+
+struct daemon;
+
+/* Called after every sync attempt (r: 0 or -errno), for tests. */
+typedef void (*daemon_sync_fn)(struct daemon *d, int r, void *userdata);
+
+/* What daemon_run() takes from the environment; tests replace parts of it. */
+struct daemon_env {
+	struct ev_loop *loop; /* NULL: libev's default loop (signals need it) */
+	const struct daemon_kernel_ops
+	    *kernel;		   /* required; daemon_run() passes daemon_kernel_ipvs */
+	const char *notify_socket; /* NULL: $NOTIFY_SOCKET */
+	const char *proc_root;	   /* NULL: "/proc" */
+	const char *state_dir;	   /* NULL: "/run/kipvs" */
+	bool no_signals;	   /* do not install SIGTERM/SIGINT watchers */
+	daemon_sync_fn on_sync;
+	void *userdata;
+};
+
+/*
+ * Builds the daemon (sources, plan, kernel, health servers) and starts its watchers on the
+ * loop; nothing is programmed before the sources are synced. Returns 0, or -errno after logging
+ * the reason once (exit status 1). Free with daemon_free(), which leaves the kernel state in
+ * place.
+ */
+int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
+	       struct daemon **ret_daemon) __attribute__((warn_unused_result));
+struct daemon *daemon_free(struct daemon *d);
+
+/* Runs the loop until daemon_stop() (or a signal). */
+void daemon_loop(struct daemon *d);
+/* Ends daemon_loop() after the current callback: STOPPING=1, then the loop breaks. */
+void daemon_stop(struct daemon *d);
+
+/* State, for tests. */
+unsigned daemon_sync_count(const struct daemon *d); /* kernel syncs that returned 0 */
+bool daemon_is_ready(const struct daemon *d);	    /* READY=1 was sent (first good sync) */
+
+/* ---- The daemon's layout, shared by daemon.c and daemon_sync.c ---- */
+
+struct health;
+struct health_notify;
+struct kube_cache;
+struct kube_client;
+struct kube_source;
+struct net_addr;
+
+struct daemon {
+	struct ev_loop *loop;
+	const struct kube_options *opts;
+	struct daemon_env env;
+	const struct daemon_kernel_ops *kops;
+	void *kernel;
+
+	struct kube_cache *cache;
+	struct kube_client *client; /* the API source, or */
+	struct kube_source *source; /* the --from source */
+	struct daemon_plan *plan;
+	struct health *health;
+	struct health_notify *notify;
+
+	/* This node's addresses for NodePort virtual servers, and for health-check node ports. */
+	struct net_addr *node_addrs;
+	size_t n_node_addrs;
+	bool node_addrs_known;	/* resolved at least once */
+	bool node_addrs_warned; /* "no node address" logged */
+	bool replan_all;	/* the next sync re-plans every Service */
+
+	ev_idle sync_idle;     /* a sync as soon as the loop is idle */
+	ev_timer sync_timer;   /* a sync later: --ipvs-min-sync-period, or a retry's backoff */
+	ev_timer verify_timer; /* every --ipvs-sync-period: verify the kernel, repair drift */
+	ev_timer drain_timer;  /* while real servers drain: sweep */
+	ev_timer wait_timer;   /* --sync-timeout: warn while the sources are not synced */
+	ev_signal sigterm, sigint;
+
+	double last_sync_mono; /* ev_now() of the last sync attempt; 0: none */
+	double retry_at_mono;  /* no sync before this (backoff); 0: none */
+	unsigned failures;     /* consecutive failed syncs */
+	bool kernel_dirty; /* the kernel may differ from the plan: sync it even without changes */
+	bool synced_sources_logged;
+	bool ready; /* READY=1 sent */
+	bool stopping;
+	unsigned syncs;				    /* kernel syncs that returned 0 */
+	int64_t last_good_sync_start_ns;	    /* CLOCK_REALTIME; 0: none */
+	size_t pending_services, pending_endpoints; /* changes queued since the last sync */
+	char status[256];			    /* the last STATUS= sent */
+};
+
+/* daemon_sync.c: one pass of the loop: changes -> plan -> kernel -> health. */
+void daemon_sync_run(struct daemon *d);
+/* daemon_sync.c: recomputes the node addresses; true when they changed. */
+bool daemon_node_addrs_refresh(struct daemon *d);
+/* daemon.c: asks for a sync, as soon as the rate limit and the backoff allow. */
+void daemon_sync_schedule(struct daemon *d);
+/* daemon_sync.c: refreshes the per-virtual-server statistics in the metrics. */
+void daemon_stats_refresh(struct daemon *d);
+/* daemon.c: logs (at debug) a notification that could not be sent; systemd may be gone. */
+void daemon_notify_check(int r, const char *what);
+/* CLOCK_REALTIME in nanoseconds, for health/ and the metrics. */
+int64_t daemon_now_ns(void);

@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One pass of the daemon's loop: take the changed Service keys from the cache, re-plan only
+ * those Services (all of them when this node's addresses moved), sync the kernel when the
+ * table changed or drift must be repaired, and push the outcome to health/ (sync times, node
+ * eligibility, health-check node ports, metrics) and to systemd (READY=1, STATUS=).
+ */
+#include "daemon_internal.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <math.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "health.h"
+#include "ipvs.h"
+#include "kube_cache.h"
+#include "kube_model.h"
+#include "kube_options.h"
+#include "log.h"
+#include "net_addr.h"
+#include "plan.h"
+
+#define DAEMON_RETRY_BASE_S 0.5
+#define DAEMON_RETRY_CAP_S 30.0
+
+/* ---- This node's addresses ---- */
+
+static bool daemon_addr_listed(const struct net_addr *v, size_t n, const struct net_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (net_addr_equal(&v[i], a))
+			return true;
+	return false;
+}
+
+/*
+ * The node's interface addresses inside the --nodeport-addresses CIDRs, leaving out loopback
+ * and the dummy interface (kube-proxy's rule). Count, or -errno; *ret_addrs malloc'd.
+ */
+static int daemon_ifaddrs_in_cidrs(const struct kube_options *o, struct net_addr **ret_addrs)
+{
+	struct ifaddrs *ifs = NULL;
+	_cleanup_free_ struct net_addr *v = NULL;
+	size_t n = 0, cap = 0;
+
+	if (getifaddrs(&ifs) < 0)
+		return -errno;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		struct net_addr a = {0};
+
+		if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) ||
+		    (o->dummy_interface && strcmp(i->ifa_name, o->dummy_interface) == 0))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a.family = AF_INET;
+			memcpy(a.bytes, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			a.family = AF_INET6;
+			memcpy(a.bytes, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+			       16);
+		} else {
+			continue;
+		}
+		bool inside = false;
+
+		for (size_t c = 0; c < o->n_nodeport_cidrs && !inside; c++)
+			inside = net_prefix_contains(&o->nodeport_cidrs[c], &a);
+		if (!inside || daemon_addr_listed(v, n, &a))
+			continue;
+		if (n == cap) {
+			struct net_addr *nv = reallocarray(v, cap ? cap * 2 : 4, sizeof(*v));
+
+			if (!nv) {
+				freeifaddrs(ifs);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 4;
+		}
+		v[n++] = a;
+	}
+	freeifaddrs(ifs);
+	*ret_addrs = TAKE_PTR(v);
+	return (int)n;
+}
+
+bool daemon_node_addrs_refresh(struct daemon *d)
+{
+	const struct kube_options *o = d->opts;
+	_cleanup_free_ struct net_addr *addrs = NULL;
+	char list[1024] = "", buf[NET_ADDR_STRLEN];
+	size_t len = 0;
+	int n;
+
+	if (o->n_nodeport_cidrs > 0)
+		n = daemon_ifaddrs_in_cidrs(o, &addrs);
+	else
+		n = plan_node_addrs_resolve(o->node_ips, o->n_node_ips,
+					    kube_cache_get_node(d->cache), NULL, 0, &addrs);
+	if (n < 0) {
+		log_warn("daemon", "cannot read the node addresses", "err=\"%s\" action=kept",
+			 strerror(-n));
+		return false;
+	}
+	if (d->node_addrs_known && (size_t)n == d->n_node_addrs &&
+	    (n == 0 || memcmp(addrs, d->node_addrs, (size_t)n * sizeof(*addrs)) == 0))
+		return false;
+	for (int i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? "," : "",
+					net_addr_format(&addrs[i], buf));
+	if (n == 0 && !d->node_addrs_warned) {
+		d->node_addrs_warned = true;
+		log_warn("daemon", "no node address: no NodePort virtual server",
+			 "node=%s hint=\"pass --node-ip, or check the Node object and "
+			 "--nodeport-addresses\"",
+			 o->hostname);
+	} else if (n > 0) {
+		log_info("daemon", "node addresses", "node=%s addresses=%s", o->hostname, list);
+	}
+	if (o->n_nodeport_cidrs > 0 && n > 0 &&
+	    health_nodeport_addrs_set(d->health, addrs, (size_t)n) < 0)
+		log_warn("daemon", "cannot move the health-check node ports", "err=\"%s\"",
+			 strerror(ENOMEM));
+	free(d->node_addrs);
+	d->node_addrs = TAKE_PTR(addrs);
+	d->n_node_addrs = (size_t)n;
+	d->node_addrs_known = true;
+	return true;
+}
+
+/* ---- Health-check node ports and programming latency ---- */
+
+struct daemon_slices {
+	const struct kube_endpoint_slice **v;
+	size_t n, cap;
+	int64_t newest_trigger_ns;
+};
+
+static int daemon_slices_add(const struct kube_endpoint_slice *slice, void *userdata)
+{
+	struct daemon_slices *s = userdata;
+
+	if (slice->last_change_trigger_time_ns > s->newest_trigger_ns)
+		s->newest_trigger_ns = slice->last_change_trigger_time_ns;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		const struct kube_endpoint_slice **v = reallocarray(s->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = slice;
+	return 0;
+}
+
+/*
+ * Pushes Service key's health-check node port and local endpoint count to health/, and returns
+ * the newest last-change-trigger-time of its slices (0 when none).
+ */
+static int64_t daemon_service_health(struct daemon *d, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	_cleanup_free_ char *ns = NULL;
+	const struct kube_service *svc;
+	struct daemon_slices s = {0};
+	int n;
+
+	if (!slash)
+		return 0;
+	ns = strndup(key, (size_t)(slash - key));
+	if (!ns)
+		return 0;
+	svc = kube_cache_get_service(d->cache, ns, slash + 1);
+	if (kube_cache_foreach_slice_of(d->cache, ns, slash + 1, daemon_slices_add, &s) < 0) {
+		free(s.v);
+		return 0;
+	}
+	if (!svc || svc->health_check_node_port == 0 ||
+	    plan_service_skip_reason(svc, d->opts->proxy_name)) {
+		health_service_delete(d->health, ns, slash + 1);
+	} else {
+		n = health_local_endpoints_count(svc, s.v, s.n, d->opts->hostname);
+		if (n < 0 || health_service_set(d->health, ns, slash + 1,
+						svc->health_check_node_port, (unsigned)n) < 0)
+			log_warn("daemon", "cannot update the health-check node port",
+				 "svc=%s port=%u err=\"%s\"", key, svc->health_check_node_port,
+				 strerror(ENOMEM));
+	}
+	free(s.v);
+	return s.newest_trigger_ns;
+}
+
+/* ---- Metrics: per virtual server statistics ---- */
+
+struct daemon_stats {
+	struct plan_table view;
+	struct health_vs_stats *v;
+	size_t n, cap;
+	int err;
+};
+
+static bool daemon_proto_parse(const char *text, enum kube_proto *ret)
+{
+	static const char *const names[] = {"tcp", "udp", "sctp"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcasecmp(text, names[i]) == 0) {
+			*ret = (enum kube_proto)i;
+			return true;
+		}
+	return false;
+}
+
+static int daemon_vs_bsearch_compare(const void *key, const void *elem)
+{
+	return plan_vs_key_compare(key, elem);
+}
+
+static void daemon_stats_one(const struct ipvs_node_vs_stats *st, void *userdata)
+{
+	struct daemon_stats *s = userdata;
+	struct plan_vs probe = {0};
+	const struct plan_vs *vs;
+
+	if (s->err < 0 || !daemon_proto_parse(st->protocol, &probe.proto))
+		return;
+	probe.addr = *st->addr;
+	probe.port = st->port;
+	vs = s->view.n_vs ? bsearch(&probe, s->view.vs, s->view.n_vs, sizeof(*s->view.vs),
+				    daemon_vs_bsearch_compare)
+			  : NULL;
+	if (!vs)
+		return; /* owned but not planned: draining out */
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct health_vs_stats *v = reallocarray(s->v, cap, sizeof(*v));
+
+		if (!v) {
+			s->err = -ENOMEM;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct health_vs_stats){
+	    .svc_namespace = vs->svc_namespace,
+	    .svc_name = vs->svc_name,
+	    .port_name = vs->port_name ? vs->port_name : "",
+	    .addr = vs->addr,
+	    .proto = vs->proto,
+	    .port = vs->port,
+	    .conns = st->conns,
+	    .inpkts = st->inpkts,
+	    .outpkts = st->outpkts,
+	    .inbytes = st->inbytes,
+	    .outbytes = st->outbytes,
+	};
+}
+
+void daemon_stats_refresh(struct daemon *d)
+{
+	struct daemon_stats s = {0};
+	int r;
+
+	if (!d->kernel || daemon_plan_table(d->plan, &s.view) < 0)
+		return;
+	r = d->kops->stats_foreach(d->kernel, daemon_stats_one, &s);
+	if (r == 0 && s.err == 0)
+		r = health_vs_stats_set(d->health, s.v, s.n);
+	else if (r == 0)
+		r = s.err;
+	if (r < 0)
+		log_debug("daemon", "cannot refresh the virtual server statistics", "err=\"%s\"",
+			  strerror(-r));
+	free(s.v);
+}
+
+/* ---- The sync ---- */
+
+static void daemon_on_note(const struct plan_note *note, void *userdata)
+{
+	char detail[320];
+	const char *key = note->object_kind == KUBE_KIND_SERVICE ? "svc" : "slice";
+
+	(void)userdata;
+	/* Skipped Services are re-noted on every change of theirs: keep that at debug. */
+	log_write(note->kind == PLAN_NOTE_SKIPPED ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, "plan",
+		  plan_note_kind_to_string(note->kind), "kind=%s %s=%s/%s detail=%s",
+		  kube_kind_to_string(note->object_kind), key, note->ns, note->name,
+		  log_quote(detail, sizeof(detail), note->detail));
+}
+
+static void daemon_status_set(struct daemon *d, const char *status)
+{
+	if (strcmp(d->status, status) == 0)
+		return;
+	(void)snprintf(d->status, sizeof(d->status), "%s", status);
+	daemon_notify_check(health_notify_status(d->notify, status), "STATUS");
+}
+
+/* A sync failed (r: -errno, or -EIO when some operations failed): back off and retry. */
+static void daemon_sync_failed(struct daemon *d, int r, const char *what)
+{
+	double delay = fmin(DAEMON_RETRY_BASE_S * pow(2, d->failures), DAEMON_RETRY_CAP_S);
+	char status[256];
+
+	d->failures++;
+	d->kernel_dirty = true;
+	ev_now_update(d->loop);
+	d->retry_at_mono = ev_now(d->loop) + delay;
+	log_warn("daemon", "sync failed",
+		 "what=%s err=\"%s\" failures=%u action=retry retry_in=%gs", what, strerror(-r),
+		 d->failures, delay);
+	(void)snprintf(status, sizeof(status), "sync failed (%s: %s), retrying in %gs", what,
+		       strerror(-r), delay);
+	daemon_status_set(d, status);
+	daemon_sync_schedule(d);
+}
+
+void daemon_sync_run(struct daemon *d)
+{
+	int64_t start_ns = daemon_now_ns(), end_ns;
+	bool first = d->syncs == 0 && d->failures == 0 && d->last_sync_mono == 0;
+	char **keys = NULL;
+	size_t n_keys = 0;
+	bool node_changed = false, changed = false;
+	_cleanup_free_ int64_t *triggers = NULL;
+	struct ipvs_node_result res = {0};
+	struct plan_table view;
+	char summary[256], status[256];
+	int r;
+
+	ev_now_update(d->loop);
+	d->last_sync_mono = ev_now(d->loop);
+	d->retry_at_mono = 0;
+
+	r = kube_cache_take_changes(d->cache, &keys, &n_keys, &node_changed);
+	if (r < 0) {
+		daemon_sync_failed(d, r, "changes");
+		return;
+	}
+	if (first || node_changed) {
+		health_node_eligible_set(d->health,
+					 health_node_is_eligible(kube_cache_get_node(d->cache)));
+		if (daemon_node_addrs_refresh(d))
+			d->replan_all = true;
+	}
+
+	const struct plan_input in = {
+	    .cache = d->cache,
+	    .node_name = d->opts->hostname,
+	    .node_addrs = d->node_addrs,
+	    .n_node_addrs = d->n_node_addrs,
+	    .scheduler = d->opts->scheduler,
+	    .proxy_name = d->opts->proxy_name,
+	    .note = daemon_on_note,
+	};
+
+	if (n_keys > 0)
+		triggers = calloc(n_keys, sizeof(*triggers));
+	for (size_t i = 0; i < n_keys; i++) {
+		r = daemon_plan_update(d->plan, &in, keys[i]);
+		if (r < 0)
+			d->replan_all = true; /* ENOMEM: try everything again next time */
+		else
+			changed |= r > 0;
+		int64_t t = daemon_service_health(d, keys[i]);
+
+		if (triggers)
+			triggers[i] = t;
+	}
+	if (d->replan_all) {
+		r = daemon_plan_update_all(d->plan, &in);
+		if (r < 0) {
+			kube_cache_changes_free(keys, n_keys);
+			daemon_sync_failed(d, r, "plan");
+			return;
+		}
+		d->replan_all = false;
+		changed |= r > 0;
+	}
+
+	if (!changed && !d->kernel_dirty && !first) {
+		/* Nothing for the kernel: the change was absorbed by the plan. */
+		end_ns = daemon_now_ns();
+		health_synced(d->health, start_ns, end_ns);
+		d->pending_services = d->pending_endpoints = 0;
+		kube_cache_changes_free(keys, n_keys);
+		log_debug("daemon", "no change for the kernel", "services_changed=%zu", n_keys);
+		return;
+	}
+
+	r = daemon_plan_table(d->plan, &view);
+	if (r == 0)
+		r = d->kops->sync(d->kernel, &view, &res);
+	end_ns = daemon_now_ns();
+	if (d->env.on_sync)
+		d->env.on_sync(d, r, d->env.userdata);
+	if (r < 0) {
+		health_netlink_op(d->health, "sync", r);
+		kube_cache_changes_free(keys, n_keys);
+		daemon_sync_failed(d, r, "kernel");
+		return;
+	}
+	d->syncs++;
+	ipvs_node_result_format(&res, summary, sizeof(summary));
+	log_write(res.sync.operations > 0 || res.addresses_added || res.addresses_deleted
+		      ? LOG_LEVEL_INFO
+		      : LOG_LEVEL_DEBUG,
+		  "daemon", summary, "services_changed=%zu virtual_servers=%zu failed=%u%s", n_keys,
+		  view.n_vs, res.sync.failed, res.sync.verified ? " verified=true" : "");
+
+	health_draining_set(d->health, d->kops->draining_count(d->kernel));
+	if (d->kops->draining_count(d->kernel) > 0 && !ev_is_active(&d->drain_timer))
+		ev_timer_start(d->loop, &d->drain_timer);
+
+	if (res.sync.failed > 0) {
+		kube_cache_changes_free(keys, n_keys);
+		if (!d->ready) {
+			d->ready = true;
+			daemon_notify_check(
+			    health_notify_ready(d->notify,
+						"first sync done, some operations failed"),
+			    "READY");
+		}
+		daemon_sync_failed(d, -EIO, "operations");
+		return;
+	}
+
+	/* A good sync. */
+	if (!first)
+		for (size_t i = 0; triggers && i < n_keys; i++)
+			if (triggers[i] > 0 && triggers[i] >= d->last_good_sync_start_ns)
+				health_network_programming_observe(d->health, triggers[i], end_ns);
+	kube_cache_changes_free(keys, n_keys);
+	health_synced(d->health, start_ns, end_ns);
+	d->pending_services = d->pending_endpoints = 0;
+	d->last_good_sync_start_ns = start_ns;
+	d->failures = 0;
+	d->kernel_dirty = false;
+	(void)snprintf(status, sizeof(status), "synced: %zu virtual servers for %zu Services",
+		       view.n_vs, daemon_plan_count_services(d->plan));
+	if (!d->ready) {
+		d->ready = true;
+		(void)snprintf(d->status, sizeof(d->status), "%s", status);
+		daemon_notify_check(health_notify_ready(d->notify, status), "READY");
+		log_info("daemon", "ready", "virtual_servers=%zu services=%zu", view.n_vs,
+			 daemon_plan_count_services(d->plan));
+		daemon_stats_refresh(d);
+	} else {
+		daemon_status_set(d, status);
+	}
+}
