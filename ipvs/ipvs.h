@@ -127,6 +127,9 @@ void ipvs_vip_set_created_link(struct ipvs_vip *v, bool created);
 
 struct net_prefix;
 
+/* Where the state files and locks live (tmpfs: gone at reboot, as the IPVS table is). */
+#define IPVS_NODE_STATE_DIR "/run/kipvs"
+
 struct ipvs_node_config {
 	const char *proc_root;	    /* "/proc" (tests may point elsewhere for sysctls) */
 	const char *state_dir;	    /* "/run/kipvs" */

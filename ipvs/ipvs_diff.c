@@ -44,54 +44,90 @@ static int ipvs_diff_push(struct ipvs_oplist *ops, enum ipvs_op_kind kind,
 	return ipvs_oplist_append(ops, &op);
 }
 
-/* Deletes, in key order, the real servers of `actual` that `desired` does not list. */
+/*
+ * A real server of an owned virtual server that is no longer desired: kept at weight 0 when the
+ * keep hook says it drains (a SET only if its weight is not 0 yet), deleted otherwise.
+ */
+static int ipvs_diff_leaving(const struct ipvs_diff_hooks *h, const struct ipvs_vs *actual,
+			     const struct ipvs_service *svc, const struct ipvs_key *rs_key,
+			     bool vs_desired, const struct plan_vs *origin, struct ipvs_oplist *ops,
+			     bool *ret_kept)
+{
+	const struct ipvs_rs *rs = ipvs_vs_find_rs(actual, rs_key);
+	struct ipvs_dest dest = {.key = *rs_key};
+
+	if (h && h->keep && rs && h->keep(actual, rs, vs_desired, h->userdata)) {
+		*ret_kept = true;
+		if (rs->dest.weight == 0)
+			return 0;
+		dest = rs->dest;
+		dest.weight = 0;
+		return ipvs_diff_push(ops, IPVS_OP_DEST_SET, svc, &dest, origin);
+	}
+	return ipvs_diff_push(ops, IPVS_OP_DEST_DEL, svc, &dest, origin);
+}
+
+/* Deletes (or drains), in key order, the real servers of `actual` that `desired` does not list. */
 static int ipvs_diff_stale_dests(const struct plan_vs *desired, const struct ipvs_service *svc,
-				 const struct ipvs_vs *actual, struct ipvs_oplist *ops)
+				 const struct ipvs_vs *actual, const struct ipvs_diff_hooks *h,
+				 struct ipvs_oplist *ops, bool *ret_kept)
 {
 	_cleanup_free_ struct ipvs_key *want = NULL;
 	_cleanup_free_ struct ipvs_key *stale = NULL;
-	size_t n_stale = 0, n_rs = HASH_COUNT(actual->rs);
+	size_t n_want = desired ? desired->n_dests : 0, n_stale = 0, n_rs = HASH_COUNT(actual->rs);
 	struct ipvs_rs *rs, *tmp;
 	int r;
 
-	want = calloc(desired->n_dests ? desired->n_dests : 1, sizeof(*want));
+	want = calloc(n_want ? n_want : 1, sizeof(*want));
 	stale = calloc(n_rs ? n_rs : 1, sizeof(*stale));
 	if (!want || !stale)
 		return -ENOMEM;
-	for (size_t i = 0; i < desired->n_dests; i++)
+	for (size_t i = 0; i < n_want; i++)
 		ipvs_key_init(&want[i], &desired->dests[i].addr, desired->dests[i].port, 0);
-	qsort(want, desired->n_dests, sizeof(*want), ipvs_key_order);
+	qsort(want, n_want, sizeof(*want), ipvs_key_order);
 	HASH_ITER(hh, actual->rs, rs, tmp)
 	{
-		if (!bsearch(&rs->dest.key, want, desired->n_dests, sizeof(*want), ipvs_key_order))
+		if (!n_want || !bsearch(&rs->dest.key, want, n_want, sizeof(*want), ipvs_key_order))
 			stale[n_stale++] = rs->dest.key;
 	}
 	qsort(stale, n_stale, sizeof(*stale), ipvs_key_order);
 	for (size_t i = 0; i < n_stale; i++) {
-		struct ipvs_dest dest = {.key = stale[i]};
-
-		r = ipvs_diff_push(ops, IPVS_OP_DEST_DEL, svc, &dest, desired);
+		r = ipvs_diff_leaving(h, actual, svc, &stale[i], desired != NULL, desired, ops,
+				      ret_kept);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int ipvs_diff_vs(const struct plan_vs *desired, const struct ipvs_key *key,
-		 const struct ipvs_vs *actual, struct ipvs_oplist *ops)
+int ipvs_diff_vs_hooks(const struct plan_vs *desired, const struct ipvs_key *key,
+		       const struct ipvs_vs *actual, const struct ipvs_diff_hooks *h,
+		       struct ipvs_oplist *ops)
 {
 	struct ipvs_service svc;
 	size_t matched = 0;
+	bool kept = false;
 	int r;
 
+	(void)key;
 	if (!desired) {
+		struct ipvs_oplist drains = {0};
+
 		if (!actual)
 			return 0;
 		svc = actual->svc;
+		/* A virtual server that is gone stays while some of its real servers drain. */
+		if (h && h->keep && HASH_COUNT(actual->rs) > 0) {
+			r = ipvs_diff_stale_dests(NULL, &svc, actual, h, &drains, &kept);
+			for (size_t i = 0; r >= 0 && kept && i < drains.n; i++)
+				r = ipvs_oplist_append(ops, &drains.ops[i]);
+			ipvs_oplist_clear(&drains);
+			if (r < 0 || kept)
+				return r;
+		}
 		return ipvs_diff_push(ops, IPVS_OP_SERVICE_DEL, &svc, NULL, NULL);
 	}
 	ipvs_service_from_plan(desired, &svc);
-	(void)key;
 	if (!actual) {
 		r = ipvs_diff_push(ops, IPVS_OP_SERVICE_ADD, &svc, NULL, desired);
 	} else if (!ipvs_service_attrs_equal(&svc, &actual->svc)) {
@@ -119,11 +155,25 @@ int ipvs_diff_vs(const struct plan_vs *desired, const struct ipvs_key *key,
 	/* Every actual real server was matched: nothing to delete, and no scan needed. */
 	if (!actual || matched == HASH_COUNT(actual->rs))
 		return 0;
-	return ipvs_diff_stale_dests(desired, &svc, actual, ops);
+	return ipvs_diff_stale_dests(desired, &svc, actual, h, ops, &kept);
+}
+
+int ipvs_diff_vs(const struct plan_vs *desired, const struct ipvs_key *key,
+		 const struct ipvs_vs *actual, struct ipvs_oplist *ops)
+{
+	return ipvs_diff_vs_hooks(desired, key, actual, NULL, ops);
 }
 
 int ipvs_diff_compute(const struct plan_table *desired, const struct ipvs_table *actual,
 		      ipvs_owned_fn owned, void *userdata, struct ipvs_oplist *ops)
+{
+	const struct ipvs_diff_hooks h = {.owned = owned, .userdata = userdata};
+
+	return ipvs_diff_compute_hooks(desired, actual, &h, ops);
+}
+
+int ipvs_diff_compute_hooks(const struct plan_table *desired, const struct ipvs_table *actual,
+			    const struct ipvs_diff_hooks *h, struct ipvs_oplist *ops)
 {
 	_cleanup_free_ struct ipvs_key *want = NULL;
 	_cleanup_free_ struct ipvs_vs **gone = NULL;
@@ -142,7 +192,7 @@ int ipvs_diff_compute(const struct plan_table *desired, const struct ipvs_table 
 		vs = ipvs_table_find(actual, key);
 		if (vs)
 			matched++;
-		r = ipvs_diff_vs(pvs, key, vs, ops);
+		r = ipvs_diff_vs_hooks(pvs, key, vs, h, ops);
 		if (r < 0)
 			return r;
 	}
@@ -157,14 +207,14 @@ int ipvs_diff_compute(const struct plan_table *desired, const struct ipvs_table 
 	{
 		if (bsearch(&vs->svc.key, want, desired->n_vs, sizeof(*want), ipvs_key_order))
 			continue;
-		if (!owned || !owned(&vs->svc.key, userdata))
+		if (!h->owned || !h->owned(&vs->svc.key, h->userdata))
 			continue;
 		gone[n_gone++] = vs;
 	}
 	/* Deterministic order: by key. */
 	qsort(gone, n_gone, sizeof(*gone), ipvs_vs_ptr_order);
 	for (size_t i = 0; i < n_gone; i++) {
-		r = ipvs_diff_vs(NULL, &gone[i]->svc.key, gone[i], ops);
+		r = ipvs_diff_vs_hooks(NULL, &gone[i]->svc.key, gone[i], h, ops);
 		if (r < 0)
 			return r;
 	}

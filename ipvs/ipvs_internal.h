@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <limits.h>
+
 #include <uthash.h>
 
 #include "ipvs.h"
@@ -179,6 +181,27 @@ int ipvs_diff_vs(const struct plan_vs *desired, const struct ipvs_key *key,
 		 const struct ipvs_vs *actual, struct ipvs_oplist *ops)
     __attribute__((warn_unused_result));
 
+/*
+ * The diff with draining. keep(vs, rs, vs_desired) is asked about each real server of an owned
+ * virtual server that the desired table no longer lists (vs_desired false: the whole virtual
+ * server is gone); true keeps it at weight 0 (DEST_SET only when its weight is not 0 yet),
+ * false deletes it. A gone virtual server with a kept real server stays; otherwise it is
+ * deleted with SERVICE_DEL. owned as in ipvs_diff_compute(); either hook may be NULL.
+ */
+typedef bool (*ipvs_keep_fn)(const struct ipvs_vs *vs, const struct ipvs_rs *rs, bool vs_desired,
+			     void *userdata);
+struct ipvs_diff_hooks {
+	ipvs_owned_fn owned;
+	ipvs_keep_fn keep;
+	void *userdata;
+};
+int ipvs_diff_compute_hooks(const struct plan_table *desired, const struct ipvs_table *actual,
+			    const struct ipvs_diff_hooks *hooks, struct ipvs_oplist *ops)
+    __attribute__((warn_unused_result));
+int ipvs_diff_vs_hooks(const struct plan_vs *desired, const struct ipvs_key *key,
+		       const struct ipvs_vs *actual, const struct ipvs_diff_hooks *hooks,
+		       struct ipvs_oplist *ops) __attribute__((warn_unused_result));
+
 /* The netlink backend; impl is a struct ipvs_ctx. */
 extern const struct ipvs_ops ipvs_nl_ops;
 
@@ -246,6 +269,35 @@ const struct ipvs_table *ipvs_sync_actual(const struct ipvs_sync *s);
 bool ipvs_sync_owns(const struct ipvs_sync *s, const struct ipvs_key *key);
 int ipvs_sync_own(struct ipvs_sync *s, const struct ipvs_key *key)
     __attribute__((warn_unused_result));
+void ipvs_sync_disown(struct ipvs_sync *s, const struct ipvs_key *key);
+/* Calls fn for every owned key (its result is ignored); returns how many. */
+int ipvs_sync_owned_foreach(const struct ipvs_sync *s, ipvs_owned_fn fn, void *userdata);
+/* Changes each time a key is owned or disowned (the state file is rewritten then). */
+unsigned long ipvs_sync_owned_generation(const struct ipvs_sync *s);
+/*
+ * Draining and exclusion: keep decides about real servers that leave (see ipvs_diff_hooks);
+ * exclude(key) true makes an owned virtual server undeletable (--ipvs-exclude-cidrs).
+ */
+void ipvs_sync_set_hooks(struct ipvs_sync *s, ipvs_keep_fn keep, ipvs_owned_fn exclude,
+			 void *userdata);
+/* True when the actual table was read and no verification is pending. */
+bool ipvs_sync_has_actual(const struct ipvs_sync *s);
+/* Reads the whole kernel table now (timings into res). 0 or -errno. */
+int ipvs_sync_read(struct ipvs_sync *s, struct ipvs_sync_result *res)
+    __attribute__((warn_unused_result));
+/* Re-reads one virtual server with its real servers and their counters. 0 or -errno. */
+int ipvs_sync_refresh(struct ipvs_sync *s, const struct ipvs_key *key)
+    __attribute__((warn_unused_result));
+/* Applies ops[] (built by the caller) and records them in the actual table and res. */
+int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,
+		    struct ipvs_sync_result *res) __attribute__((warn_unused_result));
+
+/* ipvs_vip_open() without creating the interface: -ENODEV when it does not exist (cleanup). */
+int ipvs_vip_open_existing(const char *ifname, struct ipvs_vip **ret_vip)
+    __attribute__((warn_unused_result));
+/* Calls fn for each address the interface holds; stops at the first negative result. */
+int ipvs_vip_foreach(const struct ipvs_vip *v, int (*fn)(const struct net_addr *addr, void *ud),
+		     void *userdata) __attribute__((warn_unused_result));
 
 /* One sysctl kipvs wants: its path under /proc/sys and its value. */
 struct ipvs_sysctl {
@@ -265,3 +317,79 @@ int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
 int ipvs_rules_parse(const char *text, struct ipvs_oplist *ops) __attribute__((warn_unused_result));
 int ipvs_rules_to_plan(const struct ipvs_oplist *ops, struct plan_table *ret_table)
     __attribute__((warn_unused_result));
+
+/* ---- The state file of one network namespace (ipvs_state.c) ---- */
+
+struct ipvs_state_pair {
+	struct ipvs_key vs, rs;
+};
+
+/* A real server draining since since_ms (CLOCK_REALTIME, ms: survives a restart). */
+struct ipvs_state_drain {
+	struct ipvs_state_pair pair; /* hash key */
+	uint64_t since_ms;
+	bool vs_gone; /* its virtual server is no longer desired (set at each sync) */
+	bool seen;    /* kept by the current sync */
+	UT_hash_handle hh;
+};
+
+struct ipvs_state_addr {
+	struct net_addr addr; /* hash key, zero-padded */
+	UT_hash_handle hh;
+};
+
+struct ipvs_state {
+	char dir[PATH_MAX], path[PATH_MAX], lock_path[PATH_MAX];
+	uint64_t netns_inode;
+	int lock_fd; /* -1: not locked */
+	char ifname[16];
+	bool link_created;	      /* kipvs created the dummy interface */
+	struct ipvs_key *vs;	      /* owned virtual servers as read (they go into ipvs_sync) */
+	size_t n_vs;
+	struct ipvs_state_addr *addrs;	 /* uthash: addresses kipvs bound */
+	struct ipvs_state_drain *drains; /* uthash by pair */
+	bool dirty;			 /* differs from the file */
+};
+
+/*
+ * Names the files after the network namespace's inode (stat of netns_path, NULL:
+ * /proc/self/ns/net). Must be called first; ipvs_state_clear() frees and unlocks.
+ */
+int ipvs_state_init(struct ipvs_state *st, const char *state_dir, const char *netns_path)
+    __attribute__((warn_unused_result));
+/* Creates the directory and takes the lock: -EBUSY (holder's pid in *ret_holder, 0 unknown). */
+int ipvs_state_lock(struct ipvs_state *st, long *ret_holder) __attribute__((warn_unused_result));
+/* Reads the file: 0, -ENOENT (none), -EBADMSG (line number in *ret_bad_line), -errno. */
+int ipvs_state_load(struct ipvs_state *st, unsigned *ret_bad_line)
+    __attribute__((warn_unused_result));
+int ipvs_state_parse(struct ipvs_state *st, FILE *f, unsigned *ret_bad_line)
+    __attribute__((warn_unused_result));
+/* Writes the state (owned keys from s, which may be NULL) to f, or atomically to the file. */
+int ipvs_state_write(const struct ipvs_state *st, const struct ipvs_sync *s, FILE *f)
+    __attribute__((warn_unused_result));
+int ipvs_state_save(struct ipvs_state *st, const struct ipvs_sync *s)
+    __attribute__((warn_unused_result));
+int ipvs_state_remove(struct ipvs_state *st) __attribute__((warn_unused_result));
+void ipvs_state_clear(struct ipvs_state *st);
+struct ipvs_state_drain *ipvs_state_drain_find(const struct ipvs_state *st,
+					       const struct ipvs_key *vs, const struct ipvs_key *rs);
+/* Adds (or finds) a drain record; NULL on ENOMEM. */
+struct ipvs_state_drain *ipvs_state_drain_add(struct ipvs_state *st, const struct ipvs_key *vs,
+					      const struct ipvs_key *rs, uint64_t since_ms);
+void ipvs_state_drain_del(struct ipvs_state *st, struct ipvs_state_drain *d);
+bool ipvs_state_addr_has(const struct ipvs_state *st, const struct net_addr *addr);
+int ipvs_state_addr_add(struct ipvs_state *st, const struct net_addr *addr)
+    __attribute__((warn_unused_result));
+void ipvs_state_addr_del(struct ipvs_state *st, const struct net_addr *addr);
+
+/* ---- The node (ipvs_node.c): what the tests may drive directly ---- */
+
+/*
+ * The node over any backend, without lock, modules, sysctls or interface (vip NULL): unit tests
+ * pass the fake kernel and a now() clock in ms. The node borrows ops/impl.
+ */
+int ipvs_node_new_with_ops(const struct ipvs_node_config *cfg, const struct ipvs_ops *ops,
+			   void *impl, uint64_t (*now_ms)(void), struct ipvs_node **ret_node)
+    __attribute__((warn_unused_result));
+struct ipvs_sync *ipvs_node_sync_handle(struct ipvs_node *node);
+struct ipvs_state *ipvs_node_state(struct ipvs_node *node);

@@ -32,6 +32,10 @@ struct ipvs_sync {
 	struct ipvs_owned *owned; /* uthash of the virtual servers kipvs owns */
 	bool have_actual;
 	bool verify;
+	ipvs_keep_fn keep;	   /* draining decisions; NULL: delete at once */
+	ipvs_owned_fn exclude;	   /* true: never delete this key even if owned */
+	void *hook_userdata;
+	unsigned long owned_generation; /* bumped when the owned set changes */
 };
 
 int ipvs_sync_new_with_ops(const struct ipvs_ops *ops, void *impl, struct ipvs_sync **ret_sync)
@@ -87,7 +91,54 @@ bool ipvs_sync_owns(const struct ipvs_sync *s, const struct ipvs_key *key)
 
 static bool ipvs_sync_owned_cb(const struct ipvs_key *key, void *userdata)
 {
-	return ipvs_sync_owns(userdata, key);
+	struct ipvs_sync *s = userdata;
+
+	if (s->exclude && s->exclude(key, s->hook_userdata))
+		return false;
+	return ipvs_sync_owns(s, key);
+}
+
+static bool ipvs_sync_keep_cb(const struct ipvs_vs *vs, const struct ipvs_rs *rs, bool vs_desired,
+			      void *userdata)
+{
+	struct ipvs_sync *s = userdata;
+
+	return s->keep && s->keep(vs, rs, vs_desired, s->hook_userdata);
+}
+
+static void ipvs_sync_hooks(struct ipvs_sync *s, struct ipvs_diff_hooks *ret)
+{
+	*ret = (struct ipvs_diff_hooks){
+		.owned = ipvs_sync_owned_cb,
+		.keep = ipvs_sync_keep_cb,
+		.userdata = s,
+	};
+}
+
+void ipvs_sync_set_hooks(struct ipvs_sync *s, ipvs_keep_fn keep, ipvs_owned_fn exclude,
+			 void *userdata)
+{
+	s->keep = keep;
+	s->exclude = exclude;
+	s->hook_userdata = userdata;
+}
+
+unsigned long ipvs_sync_owned_generation(const struct ipvs_sync *s)
+{
+	return s->owned_generation;
+}
+
+int ipvs_sync_owned_foreach(const struct ipvs_sync *s, ipvs_owned_fn fn, void *userdata)
+{
+	struct ipvs_owned *o, *tmp;
+	int n = 0;
+
+	HASH_ITER(hh, s->owned, o, tmp)
+	{
+		(void)fn(&o->key, userdata);
+		n++;
+	}
+	return n;
 }
 
 int ipvs_sync_own(struct ipvs_sync *s, const struct ipvs_key *key)
@@ -101,10 +152,11 @@ int ipvs_sync_own(struct ipvs_sync *s, const struct ipvs_key *key)
 		return -ENOMEM;
 	o->key = *key;
 	HASH_ADD(hh, s->owned, key, sizeof(o->key), o);
+	s->owned_generation++;
 	return 0;
 }
 
-static void ipvs_sync_disown(struct ipvs_sync *s, const struct ipvs_key *key)
+void ipvs_sync_disown(struct ipvs_sync *s, const struct ipvs_key *key)
 {
 	struct ipvs_owned *o = NULL;
 
@@ -112,6 +164,7 @@ static void ipvs_sync_disown(struct ipvs_sync *s, const struct ipvs_key *key)
 	if (o) {
 		HASH_DEL(s->owned, o);
 		free(o);
+		s->owned_generation++;
 	}
 }
 
@@ -266,12 +319,26 @@ static int ipvs_sync_repair(struct ipvs_sync *s, struct ipvs_reread **rr, struct
 				if (!moved)
 					r = -ENOMEM;
 				HASH_ITER(hh, vs->rs, rs, rtmp)
-				if (moved && !ipvs_vs_put_rs(moved, &rs->dest))
-					r = -ENOMEM;
+				{
+					struct ipvs_rs *put =
+					    moved ? ipvs_vs_put_rs(moved, &rs->dest) : NULL;
+
+					if (!put)
+						r = -ENOMEM;
+					else
+						put->state = rs->state;
+				}
 			}
-			if (r >= 0)
-				r = ipvs_diff_vs(e->desired, &e->key,
-						 ipvs_table_find(&s->actual, &e->key), next);
+			if (r >= 0) {
+				struct ipvs_diff_hooks hooks;
+
+				ipvs_sync_hooks(s, &hooks);
+				/* A gone virtual server is deleted only when owned (and not excluded). */
+				if (e->desired || ipvs_sync_owned_cb(&e->key, s))
+					r = ipvs_diff_vs_hooks(e->desired, &e->key,
+							       ipvs_table_find(&s->actual, &e->key),
+							       &hooks, next);
+			}
 			ipvs_table_clear(&one);
 		}
 		free(e);
@@ -316,6 +383,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 	struct ipvs_sync_result res = {0};
 	struct ipvs_oplist ops = {0}, next = {0};
 	struct ipvs_reread *rr = NULL;
+	struct ipvs_diff_hooks hooks;
 	double t0;
 	int r;
 
@@ -328,8 +396,9 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 	r = ipvs_sync_adopt(s, desired);
 	if (r < 0)
 		return r;
+	ipvs_sync_hooks(s, &hooks);
 	t0 = ipvs_sync_now_ms();
-	r = ipvs_diff_compute(desired, &s->actual, ipvs_sync_owned_cb, s, &ops);
+	r = ipvs_diff_compute_hooks(desired, &s->actual, &hooks, &ops);
 	res.diff_ms += ipvs_sync_now_ms() - t0;
 	if (r < 0)
 		goto out;
@@ -350,7 +419,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 				goto out;
 			if (last)
 				break;
-			r = ipvs_diff_compute(desired, &s->actual, ipvs_sync_owned_cb, s, &ops);
+			r = ipvs_diff_compute_hooks(desired, &s->actual, &hooks, &ops);
 			if (r < 0)
 				goto out;
 			continue;
@@ -418,8 +487,12 @@ int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, F
 			return r;
 	}
 	r = ipvs_sync_adopt(s, desired);
-	if (r >= 0)
-		r = ipvs_diff_compute(desired, &s->actual, ipvs_sync_owned_cb, s, &ops);
+	if (r >= 0) {
+		struct ipvs_diff_hooks hooks;
+
+		ipvs_sync_hooks(s, &hooks);
+		r = ipvs_diff_compute_hooks(desired, &s->actual, &hooks, &ops);
+	}
 	if (r >= 0) {
 		for (size_t i = 0; i < ops.n; i++)
 			ipvs_op_write(&ops.ops[i], f);
@@ -427,4 +500,79 @@ int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, F
 	}
 	ipvs_oplist_clear(&ops);
 	return r;
+}
+
+bool ipvs_sync_has_actual(const struct ipvs_sync *s)
+{
+	return s->have_actual && !s->verify;
+}
+
+int ipvs_sync_read(struct ipvs_sync *s, struct ipvs_sync_result *res)
+{
+	return ipvs_sync_read_all(s, res);
+}
+
+int ipvs_sync_refresh(struct ipvs_sync *s, const struct ipvs_key *key)
+{
+	struct ipvs_table one = {0};
+	struct ipvs_vs *vs, *moved;
+	struct ipvs_rs *rs, *tmp;
+	int r;
+
+	r = s->ops->read_one(s->impl, key, &one);
+	if (r < 0 && r != -ESRCH) {
+		ipvs_table_clear(&one);
+		return r;
+	}
+	ipvs_table_del(&s->actual, key);
+	r = 0;
+	vs = ipvs_table_find(&one, key);
+	if (vs) {
+		moved = ipvs_table_put(&s->actual, &vs->svc);
+		if (!moved)
+			r = -ENOMEM;
+		else
+			moved->stats = vs->stats;
+		HASH_ITER(hh, vs->rs, rs, tmp)
+		{
+			struct ipvs_rs *put = moved ? ipvs_vs_put_rs(moved, &rs->dest) : NULL;
+
+			if (!put) {
+				r = -ENOMEM;
+				break;
+			}
+			put->state = rs->state;
+		}
+	}
+	ipvs_table_clear(&one);
+	return r;
+}
+
+int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,
+		    struct ipvs_sync_result *res)
+{
+	double t0 = ipvs_sync_now_ms();
+	int r;
+
+	res->operations += n_ops;
+	r = s->ops->apply(s->impl, ops, n_ops);
+	res->apply_ms += ipvs_sync_now_ms() - t0;
+	if (r < 0) {
+		s->verify = true;
+		return r;
+	}
+	for (size_t i = 0; i < n_ops; i++) {
+		const struct ipvs_op *op = &ops[i];
+
+		if (op->err == 0) {
+			r = ipvs_sync_record(s, op, res);
+			if (r < 0)
+				return r;
+		} else if (ipvs_sync_classify(s, op) != 0) {
+			res->failed++;
+			s->verify = true;
+			ipvs_sync_log_failure(op);
+		}
+	}
+	return 0;
 }

@@ -32,7 +32,9 @@ struct ipvs_vip {
 	int ifindex;
 	char ifname[IFNAMSIZ];
 	bool created;		      /* kipvs created the interface, so cleanup may delete it */
+	bool no_create;		      /* open only an existing interface (cleanup) */
 	struct ipvs_vip_entry *bound; /* uthash: what the interface holds */
+	struct ipvs_vip_entry *local; /* uthash: addresses on the node's other interfaces */
 };
 
 /* libnl's NLE_* to -errno, at the boundary. */
@@ -61,7 +63,8 @@ static int ipvs_vip_errno(int nle)
 	}
 }
 
-static struct ipvs_vip_entry *ipvs_vip_find(struct ipvs_vip *v, const struct net_addr *addr)
+static struct ipvs_vip_entry *ipvs_vip_set_find(struct ipvs_vip_entry *set,
+						 const struct net_addr *addr)
 {
 	struct ipvs_vip_entry *e = NULL;
 	struct net_addr key;
@@ -69,23 +72,33 @@ static struct ipvs_vip_entry *ipvs_vip_find(struct ipvs_vip *v, const struct net
 	memset(&key, 0, sizeof(key));
 	key.family = addr->family;
 	memcpy(key.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_FIND(hh, v->bound, &key, sizeof(key), e);
+	HASH_FIND(hh, set, &key, sizeof(key), e);
 	return e;
 }
 
-static int ipvs_vip_remember(struct ipvs_vip *v, const struct net_addr *addr)
+static struct ipvs_vip_entry *ipvs_vip_find(const struct ipvs_vip *v, const struct net_addr *addr)
+{
+	return ipvs_vip_set_find(v->bound, addr);
+}
+
+static int ipvs_vip_set_add(struct ipvs_vip_entry **set, const struct net_addr *addr)
 {
 	struct ipvs_vip_entry *e;
 
-	if (ipvs_vip_find(v, addr))
+	if (ipvs_vip_set_find(*set, addr))
 		return 0;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->addr.family = addr->family;
 	memcpy(e->addr.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_ADD(hh, v->bound, addr, sizeof(e->addr), e);
+	HASH_ADD(hh, *set, addr, sizeof(e->addr), e);
 	return 0;
+}
+
+static int ipvs_vip_remember(struct ipvs_vip *v, const struct net_addr *addr)
+{
+	return ipvs_vip_set_add(&v->bound, addr);
 }
 
 static void ipvs_vip_forget(struct ipvs_vip *v, struct ipvs_vip_entry *e)
@@ -101,6 +114,8 @@ static int ipvs_vip_link(struct ipvs_vip *v)
 	int r;
 
 	r = rtnl_link_get_kernel(v->sk, 0, v->ifname, &link);
+	if ((r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV) && v->no_create)
+		return -ENODEV;
 	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV) {
 		struct rtnl_link *want = rtnl_link_alloc();
 
@@ -148,7 +163,7 @@ static void ipvs_vip_on_addr(struct nl_object *obj, void *arg)
 	struct net_addr addr = {0};
 	int r;
 
-	if (rtnl_addr_get_ifindex(a) != rd->v->ifindex || !local)
+	if (!local)
 		return;
 	addr.family = nl_addr_get_family(local);
 	if ((addr.family != AF_INET && addr.family != AF_INET6) ||
@@ -158,7 +173,10 @@ static void ipvs_vip_on_addr(struct nl_object *obj, void *arg)
 	/* Link-local IPv6 addresses belong to the interface, not to a Service. */
 	if (addr.family == AF_INET6 && addr.bytes[0] == 0xfe && (addr.bytes[1] & 0xc0) == 0x80)
 		return;
-	r = ipvs_vip_remember(rd->v, &addr);
+	if (rtnl_addr_get_ifindex(a) != rd->v->ifindex)
+		r = ipvs_vip_set_add(&rd->v->local, &addr);
+	else
+		r = ipvs_vip_remember(rd->v, &addr);
 	if (r < 0)
 		rd->err = r;
 }
@@ -176,7 +194,7 @@ static int ipvs_vip_read(struct ipvs_vip *v)
 	return rd.err;
 }
 
-int ipvs_vip_open(const char *ifname, struct ipvs_vip **ret_vip)
+static int ipvs_vip_open_flags(const char *ifname, bool create, struct ipvs_vip **ret_vip)
 {
 	struct ipvs_vip *v;
 	int r;
@@ -186,6 +204,7 @@ int ipvs_vip_open(const char *ifname, struct ipvs_vip **ret_vip)
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	v->no_create = !create;
 	snprintf(v->ifname, sizeof(v->ifname), "%s", ifname);
 	v->sk = nl_socket_alloc();
 	if (!v->sk) {
@@ -209,6 +228,16 @@ out_free:
 	return r;
 }
 
+int ipvs_vip_open(const char *ifname, struct ipvs_vip **ret_vip)
+{
+	return ipvs_vip_open_flags(ifname, true, ret_vip);
+}
+
+int ipvs_vip_open_existing(const char *ifname, struct ipvs_vip **ret_vip)
+{
+	return ipvs_vip_open_flags(ifname, false, ret_vip);
+}
+
 struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v)
 {
 	struct ipvs_vip_entry *e, *tmp;
@@ -217,6 +246,11 @@ struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v)
 		return NULL;
 	HASH_ITER(hh, v->bound, e, tmp)
 	ipvs_vip_forget(v, e);
+	HASH_ITER(hh, v->local, e, tmp)
+	{
+		HASH_DEL(v->local, e);
+		free(e);
+	}
 	if (v->sk)
 		nl_socket_free(v->sk);
 	free(v);
@@ -330,4 +364,59 @@ int ipvs_vip_remove_link(struct ipvs_vip *v)
 	r = rtnl_link_delete(v->sk, link);
 	rtnl_link_put(link);
 	return r < 0 ? ipvs_vip_errno(r) : 0;
+}
+
+int ipvs_vip_bind(struct ipvs_vip *v, const struct net_addr *addr)
+{
+	int r;
+
+	if (ipvs_vip_find(v, addr))
+		return 0;
+	r = ipvs_vip_change(v, addr, true);
+	if (r < 0)
+		return r;
+	return ipvs_vip_remember(v, addr);
+}
+
+int ipvs_vip_unbind(struct ipvs_vip *v, const struct net_addr *addr)
+{
+	struct ipvs_vip_entry *e = ipvs_vip_find(v, addr);
+	int r;
+
+	r = ipvs_vip_change(v, addr, false);
+	if (r < 0)
+		return r;
+	if (e)
+		ipvs_vip_forget(v, e);
+	return 0;
+}
+
+bool ipvs_vip_has(const struct ipvs_vip *v, const struct net_addr *addr)
+{
+	return ipvs_vip_find(v, addr) != NULL;
+}
+
+bool ipvs_vip_is_local_elsewhere(const struct ipvs_vip *v, const struct net_addr *addr)
+{
+	return ipvs_vip_set_find(v->local, addr) != NULL;
+}
+
+void ipvs_vip_set_created_link(struct ipvs_vip *v, bool created)
+{
+	v->created = created;
+}
+
+int ipvs_vip_foreach(const struct ipvs_vip *v, int (*fn)(const struct net_addr *addr, void *ud),
+		     void *userdata)
+{
+	struct ipvs_vip_entry *e, *tmp;
+	int r;
+
+	HASH_ITER(hh, v->bound, e, tmp)
+	{
+		r = fn(&e->addr, userdata);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

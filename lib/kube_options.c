@@ -318,6 +318,20 @@ static int kube_options_set_drain_timeout(struct kube_options *o, const char *va
 	return kube_options_set_ms(&o->drain_timeout_ms, value, true, why, why_size);
 }
 
+static int kube_options_set_once(struct kube_options *o, const char *value, bool append,
+				 char *why, size_t why_size)
+{
+	(void)append;
+	return kube_options_bool_parse(value, &o->once, why, why_size);
+}
+
+static int kube_options_set_diff(struct kube_options *o, const char *value, bool append,
+				 char *why, size_t why_size)
+{
+	(void)append;
+	return kube_options_bool_parse(value, &o->diff, why, why_size);
+}
+
 static int kube_options_set_verbosity(struct kube_options *o, const char *value, bool append,
 				      char *why, size_t why_size)
 {
@@ -405,9 +419,16 @@ const struct kube_option kube_options_table[] = {
 	{ "dummy-interface", "NAME", CMD_RUN, "kube-ipvs0",
 	  "the dummy interface that holds the virtual addresses",
 	  kube_options_set_dummy_interface },
-	{ "ipvs-drain-timeout", "DURATION", CMD_RUN, "5m0s",
+	{ "ipvs-drain-timeout", "DURATION", CMD_BOTH, "5m0s",
 	  "how long a removed endpoint stays at weight 0 so that its connections can finish",
 	  kube_options_set_drain_timeout },
+	{ "once", NULL, CMD_RUN, "false",
+	  "do one full sync of IPVS, print a one-line summary and exit (0: the kernel matches)",
+	  kube_options_set_once },
+	{ "diff", NULL, KUBE_OPTIONS_CMD_PLAN, "false",
+	  "print the operations a sync would make on this node's IPVS table, as `ipvsadm -R` "
+	  "lines, instead of the table (needs root)",
+	  kube_options_set_diff },
 	{ "v", "N", CMD_BOTH, "0", "log verbosity (1 or more adds debug lines)",
 	  kube_options_set_verbosity },
 };

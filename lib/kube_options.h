@@ -71,6 +71,10 @@ struct kube_options {
 	struct kube_options_bind metrics; /* --metrics-bind-address, metricsBindAddress */
 	int verbosity; /* -v, --v, logging.verbosity */
 
+	/* One-shot modes. */
+	bool once; /* run --once: one full sync, then exit */
+	bool diff; /* plan --diff: print the operations a sync would make */
+
 	bool help; /* -h or --help was given; nothing else was parsed */
 };
 

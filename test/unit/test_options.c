@@ -634,6 +634,7 @@ static void test_every_flag(void **state)
 		"kipvs0",
 		"--ipvs-drain-timeout",
 		"1m",
+		"--once",
 		"-v",
 		"4",
 		NULL,
@@ -648,10 +649,14 @@ static void test_every_flag(void **state)
 	if (r != 0)
 		fail_msg("every flag: %d %s", r, err);
 	check_all_flags(&o, "every flag");
+	if (!o.once)
+		fail_msg("every flag: --once not set");
 	/* Each flag of the table was given above: the test must grow with the table. */
 	for (size_t i = 0; i < kube_options_table_size; i++) {
 		const char *n = kube_options_table[i].name;
-		bool found = strcmp(n, "config") == 0 || strcmp(n, "from") == 0;
+		/* --diff is plan's only: test_plan_only_flags covers it. */
+		bool found = strcmp(n, "config") == 0 || strcmp(n, "from") == 0 ||
+			     strcmp(n, "diff") == 0;
 
 		for (size_t j = 1; argv[j] && !found; j++) {
 			size_t len = strlen(n);
@@ -663,6 +668,24 @@ static void test_every_flag(void **state)
 		if (!found)
 			fail_msg("flag --%s is not covered by test_every_flag", n);
 	}
+	kube_options_clear(&o);
+}
+
+/* The flags only plan takes: set by plan, refused by run. */
+static void test_plan_only_flags(void **state)
+{
+	char *plan_argv[] = { "plan", "--diff", NULL }, *run_argv[] = { "run", "--diff", NULL };
+	struct kube_options o = { 0 };
+	char err[512] = "";
+
+	(void)state;
+	if (kube_options_parse(&o, KUBE_OPTIONS_CMD_PLAN, 2, plan_argv, err, sizeof(err)) != 0)
+		fail_msg("plan --diff: %s", err);
+	if (!o.diff || o.once)
+		fail_msg("plan --diff: diff=%d once=%d", o.diff, o.once);
+	kube_options_clear(&o);
+	if (kube_options_parse(&o, KUBE_OPTIONS_CMD_RUN, 2, run_argv, err, sizeof(err)) != -EINVAL)
+		fail_msg("run --diff was accepted");
 	kube_options_clear(&o);
 }
 
@@ -699,9 +722,11 @@ static void test_help(void **state)
 	for (size_t i = 0; i < kube_options_table_size; i++) {
 		const struct kube_option *opt = &kube_options_table[i];
 		bool in_plan = (opt->cmds & KUBE_OPTIONS_CMD_PLAN) != 0;
+		bool in_run = (opt->cmds & KUBE_OPTIONS_CMD_RUN) != 0;
 
-		if (!help_has_flag(run, opt->name))
-			fail_msg("run --help lacks --%s:\n%s", opt->name, run);
+		if (help_has_flag(run, opt->name) != in_run)
+			fail_msg("run --help %s --%s:\n%s", in_run ? "lacks" : "lists", opt->name,
+				 run);
 		if (help_has_flag(plan, opt->name) != in_plan)
 			fail_msg("plan --help %s --%s", in_plan ? "lacks" : "lists", opt->name);
 	}
@@ -802,6 +827,7 @@ int main(void)
 		cmocka_unit_test(test_cidr_list),      cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_every_flag),     cmocka_unit_test(test_help),
 		cmocka_unit_test(test_docs_table),
+		cmocka_unit_test(test_plan_only_flags),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The source-and-plan steps `kipvs plan` and `kipvs run --once` share: fill a cache from --from
+ * files or the API server, resolve the node's addresses, build the desired table.
+ */
+#pragma once
+
+struct kube_options;
+struct plan_table;
+
+/*
+ * Loads the objects as opts says and builds this node's desired table into *ret_table (empty
+ * on entry; the caller frees it with plan_table_clear()). Skipped and unusable objects are
+ * logged (component=plan). Failures are reported on stderr prefixed with who ("kipvs plan").
+ * Returns 0 or -errno.
+ */
+int cmd_source_plan(const struct kube_options *opts, const char *who, struct plan_table *ret_table)
+    __attribute__((warn_unused_result));
