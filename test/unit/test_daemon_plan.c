@@ -53,7 +53,7 @@ static char *xstrdup(const char *s)
 
 static struct net_addr addr4(unsigned a, unsigned b, unsigned c, unsigned d)
 {
-	struct net_addr x = { .family = AF_INET };
+	struct net_addr x = {.family = AF_INET};
 
 	x.bytes[0] = (uint8_t)a;
 	x.bytes[1] = (uint8_t)b;
@@ -62,8 +62,8 @@ static struct net_addr addr4(unsigned a, unsigned b, unsigned c, unsigned d)
 	return x;
 }
 
-static const char *const namespaces[] = { "a", "b", "default" };
-static const char *const port_names[] = { "", "http", "dns" };
+static const char *const namespaces[] = {"a", "b", "default"};
+static const char *const port_names[] = {"", "http", "dns"};
 #define N_SVC_NAMES 12
 
 static void meta_set(struct kube_meta *m, const char *ns, const char *name, unsigned version)
@@ -88,8 +88,10 @@ static struct kube_service *random_service(const char *ns, const char *name, uns
 
 	assert_non_null(s);
 	meta_set(&s->meta, ns, name, version);
-	s->type = kind < 5 ? KUBE_SVC_CLUSTER_IP : kind < 8 ? KUBE_SVC_NODE_PORT :
-			     kind < 9 ? KUBE_SVC_LOAD_BALANCER : KUBE_SVC_EXTERNAL_NAME;
+	s->type = kind < 5   ? KUBE_SVC_CLUSTER_IP
+		  : kind < 8 ? KUBE_SVC_NODE_PORT
+		  : kind < 9 ? KUBE_SVC_LOAD_BALANCER
+			     : KUBE_SVC_EXTERNAL_NAME;
 	if (s->type != KUBE_SVC_EXTERNAL_NAME && rnd(12) > 0) {
 		s->cluster_ips = calloc(1, sizeof(*s->cluster_ips));
 		assert_non_null(s->cluster_ips);
@@ -107,7 +109,8 @@ static struct kube_service *random_service(const char *ns, const char *name, uns
 		s->ports[i].name = xstrdup(port_names[(i + rnd(2)) % 3]);
 		if (i == 1 && strcmp(s->ports[1].name, s->ports[0].name) == 0) {
 			free(s->ports[1].name);
-			s->ports[1].name = xstrdup(strcmp(s->ports[0].name, "dns") ? "dns" : "http");
+			s->ports[1].name =
+			    xstrdup(strcmp(s->ports[0].name, "dns") ? "dns" : "http");
 		}
 		s->ports[i].proto = rnd(4) == 0 ? KUBE_PROTO_UDP : KUBE_PROTO_TCP;
 		s->ports[i].port = (uint16_t)(80 + rnd(3));
@@ -183,9 +186,10 @@ static char *table_text(const struct plan_table *t)
 		char a[NET_ADDR_STRLEN];
 
 		fprintf(f, "%s/%s %s %s %s/%s:%s p=%d t=%u\n",
-			net_addr_format_port(&vs->addr, vs->port, a), kube_proto_to_string(vs->proto),
-			vs->scheduler, plan_vs_kind_to_string(vs->kind), vs->svc_namespace,
-			vs->svc_name, vs->port_name, vs->persistent, vs->timeout);
+			net_addr_format_port(&vs->addr, vs->port, a),
+			kube_proto_to_string(vs->proto), vs->scheduler,
+			plan_vs_kind_to_string(vs->kind), vs->svc_namespace, vs->svc_name,
+			vs->port_name, vs->persistent, vs->timeout);
 		for (size_t j = 0; j < vs->n_dests; j++)
 			fprintf(f, "  %s w=%u\n",
 				net_addr_format_port(&vs->dests[j].addr, vs->dests[j].port, a),
@@ -198,7 +202,7 @@ static char *table_text(const struct plan_table *t)
 static void expect_same_as_build(struct daemon_plan *p, const struct plan_input *in,
 				 const char *what)
 {
-	struct plan_table full = { 0 }, view;
+	struct plan_table full = {0}, view;
 	char *want, *got;
 
 	assert_true(plan_build(in, &full) >= 0);
@@ -234,8 +238,8 @@ static void apply_changes(struct daemon_plan *p, struct kube_cache *cache,
 
 static void test_random_changes_equal_plan_build(void **state)
 {
-	static const uint64_t seeds[] = { 1, 2, 3, 42, 1234567, 0xdeadbeef };
-	struct net_addr node_addrs[2] = { addr4(192, 168, 0, 10), addr4(10, 96, 0, 3) };
+	static const uint64_t seeds[] = {1, 2, 3, 42, 1234567, 0xdeadbeef};
+	struct net_addr node_addrs[2] = {addr4(192, 168, 0, 10), addr4(10, 96, 0, 3)};
 
 	(void)state;
 	log_quiet(true);
@@ -244,11 +248,11 @@ static void test_random_changes_equal_plan_build(void **state)
 		struct daemon_plan *p = daemon_plan_new();
 		unsigned version = 1;
 		struct plan_input in = {
-			.cache = cache,
-			.node_name = "node-a",
-			.node_addrs = node_addrs,
-			.n_node_addrs = 2,
-			.scheduler = "rr",
+		    .cache = cache,
+		    .node_name = "node-a",
+		    .node_addrs = node_addrs,
+		    .n_node_addrs = 2,
+		    .scheduler = "rr",
 		};
 
 		assert_non_null(cache);
@@ -264,17 +268,18 @@ static void test_random_changes_equal_plan_build(void **state)
 				unsigned op = rnd(10);
 
 				(void)snprintf(name, sizeof(name), "svc%u", rnd(N_SVC_NAMES));
-				(void)snprintf(slice_name, sizeof(slice_name), "%s-%u", name, rnd(2));
+				(void)snprintf(slice_name, sizeof(slice_name), "%s-%u", name,
+					       rnd(2));
 				if (op < 4)
-					assert_true(kube_cache_put_service(
-							    cache, random_service(ns, name, version++)) >=
-						    0);
+					assert_true(
+					    kube_cache_put_service(
+						cache, random_service(ns, name, version++)) >= 0);
 				else if (op < 5)
 					(void)kube_cache_delete_service(cache, ns, name);
 				else if (op < 9)
 					assert_true(kube_cache_put_slice(
-							    cache, random_slice(ns, slice_name, name,
-										version++)) >= 0);
+							cache, random_slice(ns, slice_name, name,
+									    version++)) >= 0);
 				else
 					(void)kube_cache_delete_slice(cache, ns, slice_name);
 			}
@@ -334,7 +339,7 @@ static void test_update_reports_changes(void **state)
 {
 	struct kube_cache *cache = kube_cache_new();
 	struct daemon_plan *p = daemon_plan_new();
-	struct plan_input in = { .cache = cache, .node_name = "node-a" };
+	struct plan_input in = {.cache = cache, .node_name = "node-a"};
 	struct plan_table view;
 
 	(void)state;
@@ -372,8 +377,8 @@ static void test_update_reports_changes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_changes_equal_plan_build),
-		cmocka_unit_test(test_update_reports_changes),
+	    cmocka_unit_test(test_random_changes_equal_plan_build),
+	    cmocka_unit_test(test_update_reports_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for the daemon's loop (cmd/daemon.c, daemon_sync.c) with a recording fake kernel
+ * and a watched --from directory: the first sync and READY=1 after it, a file change re-synced
+ * with the new table, a change the plan absorbs not reaching the kernel, the minimum sync
+ * period, backoff after failed syncs, the periodic verification, and SIGTERM. The fake is never
+ * proof that the kernel side works: the guest integration tests are.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ev.h>
+
+#include "cleanup.h"
+#include "daemon_internal.h"
+#include "kube_options.h"
+#include "log.h"
+#include "plan.h"
+
+/* ---- The fake kernel ---- */
+
+#define FAKE_MAX 64
+
+struct fake_kernel {
+	unsigned opens, frees, syncs, verifies;
+	unsigned fail_next;	/* the next n syncs return -EIO */
+	double at[FAKE_MAX];	/* ev_time() of each sync call */
+	char *last_table;	/* ipvsadm -Sn text of the last desired table */
+	unsigned ready_at_sync; /* fake->syncs when READY=1 arrived; 0: not yet */
+	bool stopping_seen;
+};
+
+static struct fake_kernel fake;
+
+static int fake_open(const struct ipvs_node_config *cfg, void **ret, char *err, size_t err_size)
+{
+	(void)cfg;
+	(void)err;
+	(void)err_size;
+	fake.opens++;
+	*ret = &fake;
+	return 0;
+}
+
+static void *fake_free(void *k)
+{
+	(void)k;
+	fake.frees++;
+	return NULL;
+}
+
+static int fake_sync(void *k, const struct plan_table *desired, struct ipvs_node_result *ret)
+{
+	size_t len = 0;
+	FILE *f;
+
+	(void)k;
+	if (fake.syncs < FAKE_MAX)
+		fake.at[fake.syncs] = ev_time();
+	fake.syncs++;
+	free(fake.last_table);
+	fake.last_table = NULL;
+	f = open_memstream(&fake.last_table, &len);
+	assert_non_null(f);
+	assert_int_equal(plan_table_write(desired, f), 0);
+	assert_int_equal(fclose(f), 0);
+	if (fake.fail_next > 0) {
+		fake.fail_next--;
+		return -EIO;
+	}
+	*ret = (struct ipvs_node_result){0};
+	ret->sync.services_added = (unsigned)desired->n_vs;
+	ret->sync.operations = (unsigned)desired->n_vs;
+	return 0;
+}
+
+static int fake_sweep(void *k, struct ipvs_node_result *ret)
+{
+	(void)k;
+	(void)ret;
+	return 0;
+}
+
+static unsigned fake_draining(const void *k)
+{
+	(void)k;
+	return 0;
+}
+
+static void fake_verify(void *k)
+{
+	(void)k;
+	fake.verifies++;
+}
+
+static int fake_stats(void *k, ipvs_node_stats_fn fn, void *userdata)
+{
+	(void)k;
+	(void)fn;
+	(void)userdata;
+	return 0;
+}
+
+static const struct daemon_kernel_ops fake_ops = {
+    .open = fake_open,
+    .free = fake_free,
+    .sync = fake_sync,
+    .drain_sweep = fake_sweep,
+    .draining_count = fake_draining,
+    .request_verify = fake_verify,
+    .stats_foreach = fake_stats,
+};
+
+/* ---- Fixtures: a --from directory, a notify socket, the loop ---- */
+
+static const char cluster_fmt[] =
+    "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":["
+    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\","
+    "\"resourceVersion\":\"1\"},\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+    "\"address\":\"192.168.0.10\"}]}},"
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"namespace\":\"default\","
+    "\"name\":\"web\",\"resourceVersion\":\"1\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+    "\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]}},"
+    "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":"
+    "{\"namespace\":\"default\",\"name\":\"web-1\",\"resourceVersion\":\"%d\",\"labels\":"
+    "{\"kubernetes.io/service-name\":\"web\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":"
+    "\"\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":["
+    "{\"addresses\":[\"10.244.1.2\"],\"conditions\":{\"ready\":true},\"nodeName\":\"node-a\"},"
+    "{\"addresses\":[\"10.244.2.%d\"],\"conditions\":{\"ready\":%s,\"serving\":true,"
+    "\"terminating\":%s},\"nodeName\":\"node-b\"}]}]}\n";
+
+static const char table_both[] = "-A -t 10.96.0.10:80 -s rr\n"
+				 "-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 1\n"
+				 "-a -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 1\n";
+static const char table_draining[] = "-A -t 10.96.0.10:80 -s rr\n"
+				     "-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 1\n"
+				     "-a -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n";
+
+struct fixture {
+	char dir[64];
+	char file[96];
+	char sock_name[64];
+	int sock;
+	struct ev_loop *loop;
+	ev_io sock_io;
+	ev_timer step; /* the test's script */
+	ev_timer deadline;
+	struct kube_options opts;
+	struct daemon *d;
+	int phase;
+	double t0;
+};
+
+static void write_cluster(struct fixture *f, int rv, bool terminating, int octet)
+{
+	char tmp[128];
+	FILE *out;
+
+	(void)snprintf(tmp, sizeof(tmp), "%s/.tmp", f->dir);
+	out = fopen(tmp, "w");
+	assert_non_null(out);
+	fprintf(out, cluster_fmt, rv, octet, terminating ? "false" : "true",
+		terminating ? "true" : "false");
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(rename(tmp, f->file), 0);
+}
+
+static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
+{
+	char buf[512];
+	ssize_t n;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	while ((n = recv(w->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		if (strncmp(buf, "READY=1", 7) == 0 && fake.ready_at_sync == 0)
+			fake.ready_at_sync = fake.syncs;
+		if (strstr(buf, "STOPPING=1"))
+			fake.stopping_seen = true;
+	}
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	print_message("deadline reached\n");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void fixture_open(struct fixture *f, bool default_loop, const char **extra, size_t n_extra)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char *argv[32];
+	int argc = 0;
+	char err[256];
+
+	memset(f, 0, sizeof(*f));
+	memset(&fake, 0, sizeof(fake));
+	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/kipvs-test-daemon.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	(void)snprintf(f->file, sizeof(f->file), "%s/cluster.json", f->dir);
+	write_cluster(f, 1, false, 2);
+
+	static unsigned seq; /* a failed test leaves its socket bound: never reuse a name */
+
+	(void)snprintf(f->sock_name, sizeof(f->sock_name), "@kipvs-test-daemon-%d-%u",
+		       (int)getpid(), seq++);
+	f->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(f->sock >= 0);
+	memcpy(sa.sun_path + 1, f->sock_name + 1, strlen(f->sock_name) - 1);
+	assert_int_equal(
+	    bind(f->sock, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(f->sock_name))),
+	    0);
+
+	argv[argc++] = (char *)"run";
+	argv[argc++] = (char *)"--from";
+	argv[argc++] = f->dir;
+	argv[argc++] = (char *)"--hostname-override";
+	argv[argc++] = (char *)"node-a";
+	argv[argc++] = (char *)"--healthz-bind-address";
+	argv[argc++] = (char *)"";
+	argv[argc++] = (char *)"--metrics-bind-address";
+	argv[argc++] = (char *)"";
+	for (size_t i = 0; i < n_extra; i++)
+		argv[argc++] = (char *)extra[i];
+	argv[argc] = NULL;
+	assert_int_equal(
+	    kube_options_parse(&f->opts, KUBE_OPTIONS_CMD_RUN, argc, argv, err, sizeof(err)), 0);
+
+	f->loop = default_loop ? ev_default_loop(0) : ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(f->loop);
+	ev_io_init(&f->sock_io, on_notify, f->sock, EV_READ);
+	ev_io_start(f->loop, &f->sock_io);
+	ev_timer_init(&f->deadline, on_deadline, 10, 0);
+	ev_timer_start(f->loop, &f->deadline);
+
+	const struct daemon_env env = {
+	    .loop = f->loop,
+	    .kernel = &fake_ops,
+	    .notify_socket = f->sock_name,
+	    .no_signals = !default_loop,
+	};
+	assert_int_equal(daemon_new(&f->opts, &env, &f->d), 0);
+	f->t0 = ev_time();
+}
+
+static void fixture_close(struct fixture *f)
+{
+	char cmd[128];
+
+	f->d = daemon_free(f->d);
+	ev_io_stop(f->loop, &f->sock_io);
+	ev_timer_stop(f->loop, &f->deadline);
+	ev_timer_stop(f->loop, &f->step);
+	if (f->loop != ev_default_loop(0))
+		ev_loop_destroy(f->loop);
+	(void)close(f->sock);
+	kube_options_clear(&f->opts);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fake.last_table);
+	fake.last_table = NULL;
+}
+
+/* Runs the loop, calling script every 50 ms until it returns true (or the deadline). */
+static void run_script(struct fixture *f, void (*cb)(struct ev_loop *, ev_timer *, int))
+{
+	ev_timer_init(&f->step, cb, 0.05, 0.05);
+	ev_timer_start(f->loop, &f->step);
+	daemon_loop(f->d);
+	assert_true(ev_is_active(&f->deadline)); /* the script ended it, not the deadline */
+}
+
+/* ---- Tests ---- */
+
+static void first_sync_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)revents;
+	if (daemon_is_ready(f->d) && fake.ready_at_sync > 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void test_first_sync_then_ready(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, false, NULL, 0);
+	assert_int_equal(fake.opens, 1);
+	run_script(&f, first_sync_script);
+	assert_int_equal(fake.syncs, 1);
+	assert_string_equal(fake.last_table, table_both);
+	/* READY=1 came after the first sync, not before */
+	assert_int_equal(fake.ready_at_sync, 1);
+	fixture_close(&f);
+	assert_int_equal(fake.frees, 1);
+}
+
+static void change_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)revents;
+	switch (f->phase) {
+	case 0: /* ready: an endpoint starts terminating */
+		if (!daemon_is_ready(f->d))
+			return;
+		write_cluster(f, 2, true, 2);
+		f->phase = 1;
+		return;
+	case 1:
+		if (fake.syncs < 2)
+			return;
+		/* the same content with a new resourceVersion: nothing for the kernel */
+		write_cluster(f, 3, true, 2);
+		f->t0 = ev_time();
+		f->phase = 2;
+		return;
+	case 2:
+		if (ev_time() - f->t0 > 1.0)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+}
+
+static void test_change_resynced(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, false, NULL, 0);
+	run_script(&f, change_script);
+	assert_int_equal(f.phase, 2);
+	assert_int_equal(fake.syncs, 2);
+	assert_string_equal(fake.last_table, table_draining);
+	fixture_close(&f);
+}
+
+static void burst_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)revents;
+	if (!daemon_is_ready(f->d))
+		return;
+	/* after ready: a change every 150 ms, six of them, each a new endpoint address */
+	if (f->phase < 6) {
+		if (ev_time() - f->t0 < 0.15)
+			return;
+		f->t0 = ev_time();
+		write_cluster(f, 10 + f->phase, false, 10 + f->phase);
+		f->phase++;
+		return;
+	}
+	if (ev_time() - f->t0 > 1.5)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void test_min_sync_period(void **state)
+{
+	static const char *extra[] = {"--ipvs-min-sync-period", "600ms"};
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, false, extra, 2);
+	run_script(&f, burst_script);
+	/* six changes in ~0.9 s: at most one sync per 600 ms, and the last state arrives */
+	assert_true(fake.syncs >= 2);
+	assert_true(fake.syncs <= 4);
+	for (unsigned i = 1; i < fake.syncs; i++)
+		if (fake.at[i] - fake.at[i - 1] < 0.59) {
+			print_message("syncs %u and %u only %.3f s apart\n", i - 1, i,
+				      fake.at[i] - fake.at[i - 1]);
+			fail();
+		}
+	/* the last write's state arrived */
+	assert_string_equal(fake.last_table, "-A -t 10.96.0.10:80 -s rr\n"
+					     "-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 1\n"
+					     "-a -t 10.96.0.10:80 -r 10.244.2.15:8080 -m -w 1\n");
+	fixture_close(&f);
+}
+
+static void retry_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)w;
+	(void)revents;
+	if (daemon_is_ready(f->d))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void test_failed_sync_backoff(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fake.fail_next = 0;
+	fixture_open(&f, false, NULL, 0);
+	fake.fail_next = 3;
+	run_script(&f, retry_script);
+	/* three failures, then the fourth attempt works: 0.5 s, 1 s, 2 s apart */
+	assert_int_equal(fake.syncs, 4);
+	assert_int_equal(daemon_sync_count(f.d), 1);
+	assert_true(fake.at[1] - fake.at[0] >= 0.45);
+	assert_true(fake.at[2] - fake.at[1] >= 0.95);
+	assert_true(fake.at[3] - fake.at[2] >= 1.95);
+	assert_int_equal(fake.ready_at_sync, 4);
+	fixture_close(&f);
+}
+
+static void verify_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	if (fake.verifies >= 3 && fake.syncs >= 4)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void test_periodic_verification(void **state)
+{
+	static const char *extra[] = {"--ipvs-sync-period", "300ms"};
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, false, extra, 2);
+	run_script(&f, verify_script);
+	/* every period: a verification requested and a kernel sync, without any change */
+	assert_true(fake.verifies >= 3);
+	assert_true(fake.syncs >= 4);
+	assert_string_equal(fake.last_table, table_both);
+	fixture_close(&f);
+}
+
+static void sigterm_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)loop;
+	(void)revents;
+	if (daemon_is_ready(f->d) && f->phase == 0) {
+		f->phase = 1;
+		assert_int_equal(raise(SIGTERM), 0);
+	}
+}
+
+static void test_sigterm_stops_cleanly(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, true, NULL, 0);
+	run_script(&f, sigterm_script);
+	assert_int_equal(f.phase, 1);
+	/* the loop ended on the signal; STOPPING=1 was sent; nothing was removed */
+	ev_run(f.loop, EVRUN_NOWAIT);
+	on_notify(f.loop, &f.sock_io, 0);
+	assert_true(fake.stopping_seen);
+	assert_int_equal(fake.syncs, 1);
+	fixture_close(&f);
+	assert_int_equal(fake.frees, 1);
+}
+
+static FILE *devnull;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	devnull = fopen("/dev/null", "w");
+	if (!getenv("KIPVS_TEST_LOG"))
+		log_set_stream(devnull);
+	else
+		log_set_verbosity(1);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	log_set_stream(NULL);
+	(void)fclose(devnull);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_first_sync_then_ready),
+	    cmocka_unit_test(test_change_resynced),
+	    cmocka_unit_test(test_min_sync_period),
+	    cmocka_unit_test(test_failed_sync_backoff),
+	    cmocka_unit_test(test_periodic_verification),
+	    cmocka_unit_test(test_sigterm_stops_cleanly),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
