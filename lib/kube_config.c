@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "cleanup.h"
+#include "kube_file.h"
 
 /* Secrets and certificates larger than this are refused rather than read. */
 #define KUBE_CONFIG_FILE_MAX (4 << 20)
@@ -140,50 +141,6 @@ int kube_config_base64_decode(const char *in, char **ret, size_t *ret_len)
 	return 0;
 }
 
-/* Reads a whole (small) file into a NUL-terminated buffer. */
-static int kube_config_read_file(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096) {
-			char *p;
-
-			if (cap >= KUBE_CONFIG_FILE_MAX)
-				return -EFBIG;
-			cap = cap ? cap * 2 : 8192;
-			p = realloc(buf, cap + 1);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (!buf)
-		buf = calloc(1, 1);
-	if (!buf)
-		return -ENOMEM;
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	if (ret_len)
-		*ret_len = len;
-	return 0;
-}
-
 /* Strips trailing whitespace (token files usually end with a newline). */
 static void kube_config_rstrip(char *s)
 {
@@ -215,7 +172,7 @@ int kube_config_token(struct kube_config *cfg, const char **ret_token)
 		*ret_token = cfg->token;
 		return 0;
 	}
-	r = kube_config_read_file(cfg->token_file, &token, NULL);
+	r = kube_file_read(cfg->token_file, KUBE_CONFIG_FILE_MAX, &token, NULL);
 	if (r < 0) {
 		*ret_token = cfg->token;
 		return r;
@@ -470,7 +427,7 @@ int kube_config_from_kubeconfig(const char *path, struct kube_config **ret_cfg, 
 	char *slash;
 	int r;
 
-	r = kube_config_read_file(path, &text, &len);
+	r = kube_file_read(path, KUBE_CONFIG_FILE_MAX, &text, &len);
 	if (r < 0) {
 		kube_config_err(err, errlen, "kubeconfig %s: %s", path, strerror(-r));
 		return r;

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "cleanup.h"
+#include "kube_file.h"
 #include "kube_options_internal.h"
 #include "kube_yaml.h"
 #include "log.h"
@@ -516,55 +517,12 @@ static int kube_options_file_serving(struct kube_options_file *f, const cJSON *v
 	return 0;
 }
 
-static int kube_options_file_read(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 4096) {
-			char *p;
-
-			if (cap >= KUBE_OPTIONS_FILE_MAX)
-				return -EFBIG;
-			cap = cap ? cap * 2 : 8192;
-			p = realloc(buf, cap + 1);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (!buf)
-		buf = calloc(1, 1);
-	if (!buf)
-		return -ENOMEM;
-	buf[len] = '\0';
-	*ret_len = len;
-	*ret = TAKE_PTR(buf);
-	return 0;
-}
-
 /* Parses the text into an array of documents: JSON when it starts with '{', YAML otherwise. */
 static int kube_options_file_parse(struct kube_options_file *f, const char *text, size_t len,
 				   cJSON **ret_docs)
 {
 	char why[160];
 	size_t lead = strspn(text, " \t\r\n");
-	cJSON *doc, *docs;
 	int r;
 
 	if (text[lead] != '{') {
@@ -573,17 +531,10 @@ static int kube_options_file_parse(struct kube_options_file *f, const char *text
 			return kube_options_file_fail(f, "%s", why);
 		return r;
 	}
-	doc = cJSON_ParseWithLength(text, len);
-	if (!doc)
+	r = kube_yaml_parse_json(text, len, ret_docs, NULL);
+	if (r == -EBADMSG)
 		return kube_options_file_fail(f, "not valid JSON");
-	docs = cJSON_CreateArray();
-	if (!docs || !cJSON_AddItemToArray(docs, doc)) {
-		cJSON_Delete(doc);
-		cJSON_Delete(docs);
-		return -ENOMEM;
-	}
-	*ret_docs = docs;
-	return 0;
+	return r;
 }
 
 /* The one KubeProxyConfiguration among the documents, or the only document. */
@@ -620,7 +571,7 @@ int kube_options_file_load(struct kube_options *o, const char *path, char *err, 
 	size_t len = 0;
 	int r;
 
-	r = kube_options_file_read(path, &text, &len);
+	r = kube_file_read(path, KUBE_OPTIONS_FILE_MAX, &text, &len);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,14 @@
 
 #include <cjson/cJSON.h>
 #include <ev.h>
+#include <uthash.h>
 
 #include "cleanup.h"
 #include "kube_cache.h"
 #include "kube_decode.h"
+#include "kube_file.h"
 #include "kube_model.h"
+#include "kube_unproxied.h"
 #include "kube_yaml.h"
 #include "log.h"
 
@@ -33,17 +37,28 @@
 /* Seconds between attempts to watch the directory again after it went away. */
 #define KUBE_SOURCE_REWATCH 2.0
 
-/* An object a file gave: enough to keep it when the file later fails to parse. */
+/* An object a file gave: enough to keep it when the file is skipped or fails to parse. */
 struct kube_source_key {
 	enum kube_kind kind;
 	char *ns;
 	char *name;
 };
 
+/* What one pass knows about one file; the next pass compares against it. */
 struct kube_source_file {
 	char *path;
-	struct kube_source_key *keys;
+	struct kube_source_key *keys; /* the objects it gave (the last ones, if bad) */
 	size_t n_keys, cap_keys;
+	struct kube_unproxied *unproxied; /* its Services the proxy filter dropped */
+	uint64_t hash; /* of the content read (with len), when `read` */
+	size_t len;
+	bool read; /* the content was read, so hash and len tell whether it changed */
+	bool bad; /* that content did not parse: keys come from an earlier read */
+	bool contested; /* one of its keys was also given by another file */
+	/* This pass only: decoded objects, put into the cache in file order at the end. */
+	struct kube_object *objs;
+	size_t n_objs, cap_objs;
+	bool decoded;
 };
 
 struct kube_source {
@@ -62,13 +77,31 @@ struct kube_source {
 	ev_timer rewatch;
 };
 
-static void kube_source_file_clear(struct kube_source_file *f)
+static void kube_source_keys_clear(struct kube_source_file *f)
 {
 	for (size_t i = 0; i < f->n_keys; i++) {
 		free(f->keys[i].ns);
 		free(f->keys[i].name);
 	}
 	free(f->keys);
+	f->keys = NULL;
+	f->n_keys = f->cap_keys = 0;
+}
+
+static void kube_source_objs_clear(struct kube_source_file *f)
+{
+	for (size_t i = 0; i < f->n_objs; i++)
+		kube_object_clear(&f->objs[i]);
+	free(f->objs);
+	f->objs = NULL;
+	f->n_objs = f->cap_objs = 0;
+}
+
+static void kube_source_file_clear(struct kube_source_file *f)
+{
+	kube_source_keys_clear(f);
+	kube_source_objs_clear(f);
+	kube_unproxied_free(f->unproxied);
 	free(f->path);
 	*f = (struct kube_source_file){0};
 }
@@ -78,6 +111,20 @@ static void kube_source_files_free(struct kube_source_file *files, size_t n)
 	for (size_t i = 0; files && i < n; i++)
 		kube_source_file_clear(&files[i]);
 	free(files);
+}
+
+/* Moves the keys and dropped Services old holds into f (the file was not decoded again). */
+static void kube_source_file_carry(struct kube_source_file *old, struct kube_source_file *f)
+{
+	if (!old)
+		return;
+	kube_source_keys_clear(f);
+	f->keys = TAKE_PTR(old->keys);
+	f->n_keys = old->n_keys;
+	f->cap_keys = old->cap_keys;
+	old->n_keys = old->cap_keys = 0;
+	kube_unproxied_free(f->unproxied);
+	f->unproxied = TAKE_PTR(old->unproxied);
 }
 
 static int kube_source_file_add_key(struct kube_source_file *f, enum kube_kind kind,
@@ -193,48 +240,6 @@ static int kube_source_list(const char *path, char ***ret_paths, size_t *ret_n)
 	return 0;
 }
 
-/* Reads a whole file into a NUL-terminated buffer. 0 or -errno. */
-static int kube_source_read(const char *path, char **ret_buf, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap;
-	struct stat st;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *grown = realloc(buf, 2 * cap);
-
-			if (!grown)
-				return -ENOMEM;
-			buf = grown;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret_buf = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 static bool kube_source_is_json(const char *path)
 {
 	size_t len = strlen(path);
@@ -242,156 +247,327 @@ static bool kube_source_is_json(const char *path)
 	return len > 5 && strcmp(path + len - 5, ".json") == 0;
 }
 
-/* Parses a file into an array of documents. 0, -EBADMSG (err filled), -errno. */
-static int kube_source_parse(const char *path, cJSON **ret_docs, char *err, size_t err_size)
+/* Parses a file's text into an array of documents. 0, -EBADMSG (err filled), -ENOMEM. */
+static int kube_source_parse(const char *path, const char *buf, size_t len, cJSON **ret_docs,
+			     char *err, size_t err_size)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	cJSON *doc, *docs;
+	size_t line = 0;
 	int r;
 
-	r = kube_source_read(path, &buf, &len);
-	if (r < 0) {
-		snprintf(err, err_size, "%s", strerror(-r));
-		return r;
-	}
 	if (!kube_source_is_json(path))
 		return kube_yaml_parse(buf, len, ret_docs, err, err_size);
-	doc = cJSON_ParseWithLength(buf, len);
-	if (!doc) {
-		const char *at = cJSON_GetErrorPtr();
-		size_t line = 1;
-
-		for (const char *p = buf; at && p < at && p < buf + len; p++)
-			line += *p == '\n';
+	r = kube_yaml_parse_json(buf, len, ret_docs, &line);
+	if (r == -EBADMSG)
 		snprintf(err, err_size, "line %zu: not valid JSON", line);
-		return -EBADMSG;
+	return r;
+}
+
+/* FNV-1a: tells a changed file from an unchanged one (with the length). */
+static uint64_t kube_source_hash(const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)buf[i];
+		h *= 0x100000001b3ULL;
 	}
-	docs = cJSON_CreateArray();
-	if (!docs || !cJSON_AddItemToArray(docs, doc)) {
-		cJSON_Delete(doc);
-		cJSON_Delete(docs);
-		return -ENOMEM;
-	}
-	*ret_docs = docs;
-	return 0;
+	return h;
 }
 
 struct kube_source_pass {
-	struct kube_cache *cache;
 	const char *proxy_name;
-	struct kube_source_file *file;
-	int count;
+	struct kube_source_file *file; /* the file being decoded */
+	const struct kube_unproxied *prev; /* the Services it dropped last time */
 };
 
+/* Keeps a decoded object in the file's list (the proxy filter applied); takes ownership. */
 static int kube_source_on_object(struct kube_object *obj, void *userdata)
 {
 	struct kube_source_pass *pass = userdata;
-	const struct kube_meta *meta = kube_object_meta(obj);
+	struct kube_source_file *f = pass->file;
 	int r;
 
-	if (obj->kind == KUBE_KIND_SERVICE && !kube_service_is_proxied(obj->svc, pass->proxy_name)) {
-		log_debug("kube", "service not proxied here", "svc=%s/%s", meta->namespace,
-			  meta->name);
-		kube_object_clear(obj);
-		return 0;
+	if (obj->kind == KUBE_KIND_SERVICE) {
+		r = kube_unproxied_filter(pass->prev, &f->unproxied, obj->svc, pass->proxy_name);
+		if (r <= 0) {
+			kube_object_clear(obj);
+			return r;
+		}
 	}
-	r = kube_source_file_add_key(pass->file, obj->kind, meta);
+	if (f->n_objs == f->cap_objs) {
+		size_t cap = f->cap_objs ? 2 * f->cap_objs : 8;
+		struct kube_object *grown = reallocarray(f->objs, cap, sizeof(*grown));
+
+		if (!grown) {
+			kube_object_clear(obj);
+			return -ENOMEM;
+		}
+		f->objs = grown;
+		f->cap_objs = cap;
+	}
+	r = kube_source_file_add_key(f, obj->kind, kube_object_meta(obj));
 	if (r < 0) {
 		kube_object_clear(obj);
 		return r;
 	}
-	switch (obj->kind) {
-	case KUBE_KIND_SERVICE:
-		r = kube_cache_put_service(pass->cache, TAKE_PTR(obj->svc));
-		break;
-	case KUBE_KIND_ENDPOINT_SLICE:
-		r = kube_cache_put_slice(pass->cache, TAKE_PTR(obj->slice));
-		break;
-	case KUBE_KIND_NODE:
-		r = kube_cache_put_node(pass->cache, TAKE_PTR(obj->node));
-		break;
-	case _KUBE_KIND_MAX:
-		r = -EINVAL;
-		break;
-	}
-	if (r < 0)
-		return r;
-	pass->count++;
+	f->objs[f->n_objs++] = *obj;
+	*obj = (struct kube_object){0};
 	return 0;
 }
 
-/* Reads one file into the cache; its keys go to file. 0, -EBADMSG, -errno. */
-static int kube_source_apply_file(struct kube_source_pass *pass, const char *path)
+static void kube_unproxied_freep(struct kube_unproxied **set)
 {
+	kube_unproxied_free(*set);
+}
+
+/*
+ * Decodes a file's text into f's objects, keys and dropped Services; old (or NULL) is what
+ * the last pass knew of the file. 0; -EBADMSG when it does not parse (logged; f keeps the
+ * objects it gave before); -ENOMEM.
+ */
+static int kube_source_decode(struct kube_source_pass *pass, struct kube_source_file *f,
+			      struct kube_source_file *old, const char *buf, size_t len)
+{
+	_cleanup_(kube_unproxied_freep) struct kube_unproxied *prev = NULL;
 	char err[200], qpath[PATH_MAX + 8], qerr[240];
 	const cJSON *doc;
 	cJSON *docs = NULL;
 	int r;
 
-	r = kube_source_parse(path, &docs, err, sizeof(err));
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
+	r = kube_source_parse(f->path, buf, len, &docs, err, sizeof(err));
+	if (r == -EBADMSG) {
 		log_warn("kube", "file not read, keeping its objects", "file=%s err=%s",
-			 log_quote(qpath, sizeof(qpath), path), log_quote(qerr, sizeof(qerr), err));
-		return -EBADMSG;
+			 log_quote(qpath, sizeof(qpath), f->path),
+			 log_quote(qerr, sizeof(qerr), err));
+		kube_source_file_carry(old, f);
+		f->bad = true;
+		return r;
 	}
+	if (r < 0)
+		return r;
+	kube_source_keys_clear(f);
+	kube_source_objs_clear(f);
+	/* The dropped Services are recorded anew; those dropped last time are not logged again. */
+	prev = TAKE_PTR(f->unproxied);
+	if (!prev && old)
+		prev = TAKE_PTR(old->unproxied);
+	pass->file = f;
+	pass->prev = prev;
 	cJSON_ArrayForEach(doc, docs)
 	{
-		r = kube_decode_document(doc, path, kube_source_on_object, pass);
+		r = kube_decode_document(doc, f->path, kube_source_on_object, pass);
 		if (r == -EBADMSG)
 			continue; /* logged; a stray scalar document does not void the file */
 		if (r < 0)
 			break;
 	}
 	cJSON_Delete(docs);
+	f->bad = false;
+	f->decoded = true;
 	return r < 0 && r != -EBADMSG ? r : 0;
 }
 
-static const struct kube_source_file *kube_source_find(const struct kube_source_file *files,
-							size_t n, const char *path)
+static struct kube_source_file *kube_source_find(struct kube_source_file *files, size_t n,
+						 const char *path)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(files[i].path, path) == 0)
+		if (files[i].path && strcmp(files[i].path, path) == 0)
 			return &files[i];
 	return NULL;
 }
 
-/* Keeps the objects an unreadable file gave last time: marks them seen, carries the keys. */
-static int kube_source_keep(struct kube_cache *cache, const struct kube_source_file *old,
-			    struct kube_source_file *file)
+/*
+ * Reads one file for the pass; old (or NULL) is what the last pass knew of it. Unless force
+ * is set, an unchanged file (same length and hash as last time, and none of its objects also
+ * given by another file) is not decoded again: it keeps its keys, so its objects are kept,
+ * and nothing it logged last time is logged again. 0, -EBADMSG (the file could not be read or
+ * did not parse: logged, the objects it gave before are kept), -ENOMEM.
+ */
+static int kube_source_file_load(struct kube_source_pass *pass, struct kube_source_file *f,
+				 struct kube_source_file *old, bool force)
 {
-	if (!old)
-		return 0;
-	for (size_t i = 0; i < old->n_keys; i++) {
-		const struct kube_source_key *k = &old->keys[i];
-		struct kube_meta meta = {.namespace = k->ns, .name = k->name};
-		int r;
+	_cleanup_free_ char *buf = NULL;
+	char qpath[PATH_MAX + 8], qerr[240];
+	size_t len = 0;
+	uint64_t hash;
+	int r;
 
-		r = kube_cache_mark_seen(cache, k->kind, k->ns, k->name);
-		if (r >= 0)
-			r = kube_source_file_add_key(file, k->kind, &meta);
-		if (r < 0)
+	r = kube_file_read(f->path, 0, &buf, &len);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		log_warn("kube", "file not read, keeping its objects", "file=%s err=%s",
+			 log_quote(qpath, sizeof(qpath), f->path),
+			 log_quote(qerr, sizeof(qerr), strerror(-r)));
+		kube_source_file_carry(old, f);
+		f->read = false;
+		f->bad = true;
+		return -EBADMSG;
+	}
+	hash = kube_source_hash(buf, len);
+	if (!force && old && old->read && !old->contested && old->len == len && old->hash == hash) {
+		kube_source_file_carry(old, f);
+		f->bad = old->bad;
+	} else {
+		r = kube_source_decode(pass, f, old, buf, len);
+		if (r == -ENOMEM)
 			return r;
 	}
-	return 0;
+	f->read = true;
+	f->hash = hash;
+	f->len = len;
+	return f->bad ? -EBADMSG : 0;
+}
+
+/* A key's count of files, for spotting an object that two files give. */
+struct kube_source_claim {
+	UT_hash_handle hh;
+	size_t last_file; /* index + 1 of the last file counted */
+	unsigned files;
+	size_t len;
+	char key[]; /* kind byte, namespace, NUL, name */
+};
+
+static struct kube_source_claim *kube_source_claims_free(struct kube_source_claim *claims)
+{
+	struct kube_source_claim *c, *tmp;
+
+	HASH_ITER(hh, claims, c, tmp)
+	{
+		HASH_DEL(claims, c);
+		free(c);
+	}
+	return NULL;
+}
+
+/* Finds or adds the claim of k. NULL on ENOMEM. */
+static struct kube_source_claim *kube_source_claim(struct kube_source_claim **claims,
+						   const struct kube_source_key *k)
+{
+	size_t ns_len = strlen(k->ns), len = 1 + ns_len + 1 + strlen(k->name);
+	struct kube_source_claim *c = malloc(sizeof(*c) + len);
+	struct kube_source_claim *found = NULL;
+
+	if (!c)
+		return NULL;
+	c->key[0] = (char)k->kind;
+	memcpy(c->key + 1, k->ns, ns_len + 1);
+	memcpy(c->key + 2 + ns_len, k->name, len - 2 - ns_len);
+	HASH_FIND(hh, *claims, c->key, len, found);
+	if (found) {
+		free(c);
+		return found;
+	}
+	c->last_file = 0;
+	c->files = 0;
+	c->len = len;
+	HASH_ADD_KEYPTR(hh, *claims, c->key, len, c);
+	return c;
+}
+
+/*
+ * Marks the files that give an object another file also gives (contested: always decoded,
+ * so that the last file in name order wins as it would on a full re-read), and decodes the
+ * unchanged files this pass skipped that turn out to be contested (*ret_bad set when one of
+ * them no longer parses). 0 or -ENOMEM.
+ */
+static int kube_source_contest(struct kube_source_pass *pass, struct kube_source_file *next,
+			       size_t n, bool *ret_bad)
+{
+	struct kube_source_claim *claims = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		for (size_t k = 0; k < next[i].n_keys; k++) {
+			struct kube_source_claim *c = kube_source_claim(&claims, &next[i].keys[k]);
+
+			if (!c) {
+				r = -ENOMEM;
+				break;
+			}
+			if (c->last_file != i + 1) {
+				c->last_file = i + 1;
+				c->files++;
+			}
+		}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct kube_source_file *f = &next[i];
+
+		f->contested = false;
+		for (size_t k = 0; k < f->n_keys && !f->contested; k++) {
+			struct kube_source_claim *c = kube_source_claim(&claims, &f->keys[k]);
+
+			if (!c)
+				r = -ENOMEM;
+			f->contested = !c || c->files > 1;
+		}
+		if (r == 0 && f->contested && !f->decoded && !f->bad) {
+			r = kube_source_file_load(pass, f, NULL, true);
+			if (r == -EBADMSG)
+				*ret_bad = true; /* changed since it was read: logged, objects kept */
+			if (r != -ENOMEM)
+				r = 0;
+		}
+	}
+	kube_source_claims_free(claims);
+	return r;
+}
+
+/* Puts the decoded objects, and keeps the objects of the files not decoded. Count or -ENOMEM. */
+static int kube_source_apply(struct kube_cache *cache, struct kube_source_file *next, size_t n)
+{
+	int count = 0, r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct kube_source_file *f = &next[i];
+
+		for (size_t k = 0; !f->decoded && k < f->n_keys && r >= 0; k++)
+			r = kube_cache_mark_seen(cache, f->keys[k].kind, f->keys[k].ns,
+						 f->keys[k].name);
+		for (size_t k = 0; f->decoded && k < f->n_objs && r >= 0; k++) {
+			struct kube_object *obj = &f->objs[k];
+
+			switch (obj->kind) {
+			case KUBE_KIND_SERVICE:
+				r = kube_cache_put_service(cache, TAKE_PTR(obj->svc));
+				break;
+			case KUBE_KIND_ENDPOINT_SLICE:
+				r = kube_cache_put_slice(cache, TAKE_PTR(obj->slice));
+				break;
+			case KUBE_KIND_NODE:
+				r = kube_cache_put_node(cache, TAKE_PTR(obj->node));
+				break;
+			case _KUBE_KIND_MAX:
+				r = -EINVAL;
+				break;
+			}
+		}
+		if (r < 0)
+			return r;
+		if (!f->bad)
+			count += (int)f->n_keys;
+		kube_source_objs_clear(f);
+		f->decoded = false;
+	}
+	return count;
 }
 
 /*
  * One pass over the files. *files holds what the last pass read (NULL/0 for none) and is
- * replaced by this pass's list. Returns as kube_source_load().
+ * replaced by this pass's list; keep says it will be passed to the next pass. Every file is
+ * read (and decoded when it changed) before the cache is touched; then everything is applied
+ * as one full list. Returns as kube_source_load().
  */
 static int kube_source_pass_run(struct kube_cache *cache, const char *path, const char *proxy_name,
-				struct kube_source_file **files, size_t *n_files)
+				struct kube_source_file **files, size_t *n_files, bool keep)
 {
-	struct kube_source_pass pass = {.cache = cache, .proxy_name = proxy_name};
+	struct kube_source_pass pass = {.proxy_name = proxy_name};
 	struct kube_source_file *next;
 	char qpath[PATH_MAX + 8];
 	char **paths = NULL;
 	size_t n = 0;
 	bool bad = false;
-	int r, fatal = 0;
+	int r = 0, count;
 
 	r = kube_source_list(path, &paths, &n);
 	if (r < 0) {
@@ -406,41 +582,46 @@ static int kube_source_pass_run(struct kube_cache *cache, const char *path, cons
 		free(paths);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < n; i++)
+		next[i].path = paths[i];
+	free(paths);
+	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
+		r = kube_source_file_load(&pass, &next[i],
+					  kube_source_find(*files, *n_files, next[i].path), false);
+		bad |= r == -EBADMSG;
+	}
+	/* Only a source that reads again needs to know (a one-shot load skips nothing). */
+	if (r != -ENOMEM && (keep || *n_files > 0))
+		r = kube_source_contest(&pass, next, n, &bad);
+	if (r == -ENOMEM) {
+		/* Out of memory half-way: the cache stays as it is; next time reads everything. */
+		kube_source_files_free(next, n);
+		kube_source_files_free(*files, *n_files);
+		*files = NULL;
+		*n_files = 0;
+		return -ENOMEM;
+	}
 	for (int k = 0; k < _KUBE_KIND_MAX; k++)
 		kube_cache_replace_begin(cache, (enum kube_kind)k);
-	for (size_t i = 0; i < n; i++) {
-		next[i].path = paths[i];
-		if (fatal < 0)
-			continue;
-		pass.file = &next[i];
-		r = kube_source_apply_file(&pass, paths[i]);
-		if (r == -EBADMSG) {
-			bad = true;
-			r = kube_source_keep(cache, kube_source_find(*files, *n_files, paths[i]),
-					     &next[i]);
+	count = kube_source_apply(cache, next, n);
+	if (count < 0) {
+		/* Out of memory while applying: delete nothing rather than what was not reached. */
+		for (size_t i = 0; i < n; i++) {
+			for (size_t k = 0; k < next[i].n_keys; k++)
+				(void)kube_cache_mark_seen(cache, next[i].keys[k].kind,
+							   next[i].keys[k].ns,
+							   next[i].keys[k].name);
+			next[i].read = false;
 		}
-		if (r < 0)
-			fatal = r;
-	}
-	free(paths);
-	if (fatal < 0) {
-		/* Out of memory half-way: delete nothing rather than what was not reached. */
-		for (size_t f = 0; f < *n_files; f++)
-			for (size_t i = 0; i < (*files)[f].n_keys; i++)
-				(void)kube_cache_mark_seen(cache, (*files)[f].keys[i].kind,
-							   (*files)[f].keys[i].ns,
-							   (*files)[f].keys[i].name);
 	}
 	for (int k = 0; k < _KUBE_KIND_MAX; k++)
 		kube_cache_replace_end(cache, (enum kube_kind)k);
-	if (fatal < 0) {
-		kube_source_files_free(next, n);
-		return fatal;
-	}
 	kube_source_files_free(*files, *n_files);
 	*files = next;
 	*n_files = n;
-	return bad ? -EBADMSG : pass.count;
+	if (count < 0)
+		return count;
+	return bad ? -EBADMSG : count;
 }
 
 int kube_source_load(struct kube_cache *cache, const char *path, const char *proxy_name)
@@ -449,7 +630,7 @@ int kube_source_load(struct kube_cache *cache, const char *path, const char *pro
 	size_t n = 0;
 	int r;
 
-	r = kube_source_pass_run(cache, path, proxy_name, &files, &n);
+	r = kube_source_pass_run(cache, path, proxy_name, &files, &n, false);
 	kube_source_files_free(files, n);
 	return r;
 }
@@ -484,7 +665,7 @@ int kube_source_reload(struct kube_source *src)
 	int r;
 
 	r = kube_source_pass_run(src->cache, src->path, src->proxy_name, &src->files,
-				 &src->n_files);
+				 &src->n_files, true);
 	if (src->fn)
 		src->fn(src, src->userdata);
 	return r;

@@ -137,6 +137,59 @@ static cJSON *kube_yaml_scalar(const yaml_node_t *node)
 	return cJSON_CreateString(s);
 }
 
+static cJSON *kube_yaml_node(struct kube_yaml_conv *c, int index, int depth);
+
+/*
+ * Converts node index and adds it to out: appended to an array (key NULL) or under key. On
+ * failure sets c->error and returns false; out stays the caller's to free.
+ */
+static bool kube_yaml_add(struct kube_yaml_conv *c, cJSON *out, const char *key, int index,
+			  int depth)
+{
+	cJSON *child = kube_yaml_node(c, index, depth);
+
+	if (child && (key ? cJSON_AddItemToObject(out, key, child) : cJSON_AddItemToArray(out, child)))
+		return true;
+	cJSON_Delete(child);
+	if (!c->error)
+		c->error = "out of memory";
+	return false;
+}
+
+/* A sequence as an array, a mapping as an object. NULL with c->error set on failure. */
+static cJSON *kube_yaml_collection(struct kube_yaml_conv *c, yaml_node_t *node, int depth)
+{
+	bool seq = node->type == YAML_SEQUENCE_NODE;
+	cJSON *out = seq ? cJSON_CreateArray() : cJSON_CreateObject();
+	bool ok = true;
+
+	if (!out) {
+		c->error = "out of memory";
+		return NULL;
+	}
+	if (seq) {
+		for (yaml_node_item_t *it = node->data.sequence.items.start;
+		     ok && it < node->data.sequence.items.top; it++)
+			ok = kube_yaml_add(c, out, NULL, *it, depth + 1);
+	} else {
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+		     ok && p < node->data.mapping.pairs.top; p++) {
+			yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
+
+			if (!key || key->type != YAML_SCALAR_NODE) {
+				c->error = "a mapping key is not a scalar";
+				ok = false;
+				break;
+			}
+			ok = kube_yaml_add(c, out, (const char *)key->data.scalar.value, p->value,
+					   depth + 1);
+		}
+	}
+	if (!ok)
+		out = (cJSON_Delete(out), NULL);
+	return out;
+}
+
 static cJSON *kube_yaml_node(struct kube_yaml_conv *c, int index, int depth)
 {
 	yaml_node_t *node = yaml_document_get_node(c->doc, index);
@@ -162,51 +215,8 @@ static cJSON *kube_yaml_node(struct kube_yaml_conv *c, int index, int depth)
 			c->error = "out of memory";
 		return out;
 	case YAML_SEQUENCE_NODE:
-		out = cJSON_CreateArray();
-		if (!out) {
-			c->error = "out of memory";
-			return NULL;
-		}
-		for (yaml_node_item_t *it = node->data.sequence.items.start;
-		     it < node->data.sequence.items.top; it++) {
-			cJSON *child = kube_yaml_node(c, *it, depth + 1);
-
-			if (!child || !cJSON_AddItemToArray(out, child)) {
-				cJSON_Delete(child);
-				cJSON_Delete(out);
-				if (!c->error)
-					c->error = "out of memory";
-				return NULL;
-			}
-		}
-		return out;
 	case YAML_MAPPING_NODE:
-		out = cJSON_CreateObject();
-		if (!out) {
-			c->error = "out of memory";
-			return NULL;
-		}
-		for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
-		     p < node->data.mapping.pairs.top; p++) {
-			yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
-			cJSON *child;
-
-			if (!key || key->type != YAML_SCALAR_NODE) {
-				c->error = "a mapping key is not a scalar";
-				cJSON_Delete(out);
-				return NULL;
-			}
-			child = kube_yaml_node(c, p->value, depth + 1);
-			if (!child ||
-			    !cJSON_AddItemToObject(out, (const char *)key->data.scalar.value, child)) {
-				cJSON_Delete(child);
-				cJSON_Delete(out);
-				if (!c->error)
-					c->error = "out of memory";
-				return NULL;
-			}
-		}
-		return out;
+		return kube_yaml_collection(c, node, depth);
 	case YAML_NO_NODE:
 		break;
 	}
@@ -268,6 +278,31 @@ int kube_yaml_parse(const char *text, size_t len, cJSON **ret_docs, char *err, s
 	if (r < 0) {
 		cJSON_Delete(docs);
 		return r;
+	}
+	*ret_docs = docs;
+	return 0;
+}
+
+int kube_yaml_parse_json(const char *text, size_t len, cJSON **ret_docs, size_t *ret_line)
+{
+	cJSON *doc = cJSON_ParseWithLength(text, len);
+	cJSON *docs;
+
+	if (!doc) {
+		const char *at = cJSON_GetErrorPtr();
+		size_t line = 1;
+
+		for (const char *p = text; at && p < at && p < text + len; p++)
+			line += *p == '\n';
+		if (ret_line)
+			*ret_line = line;
+		return -EBADMSG;
+	}
+	docs = cJSON_CreateArray();
+	if (!docs || !cJSON_AddItemToArray(docs, doc)) {
+		cJSON_Delete(doc);
+		cJSON_Delete(docs);
+		return -ENOMEM;
 	}
 	*ret_docs = docs;
 	return 0;

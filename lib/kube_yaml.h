@@ -19,3 +19,11 @@
  */
 int kube_yaml_parse(const char *text, size_t len, cJSON **ret_docs, char *err, size_t err_size)
 	__attribute__((warn_unused_result));
+
+/*
+ * Parses one JSON document into a new cJSON array holding its tree, the shape
+ * kube_yaml_parse() returns. Returns 0 and the array (free with cJSON_Delete), -EBADMSG with
+ * the line of the error in *ret_line (when not NULL), or -ENOMEM.
+ */
+int kube_yaml_parse_json(const char *text, size_t len, cJSON **ret_docs, size_t *ret_line)
+	__attribute__((warn_unused_result));

@@ -4,7 +4,8 @@
 # For each NAME[.VARIANT].args: runs `kipvs plan --from NAME.json ARGS` (ARGS are the .args
 # lines that are not # comments), requires exit 0, stdout equal to NAME[.VARIANT].plan (written
 # by hand from the rules in docs/plan.md), and each line of NAME[.VARIANT].stderr, when present,
-# to occur in stderr. Also checks the command's usage errors.
+# to occur in exactly one line of stderr (one report per object). Also checks the command's
+# usage errors.
 # Usage: test_plan_golden.sh PATH-TO-KIPVS SCENARIO-DIR
 kipvs=$1
 dir=$2
@@ -43,8 +44,9 @@ for args_file in "$dir"/*.args; do
         missing=0
         while IFS= read -r want; do
             [ -z "$want" ] && continue
-            if ! grep -qF -- "$want" "$tmp/err"; then
-                echo "FAIL $case_name: stderr lacks '$want'; stderr:"
+            got=$(grep -cF -- "$want" "$tmp/err")
+            if [ "$got" -ne 1 ]; then
+                echo "FAIL $case_name: stderr has $got lines with '$want', want one; stderr:"
                 sed 's/^/    /' "$tmp/err"
                 missing=1
                 break
