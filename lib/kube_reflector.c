@@ -23,6 +23,7 @@
 #include "kube_http.h"
 #include "kube_model.h"
 #include "kube_stream.h"
+#include "kube_unproxied.h"
 #include "log.h"
 
 #define KUBE_REFLECTOR_COMPONENT "kube"
@@ -62,6 +63,9 @@ struct kube_reflector {
 	size_t body_len, body_cap;
 	size_t list_objects;
 	bool overflow;
+	bool listing; /* a full list is under way */
+	/* Services the proxy filter dropped (reported once each); the list builds the next set. */
+	struct kube_unproxied *unproxied, *unproxied_next;
 
 	/* WATCH state */
 	struct kube_stream *stream;
@@ -243,9 +247,16 @@ static int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
 		struct kube_service *svc = NULL;
 
 		ret = kube_decode_service(obj, &svc);
-		if (ret == 0 && !kube_service_is_proxied(svc, r->proxy_name)) {
-			svc = kube_service_free(svc);
-			ret = -EINVAL;
+		if (ret == 0) {
+			/* Logs a dropped Service unless the last list or event already did. */
+			int proxied = kube_unproxied_filter(
+				r->unproxied, r->listing ? &r->unproxied_next : &r->unproxied, svc,
+				r->proxy_name);
+
+			if (proxied <= 0) {
+				svc = kube_service_free(svc);
+				ret = proxied < 0 ? proxied : -EINVAL;
+			}
 		}
 		if (ret == 0)
 			ret = kube_cache_put_service(r->cache, svc);
@@ -435,6 +446,9 @@ static void kube_reflector_on_list_done(const struct kube_http_result *res, void
 
 		kube_cache_replace_end(r->cache, r->opts.kind);
 		r->changed = true;
+		kube_unproxied_free(r->unproxied);
+		r->unproxied = TAKE_PTR(r->unproxied_next);
+		r->listing = false;
 		if (kube_reflector_set_rv(r, r->list_rv) < 0) {
 			kube_reflector_retry(r, KUBE_REFLECTOR_LIST, NULL, "list failed",
 					     strerror(ENOMEM));
@@ -481,6 +495,8 @@ static void kube_reflector_start_list(struct kube_reflector *r)
 		r->list_objects = 0;
 		free(r->list_rv);
 		r->list_rv = NULL;
+		r->unproxied_next = kube_unproxied_free(r->unproxied_next);
+		r->listing = true;
 		kube_cache_replace_begin(r->cache, r->opts.kind);
 	}
 	r->overflow = false;
@@ -540,6 +556,11 @@ static int kube_reflector_on_event(const char *line, size_t len, void *userdata)
 		if (ret < 0)
 			return ret;
 	} else if (strcmp(t, "DELETED") == 0) {
+		const char *ns = kube_reflector_meta_str(obj, "namespace");
+		const char *name = kube_reflector_meta_str(obj, "name");
+
+		if (r->opts.kind == KUBE_KIND_SERVICE && name)
+			kube_unproxied_forget(&r->unproxied, ns && *ns ? ns : "default", name);
 		ret = kube_reflector_delete(r, obj);
 		if (ret < 0)
 			return ret;
@@ -768,6 +789,8 @@ struct kube_reflector *kube_reflector_free(struct kube_reflector *r)
 	free(r->list_rv);
 	free(r->body);
 	free(r->rv);
+	kube_unproxied_free(r->unproxied);
+	kube_unproxied_free(r->unproxied_next);
 	free(r);
 	return NULL;
 }

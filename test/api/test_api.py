@@ -340,10 +340,29 @@ def t_service_proxy_name(ctx: "Ctx") -> None:
     got, _, _ = drv.dump()
     check(any(" default/mine " in line for line in got), "own Service missing")
     check(not any("theirs" in line or "headless" in line for line in got), "foreign Service kept")
+
+    def reported(name: str) -> int:
+        return drv.log_text().count(f'msg="service not proxied" svc=default/{name} ')
+
+    want = {"theirs": 1, "headless": 1, "mine": 0}
+    check({n: reported(n) for n in want} == want,
+          f"each dropped Service reported once: {drv.log_tail()}")
+    # A change that keeps the label, then a relist (410): neither reports them again.
+    fake.put(service("headless", port=81, labels={SELECTOR_LABELS[1]: ""}))
+    fake.control("POST", "/control/compact", {})
+    fake.control("POST", "/control/watches/close", {})
+    deadline = time.time() + 20
+    while wait_converged(fake, drv, proxy_name="kipvs")["services"]["lists"] < 2:
+        check(time.time() < deadline, "no relist after the compaction")
+        time.sleep(0.1)
+    check({n: reported(n) for n in want} == want,
+          f"reported again after a change or a relist: {drv.log_tail()}")
     fake.put(service("theirs", labels={SELECTOR_LABELS[0]: "kipvs"}))
     wait_converged(fake, drv, proxy_name="kipvs", what="relabel to ours")
     fake.put(service("mine", labels={SELECTOR_LABELS[0]: "other"}))
     wait_converged(fake, drv, proxy_name="kipvs", what="relabel away")
+    check(reported("mine") == 1 and reported("theirs") == 1,
+          f"a Service relabelled away is reported once: {drv.log_tail()}")
     log = ctx.fake_log_requests(fake)
     check(all("labelSelector" not in r["query"] for r in log if r["resource"] == "services"),
           "a server-side selector was sent with --service-proxy-name")
