@@ -3,7 +3,8 @@
  * Unit tests for lib/kube_source.c: the one-shot load (directories, single files, JSON and
  * YAML, the proxy-name filter, broken files) and the watched mode driven through a real libev
  * loop and inotify on a temporary directory: write, rename-replace, a half-written file,
- * delete, and a ConfigMap-style ..data symlink swap.
+ * delete, and a ConfigMap-style ..data symlink swap. Reloads: what is logged once per change
+ * (unchanged files are not decoded again), and the same object in two files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -350,6 +351,192 @@ static void test_watch(void **state)
 	fclose(devnull);
 }
 
+/* The log lines captured since the last call, for counting. */
+struct log_capture {
+	char *text;
+	size_t len;
+	FILE *stream;
+};
+
+static void capture_start(struct log_capture *c)
+{
+	c->stream = open_memstream(&c->text, &c->len);
+	assert_non_null(c->stream);
+	log_set_stream(c->stream);
+}
+
+/* Lines containing needle since capture_start() or the last capture_count(). */
+static int capture_count(struct log_capture *c, const char *needle)
+{
+	int n = 0;
+
+	assert_int_equal(fflush(c->stream), 0);
+	for (const char *p = c->text; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void capture_reset(struct log_capture *c)
+{
+	log_set_stream(NULL);
+	fclose(c->stream);
+	free(c->text);
+	capture_start(c);
+}
+
+static void capture_stop(struct log_capture *c)
+{
+	log_set_stream(NULL);
+	fclose(c->stream);
+	free(c->text);
+	*c = (struct log_capture){0};
+}
+
+#define OTHER_PROXY "\"service.kubernetes.io/service-proxy-name\":\"other\""
+#define LIST(items) "{\"kind\":\"List\",\"items\":[" items "]}"
+#define BAD_PORT_SVC                                                                               \
+	"{\"kind\":\"Service\",\"metadata\":{\"name\":\"badport\",\"namespace\":\"ns\"},"         \
+	"\"spec\":{\"clusterIP\":\"10.96.0.2\",\"ports\":[{\"port\":80},{\"port\":70000}]}}"
+
+/*
+ * Reloads (the daemon's --from re-read) report a dropped field, a Service another proxy owns
+ * and a file that does not parse once per change, not on every re-read of unchanged files.
+ */
+static void test_reload_logs_once(void **state)
+{
+	static const struct {
+		const char *name; /* the step */
+		const char *file; /* written before the reload (NULL: none) */
+		const char *text;
+		int rc; /* of the reload */
+		int dropped, not_proxied, unparsed; /* lines logged by this reload */
+	} steps[] = {
+		{"first load", NULL, NULL, -EBADMSG, 1, 1, 1},
+		{"nothing changed", NULL, NULL, -EBADMSG, 0, 0, 0},
+		{"an unrelated file changes", "c.json", "{\"kind\":\"Service\",\"metadata\":"
+							"{\"name\":\"c\",\"namespace\":\"ns\"}}",
+		 -EBADMSG, 0, 0, 0},
+		/* b.json is rewritten with one more Service: "theirs" is unchanged, so quiet. */
+		{"the file of the dropped Service changes", "b.json",
+		 LIST("{\"kind\":\"Service\",\"metadata\":{\"name\":\"theirs\",\"namespace\":"
+		      "\"ns\",\"labels\":{" OTHER_PROXY "}}},{\"kind\":\"Service\",\"metadata\":"
+		      "{\"name\":\"second\",\"namespace\":\"ns\"}}"),
+		 -EBADMSG, 0, 0, 0},
+		{"the dropped Service changes its reason", "b.json",
+		 "{\"kind\":\"Service\",\"metadata\":{\"name\":\"theirs\",\"namespace\":\"ns\","
+		 "\"labels\":{\"service.kubernetes.io/headless\":\"\"}}}",
+		 -EBADMSG, 0, 1, 0},
+		{"the broken file is fixed", "d.json", "{\"kind\":\"Service\",\"metadata\":"
+						       "{\"name\":\"d\",\"namespace\":\"ns\"}}",
+		 3, 0, 0, 0},
+		{"the bad field's file is touched but equal", "a.json", BAD_PORT_SVC, 3, 0, 0, 0},
+		{"the bad field's file changes", "a.json",
+		 LIST(BAD_PORT_SVC ",{\"kind\":\"Service\",\"metadata\":{\"name\":\"e\","
+				   "\"namespace\":\"ns\"}}"),
+		 4, 1, 0, 0},
+	};
+	struct kube_cache *cache = kube_cache_new();
+	struct kube_source *src = NULL;
+	struct log_capture cap = {0};
+	char path[PATH_MAX];
+
+	(void)state;
+	write_file("a.json", BAD_PORT_SVC, false);
+	write_file("b.json",
+		   "{\"kind\":\"Service\",\"metadata\":{\"name\":\"theirs\",\"namespace\":\"ns\","
+		   "\"labels\":{" OTHER_PROXY "}}}",
+		   false);
+	write_file("d.json", "{\"kind\":\"Service\",", false);
+	assert_int_equal(kube_source_new(NULL, cache, tmpdir, NULL, NULL, NULL, &src), 0);
+	capture_start(&cap);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int r, dropped, not_proxied, unparsed;
+
+		if (steps[i].file)
+			write_file(steps[i].file, steps[i].text, true);
+		r = kube_source_reload(src);
+		dropped = capture_count(&cap, "msg=\"dropped field\"");
+		not_proxied = capture_count(&cap, "msg=\"service not proxied\" svc=ns/theirs ");
+		unparsed = capture_count(&cap, "msg=\"file not read, keeping its objects\"");
+		if (r != steps[i].rc || dropped != steps[i].dropped ||
+		    not_proxied != steps[i].not_proxied || unparsed != steps[i].unparsed)
+			fail_msg("step %s: returned %d, logged %d dropped field, %d not proxied, %d "
+				 "unparsed; want %d, %d, %d, %d; log:\n%s",
+				 steps[i].name, r, dropped, not_proxied, unparsed, steps[i].rc,
+				 steps[i].dropped, steps[i].not_proxied, steps[i].unparsed, cap.text);
+		capture_reset(&cap);
+	}
+	/* Whatever was skipped, the cache holds every usable Service. */
+	assert_int_equal(kube_cache_count_services(cache), 4);
+	assert_null(kube_cache_get_service(cache, "ns", "theirs"));
+	assert_non_null(kube_cache_get_service(cache, "ns", "e"));
+	capture_stop(&cap);
+	kube_source_free(src);
+	kube_cache_free(cache);
+	for (const char *const *n = (const char *const[]){"a.json", "b.json", "c.json", "d.json",
+							   NULL};
+	     *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, *n);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
+/*
+ * Two files giving the same Service: the file last in name order wins, as on a full re-read,
+ * even when only one of them changed (unchanged files are not decoded again).
+ */
+static void test_reload_duplicate_across_files(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *file; /* rewritten before the reload; NULL: removed is `gone` */
+		int port; /* of the Service it gives */
+		const char *gone; /* a file deleted before the reload, or NULL */
+		int want_port; /* the cached Service's port after the reload */
+	} steps[] = {
+		{"first load: b wins", NULL, 0, NULL, 82},
+		{"a changes: b still wins", "a.json", 81, NULL, 82},
+		{"b changes", "b.json", 83, NULL, 83},
+		{"c appears later in order: c wins", "c.json", 84, NULL, 84},
+		{"a changes again: c still wins", "a.json", 85, NULL, 84},
+		{"c goes: b wins again", NULL, 0, "c.json", 83},
+		{"b goes: a is left", NULL, 0, "b.json", 85},
+	};
+	struct kube_cache *cache = kube_cache_new();
+	struct kube_source *src = NULL;
+	FILE *devnull = fopen("/dev/null", "we");
+	char buf[512], path[PATH_MAX];
+
+	(void)state;
+	log_set_stream(devnull);
+	write_file("a.json", svc_json(buf, sizeof(buf), "dup", 80, ""), false);
+	write_file("b.json", svc_json(buf, sizeof(buf), "dup", 82, ""), false);
+	assert_int_equal(kube_source_new(NULL, cache, tmpdir, NULL, NULL, NULL, &src), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		const struct kube_service *svc;
+
+		if (steps[i].file)
+			write_file(steps[i].file,
+				   svc_json(buf, sizeof(buf), "dup", steps[i].port, ""), true);
+		if (steps[i].gone) {
+			snprintf(path, sizeof(path), "%s/%s", tmpdir, steps[i].gone);
+			assert_int_equal(unlink(path), 0);
+		}
+		if (kube_source_reload(src) < 0)
+			fail_msg("step %s: reload failed", steps[i].name);
+		svc = kube_cache_get_service(cache, "ns", "dup");
+		if (!svc || svc->ports[0].port != steps[i].want_port)
+			fail_msg("step %s: port %d, want %d", steps[i].name,
+				 svc ? svc->ports[0].port : -1, steps[i].want_port);
+	}
+	kube_source_free(src);
+	kube_cache_free(cache);
+	log_set_stream(NULL);
+	fclose(devnull);
+	snprintf(path, sizeof(path), "%s/a.json", tmpdir);
+	assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +545,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_dir_with_broken_file, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reload_logs_once, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reload_duplicate_across_files, setup_dir,
+						teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

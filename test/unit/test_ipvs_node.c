@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for ipvs/ipvs_node.c and ipvs_state.c against the fake kernel: draining decisions
+ * step by step (drain, keep, come back, idle, expired, UDP at once, a deleted Service's VS),
+ * the sweep, drain records surviving a restart through the state file, ownership from the
+ * state file, the state file's text, and the summary line.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "test_ipvs_util.h"
+
+#define VS "-A -t 10.96.0.10:80 -s rr\n"
+#define RA "-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 1\n"
+#define RB "-a -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 1\n"
+#define US "-A -u 10.96.0.11:53 -s rr\n"
+#define UA "-a -u 10.96.0.11:53 -r 10.244.1.2:53 -m -w 1\n"
+#define UB "-a -u 10.96.0.11:53 -r 10.244.2.2:53 -m -w 1\n"
+#define MIN 60000
+
+static uint64_t test_clock;
+static uint64_t test_now(void)
+{
+	return test_clock;
+}
+
+/* One step: set counters, advance the clock, sync (or sweep), compare the ops sent. */
+struct step {
+	const char *conns; /* "10.244.2.2:8080=3" pairs on the VS "vs" below, or NULL */
+	const char *vs;	   /* "10.96.0.10:80/tcp" */
+	uint64_t advance_ms;
+	const char *desired; /* NULL: sweep instead of sync */
+	const char *want_ops;
+	unsigned want_draining;
+	bool restart; /* free the node and open a new one on the same state dir first */
+};
+
+struct node_case {
+	const char *name;
+	const char *base; /* the first sync (creates everything) */
+	struct step steps[5];
+};
+
+static const struct node_case cases[] = {
+	{ "busy tcp real server drains, then is deleted once idle",
+	  VS RA RB,
+	  { { "10.244.2.2:8080=1", "10.96.0.10:80/tcp", 0, VS RA,
+	      "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n", 1, false },
+	    { NULL, NULL, 1000, VS RA, "", 1, false },
+	    { "10.244.2.2:8080=0", "10.96.0.10:80/tcp", 1000, VS RA,
+	      "-d -t 10.96.0.10:80 -r 10.244.2.2:8080\n", 0, false } } },
+	{ "idle tcp real server is deleted at once",
+	  VS RA RB,
+	  { { NULL, NULL, 0, VS RA, "-d -t 10.96.0.10:80 -r 10.244.2.2:8080\n", 0, false } } },
+	{ "udp real server is deleted at once even with connections",
+	  US UA UB,
+	  { { "10.244.2.2:53=5", "10.96.0.11:53/udp", 0, US UA,
+	      "-d -u 10.96.0.11:53 -r 10.244.2.2:53\n", 0, false } } },
+	{ "a drainer that comes back gets its weight with a SET",
+	  VS RA RB,
+	  { { "10.244.2.2:8080=1", "10.96.0.10:80/tcp", 0, VS RA,
+	      "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n", 1, false },
+	    { NULL, NULL, 1000, VS RA RB, "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 1\n", 0,
+	      false } } },
+	{ "a drainer expires after the drain timeout",
+	  VS RA RB,
+	  { { "10.244.2.2:8080=1", "10.96.0.10:80/tcp", 0, VS RA,
+	      "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n", 1, false },
+	    { NULL, NULL, 5 * MIN - 1, VS RA, "", 1, false },
+	    { NULL, NULL, 1, VS RA, "-d -t 10.96.0.10:80 -r 10.244.2.2:8080\n", 0, false } } },
+	{ "a deleted Service's VS stays while a real server drains, then goes in the sweep",
+	  VS RA RB,
+	  { { "10.244.2.2:8080=1", "10.96.0.10:80/tcp", 0, "",
+	      "-d -t 10.96.0.10:80 -r 10.244.1.2:8080\n"
+	      "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n",
+	      1, false },
+	    { NULL, NULL, 1000, NULL, "", 1, false },
+	    { "10.244.2.2:8080=0", "10.96.0.10:80/tcp", 1000, NULL, "-D -t 10.96.0.10:80\n", 0,
+	      false } } },
+	{ "an idle deleted Service's VS goes at once",
+	  VS RA RB,
+	  { { NULL, NULL, 0, "", "-D -t 10.96.0.10:80\n", 0, false } } },
+	{ "a restart keeps the drain and its start time (state file)",
+	  VS RA RB,
+	  { { "10.244.2.2:8080=1", "10.96.0.10:80/tcp", 0, VS RA,
+	      "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n", 1, false },
+	    { NULL, NULL, 4 * MIN, VS RA, "", 1, true },
+	    { NULL, NULL, MIN, VS RA, "-d -t 10.96.0.10:80 -r 10.244.2.2:8080\n", 0, false } } },
+	{ "after a restart, a VS it created and no longer desired is still its own",
+	  VS RA US UA,
+	  { { NULL, NULL, 0, VS RA, "-D -u 10.96.0.11:53\n", 0, true } } },
+};
+
+static void set_conns(struct ipvs_fake *fake, const char *vs_name, const char *spec,
+		      const char *case_name)
+{
+	struct ipvs_vs *vs, *tmp;
+	char key[IPVS_KEY_STRLEN], want[64];
+	unsigned n;
+
+	HASH_ITER(hh, fake->table.vs, vs, tmp)
+	{
+		if (strcmp(ipvs_key_format(&vs->svc.key, key), vs_name) != 0)
+			continue;
+		if (sscanf(spec, "%63[^=]=%u", want, &n) != 2)
+			fail_msg("case \"%s\": bad conns spec %s", case_name, spec);
+		struct ipvs_rs *rs, *rtmp;
+		HASH_ITER(hh, vs->rs, rs, rtmp)
+		{
+			if (strcmp(ipvs_key_format(&rs->dest.key, key), want) == 0) {
+				rs->state.active_conns = n;
+				return;
+			}
+		}
+	}
+	fail_msg("case \"%s\": no %s in %s", case_name, spec, vs_name);
+}
+
+static void node_open(struct ipvs_fake *fake, const char *dir, struct ipvs_node **ret)
+{
+	const struct ipvs_node_config cfg = {
+		.state_dir = dir,
+		.dummy_ifname = "kube-ipvs0",
+		.drain_timeout_ms = 5 * MIN,
+	};
+
+	assert_int_equal(ipvs_node_new_with_ops(&cfg, &ipvs_fake_ops, fake, test_now, ret), 0);
+}
+
+static void test_drain_steps(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct node_case *tc = &cases[c];
+		char dir[] = "/tmp/test_ipvs_node.XXXXXX", path[256];
+		struct ipvs_fake fake;
+		struct ipvs_node *node = NULL;
+		struct plan_table desired = { 0 };
+		struct ipvs_node_result res;
+
+		assert_non_null(mkdtemp(dir));
+		test_clock = 1700000000000ull;
+		ipvs_fake_init(&fake);
+		node_open(&fake, dir, &node);
+		test_plan_from_rules(tc->base, &desired);
+		assert_int_equal(ipvs_node_sync(node, &desired, &res), 0);
+		plan_table_clear(&desired);
+		for (size_t s = 0; s < 5 && tc->steps[s].want_ops; s++) {
+			const struct step *st = &tc->steps[s];
+			char name[256], *got;
+
+			snprintf(name, sizeof(name), "%s, step %zu", tc->name, s + 1);
+			if (st->restart) {
+				node = ipvs_node_free(node);
+				node_open(&fake, dir, &node);
+			}
+			if (st->conns)
+				set_conns(&fake, st->vs, st->conns, name);
+			test_clock += st->advance_ms;
+			ipvs_oplist_clear(&fake.log);
+			if (st->desired) {
+				if (st->desired[0])
+					test_plan_from_rules(st->desired, &desired);
+				if (ipvs_node_sync(node, &desired, &res) != 0)
+					fail_msg("case \"%s\": sync failed", name);
+				if (!ipvs_node_matches(node, &desired))
+					fail_msg("case \"%s\": kernel does not match after the sync",
+						 name);
+				plan_table_clear(&desired);
+			} else if (ipvs_node_drain_sweep(node, &res) != 0) {
+				fail_msg("case \"%s\": sweep failed", name);
+			}
+			got = test_ops_text(fake.log.ops, fake.log.n);
+			test_assert_text(name, got ? got : "", st->want_ops);
+			free(got);
+			if (ipvs_node_draining_count(node) != st->want_draining ||
+			    res.draining != st->want_draining)
+				fail_msg("case \"%s\": draining %u (result %u), want %u", name,
+					 ipvs_node_draining_count(node), res.draining,
+					 st->want_draining);
+		}
+		node = ipvs_node_free(node);
+		ipvs_fake_clear(&fake);
+		snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+		assert_int_equal(system(path), 0);
+	}
+}
+
+/* The state file's text: written, read back, written again identically; bad lines refused. */
+static void test_state_text(void **state)
+{
+	const char *text = "kipvs-ipvs-state 1\n"
+			   "interface kube-ipvs0 created\n"
+			   "vs tcp 10.96.0.10 80\n"
+			   "vs udp fd00::a 53\n"
+			   "addr 10.96.0.10\n"
+			   "drain tcp 10.96.0.10 80 10.244.2.2 8080 1700000000000\n";
+	static const struct {
+		const char *name, *text;
+		unsigned bad_line;
+	} bad[] = {
+		{ "no magic", "vs tcp 10.0.0.1 80\n", 1 },
+		{ "newer version", "kipvs-ipvs-state 2\n", 1 },
+		{ "bad protocol", "kipvs-ipvs-state 1\nvs icmp 10.0.0.1 80\n", 2 },
+		{ "bad port", "kipvs-ipvs-state 1\nvs tcp 10.0.0.1 70000\n", 2 },
+		{ "bad address", "kipvs-ipvs-state 1\naddr 10.0.0\n", 2 },
+		{ "unknown record", "kipvs-ipvs-state 1\nfrob\n", 2 },
+		{ "bad time", "kipvs-ipvs-state 1\ndrain tcp 10.0.0.1 80 10.1.1.1 80 x\n", 2 },
+	};
+	struct ipvs_state st;
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0;
+	unsigned line = 0;
+
+	(void)state;
+	assert_int_equal(ipvs_state_init(&st, "/nonexistent", NULL), 0);
+	f = fmemopen((void *)text, strlen(text), "r");
+	assert_int_equal(ipvs_state_parse(&st, f, &line), 0);
+	fclose(f);
+	assert_int_equal(st.n_vs, 2);
+	assert_true(st.link_created);
+	assert_int_equal(HASH_COUNT(st.drains), 1);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(ipvs_state_write(&st, NULL, f), 0);
+	fclose(f);
+	/* Without a sync the vs lines are not written; everything else is. */
+	assert_non_null(strstr(buf, "interface kube-ipvs0 created\n"));
+	assert_non_null(strstr(buf, "addr 10.96.0.10\n"));
+	assert_non_null(strstr(buf, "drain tcp 10.96.0.10 80 10.244.2.2 8080 1700000000000\n"));
+	free(buf);
+	ipvs_state_clear(&st);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ipvs_state_init(&st, "/nonexistent", NULL), 0);
+		f = fmemopen((void *)bad[i].text, strlen(bad[i].text), "r");
+		line = 0;
+		if (ipvs_state_parse(&st, f, &line) != -EBADMSG || line != bad[i].bad_line)
+			fail_msg("case \"%s\": accepted, or wrong line %u", bad[i].name, line);
+		fclose(f);
+		ipvs_state_clear(&st);
+	}
+}
+
+static void test_result_format(void **state)
+{
+	struct ipvs_node_result r = { 0 };
+	char buf[256];
+
+	(void)state;
+	ipvs_node_result_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "sync: services +0 ~0 -0, destinations +0 ~0 -0, addresses +0 -0, "
+				 "draining 0, took 0 ms");
+	r.sync.services_added = 1;
+	r.sync.services_changed = 2;
+	r.sync.services_deleted = 3;
+	r.sync.dests_added = 4;
+	r.sync.dests_changed = 5;
+	r.sync.dests_deleted = 6;
+	r.addresses_added = 7;
+	r.addresses_deleted = 8;
+	r.draining = 9;
+	r.took_ms = 12.6;
+	ipvs_node_result_format(&r, buf, sizeof(buf));
+	assert_string_equal(buf, "sync: services +1 ~2 -3, destinations +4 ~5 -6, addresses +7 -8, "
+				 "draining 9, took 13 ms");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_drain_steps),
+		cmocka_unit_test(test_state_text),
+		cmocka_unit_test(test_result_format),
+	};
+
+	log_set_verbosity(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
