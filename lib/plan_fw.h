@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The desired packet-path sets of this node: which elements each nftables set of kipvs's table
+ * holds, derived (pure: no kernel, no clock) from the IPVS plan and the cached Services. ipvs/fw_*
+ * turns them into element adds and deletes.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kube_cache.h"
+#include "kube_model.h"
+#include "net_addr.h"
+#include "plan.h"
+
+/* The sets. Per address family unless said otherwise; the key is in brackets. */
+enum plan_fw_set {
+	PLAN_FW_SET_VIP,		 /* [addr] every ClusterIP/externalIP/LB address (VIP filter) */
+	PLAN_FW_SET_CLUSTER_IP,		 /* [addr . proto . port] ClusterIP virtual servers */
+	PLAN_FW_SET_EXTERNAL,		 /* [addr . proto . port] externalIP/LB under eTP=Cluster */
+	PLAN_FW_SET_EXTERNAL_LOCAL,	 /* [addr . proto . port] externalIP/LB under eTP=Local */
+	PLAN_FW_SET_NODE_PORT,		 /* [proto . port] NodePorts under eTP=Cluster */
+	PLAN_FW_SET_NODE_PORT_LOCAL,	 /* [proto . port] NodePorts under eTP=Local */
+	PLAN_FW_SET_NO_LOCAL,		 /* [addr . proto . port] eTP=Local external, no local ep */
+	PLAN_FW_SET_NODE_PORT_NO_LOCAL,	 /* [proto . port] eTP=Local NodePort, no local endpoint */
+	PLAN_FW_SET_HAIRPIN,		 /* [ep . proto . ep port . ep] every real server */
+	PLAN_FW_SET_LB_FILTERED,	 /* [addr . proto . port] LB VIPs with source ranges */
+	PLAN_FW_SET_LB_SOURCE,		 /* [addr . proto . port . source prefix] allowed sources */
+	PLAN_FW_SET_HC_NODE_PORT,	 /* [port] healthCheckNodePorts (TCP; both families) */
+	_PLAN_FW_SET_MAX,
+};
+
+/* "vip", "cluster_ip", ... (the set name without the family suffix). */
+const char *plan_fw_set_to_string(enum plan_fw_set set);
+
+/*
+ * One set element. Fields a set's key does not use are zero (addr.family excepted: a
+ * [proto . port] element keeps the family of the virtual server, with zero bytes; a [port]
+ * element has family 0).
+ */
+struct plan_fw_elem {
+	enum plan_fw_set set;
+	enum kube_proto proto;
+	uint16_t port;
+	struct net_addr addr;
+	struct net_addr addr2; /* HAIRPIN: the endpoint again; LB_SOURCE: the prefix's address */
+	uint8_t prefix_len;    /* LB_SOURCE only */
+};
+
+/* Orders elements by set, family, address, protocol, port, second address, prefix length. */
+int plan_fw_elem_compare(const struct plan_fw_elem *a, const struct plan_fw_elem *b);
+
+/* The elements of every set, sorted by plan_fw_elem_compare(), without duplicates. */
+struct plan_fw {
+	struct plan_fw_elem *elems;
+	size_t n_elems;
+};
+
+/* Frees the array; leaves an empty table. Accepts NULL. */
+void plan_fw_clear(struct plan_fw *fw);
+
+struct plan_fw_input {
+	const struct plan_table *plan;	   /* the node's IPVS plan */
+	const struct kube_cache *cache;	   /* for each virtual server's Service (policy, ranges) */
+	const struct net_addr *node_addrs; /* never VIPs (an externalIP that is the node's own) */
+	size_t n_node_addrs;
+};
+
+/*
+ * Derives the sets from the plan: each virtual server's kind and real servers, and from its
+ * Service (looked up by namespace/name; a virtual server whose Service is not cached counts as
+ * eTP=Cluster without ranges) externalTrafficPolicy, loadBalancerSourceRanges (of the VIP's
+ * family) and healthCheckNodePort. ret must be empty; returns the number of elements or -ENOMEM
+ * (ret left empty). Free with plan_fw_clear().
+ */
+int plan_fw_build(const struct plan_fw_input *in, struct plan_fw *ret)
+	__attribute__((warn_unused_result));
+
+/*
+ * The difference from `from` to `to`: the elements of `to` not in `from` (adds) and of `from`
+ * not in `to` (deletes), both sorted. Either output may be NULL. 0 or -ENOMEM (outputs left
+ * empty). Free with plan_fw_clear().
+ */
+int plan_fw_diff(const struct plan_fw *from, const struct plan_fw *to, struct plan_fw *ret_add,
+		 struct plan_fw *ret_del) __attribute__((warn_unused_result));
