@@ -128,6 +128,8 @@ static void daemon_on_drain(struct ev_loop *loop, ev_timer *w, int revents)
 	if (r < 0)
 		log_debug("daemon", "drain sweep failed", "err=\"%s\" action=retry retry_in=%gs",
 			  strerror(-r), DAEMON_DRAIN_SWEEP_S);
+	else
+		daemon_netlink_count(d->health, &res);
 	health_draining_set(d->health, d->kops->draining_count(d->kernel));
 	if (d->kops->draining_count(d->kernel) == 0)
 		ev_timer_stop(loop, w);

@@ -165,6 +165,8 @@ bool daemon_node_addrs_refresh(struct daemon *d);
 void daemon_sync_schedule(struct daemon *d);
 /* daemon_sync.c: refreshes the per-virtual-server statistics in the metrics. */
 void daemon_stats_refresh(struct daemon *d);
+/* daemon_sync.c: counts a sync's or sweep's operations in the netlink metrics. */
+void daemon_netlink_count(struct health *h, const struct ipvs_node_result *res);
 /* daemon.c: logs (at debug) a notification that could not be sent; systemd may be gone. */
 void daemon_notify_check(int r, const char *what);
 /* CLOCK_REALTIME in nanoseconds, for health/ and the metrics. */

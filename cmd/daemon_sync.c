@@ -285,6 +285,28 @@ void daemon_stats_refresh(struct daemon *d)
 
 /* ---- The sync ---- */
 
+/* Counts a sync's kernel operations in kipvs_netlink_operations_total{op}. */
+void daemon_netlink_count(struct health *h, const struct ipvs_node_result *res)
+{
+	const struct {
+		const char *op;
+		unsigned n;
+	} ops[] = {
+		{ "add_service", res->sync.services_added },
+		{ "set_service", res->sync.services_changed },
+		{ "del_service", res->sync.services_deleted },
+		{ "add_dest", res->sync.dests_added },
+		{ "set_dest", res->sync.dests_changed },
+		{ "del_dest", res->sync.dests_deleted },
+		{ "add_address", res->addresses_added },
+		{ "del_address", res->addresses_deleted },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		for (unsigned k = 0; k < ops[i].n; k++)
+			health_netlink_op(h, ops[i].op, 0);
+}
+
 static void daemon_on_note(const struct plan_note *note, void *userdata)
 {
 	char detail[320];
@@ -411,6 +433,7 @@ void daemon_sync_run(struct daemon *d)
 		return;
 	}
 	d->syncs++;
+	daemon_netlink_count(d->health, &res);
 	ipvs_node_result_format(&res, summary, sizeof(summary));
 	log_write(res.sync.operations > 0 || res.addresses_added || res.addresses_deleted
 		      ? LOG_LEVEL_INFO
