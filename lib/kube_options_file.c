@@ -8,12 +8,11 @@
 #include "kube_options.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -43,10 +42,33 @@ struct kube_options_file {
 typedef int (*kube_options_field_fn)(struct kube_options_file *f, const char *field,
 				     const cJSON *v);
 
+/* How a field is applied: by its own function, or as a typed value (most fields). */
+enum kube_options_field_type {
+	KUBE_OPTIONS_FIELD_FN, /* apply() */
+	KUBE_OPTIONS_FIELD_MS, /* a duration, into the uint64_t at offset in struct kube_options */
+	KUBE_OPTIONS_FIELD_BOOL, /* into the bool at offset */
+	KUBE_OPTIONS_FIELD_SET, /* a string, through the command line's setter set() */
+};
+
 struct kube_options_field {
 	const char *path;
+	enum kube_options_field_type type;
 	kube_options_field_fn apply;
+	size_t offset;
+	kube_option_set_fn set;
 };
+
+/* The offset of member in struct kube_options; a member not of type T fails to compile. */
+#define KUBE_OPTIONS_MEMBER(member, T)                                                             \
+	(offsetof(struct kube_options, member) +                                                   \
+	 0 * sizeof(char[__builtin_types_compatible_p(                                             \
+				 __typeof__(((struct kube_options *)0)->member), T) ? 1 : -1]))
+#define KUBE_OPTIONS_FN(path, fn) { path, KUBE_OPTIONS_FIELD_FN, fn, 0, NULL }
+#define KUBE_OPTIONS_MS(path, member)                                                              \
+	{ path, KUBE_OPTIONS_FIELD_MS, NULL, KUBE_OPTIONS_MEMBER(member, uint64_t), NULL }
+#define KUBE_OPTIONS_BOOL(path, member)                                                            \
+	{ path, KUBE_OPTIONS_FIELD_BOOL, NULL, KUBE_OPTIONS_MEMBER(member, bool), NULL }
+#define KUBE_OPTIONS_SET(path, setter) { path, KUBE_OPTIONS_FIELD_SET, NULL, 0, setter }
 
 static void cJSON_Deletep(cJSON **p)
 {
@@ -247,21 +269,6 @@ static int kube_options_file_metrics(struct kube_options_file *f, const char *fi
 	return 0;
 }
 
-static int kube_options_file_cluster_cidr(struct kube_options_file *f, const char *field,
-					  const cJSON *v)
-{
-	char why[KUBE_OPTIONS_WHY_MAX];
-	const char *s;
-	int r;
-
-	r = kube_options_file_string(f, field, v, &s);
-	if (r < 0)
-		return r;
-	r = kube_options_set_cluster_cidr(f->o, s, false, why, sizeof(why));
-	if (r == -EINVAL)
-		return kube_options_file_invalid(f, field, s, why);
-	return r;
-}
 
 static int kube_options_file_mode(struct kube_options_file *f, const char *field, const cJSON *v)
 {
@@ -298,27 +305,7 @@ static int kube_options_file_sync_period(struct kube_options_file *f, const char
 	return 0;
 }
 
-static int kube_options_file_min_sync_period(struct kube_options_file *f, const char *field,
-					     const cJSON *v)
-{
-	return kube_options_file_ms(f, field, v, &f->o->min_sync_period_ms);
-}
 
-static int kube_options_file_scheduler(struct kube_options_file *f, const char *field,
-				       const cJSON *v)
-{
-	char why[KUBE_OPTIONS_WHY_MAX];
-	const char *s;
-	int r;
-
-	r = kube_options_file_string(f, field, v, &s);
-	if (r < 0)
-		return r;
-	r = kube_options_set_scheduler(f->o, s, false, why, sizeof(why));
-	if (r == -EINVAL)
-		return kube_options_file_invalid(f, field, s, why);
-	return r;
-}
 
 static int kube_options_file_exclude_add(struct kube_options *o, const char *value, bool append,
 					 char *why, size_t why_size)
@@ -337,35 +324,10 @@ static int kube_options_file_exclude_cidrs(struct kube_options_file *f, const ch
 	return kube_options_file_list(f, field, v, kube_options_file_exclude_add);
 }
 
-static int kube_options_file_strict_arp(struct kube_options_file *f, const char *field,
-					const cJSON *v)
-{
-	return kube_options_file_bool(f, field, v, &f->o->strict_arp);
-}
 
-static int kube_options_file_tcp_timeout(struct kube_options_file *f, const char *field,
-					 const cJSON *v)
-{
-	return kube_options_file_ms(f, field, v, &f->o->tcp_timeout_ms);
-}
 
-static int kube_options_file_tcpfin_timeout(struct kube_options_file *f, const char *field,
-					    const cJSON *v)
-{
-	return kube_options_file_ms(f, field, v, &f->o->tcpfin_timeout_ms);
-}
 
-static int kube_options_file_udp_timeout(struct kube_options_file *f, const char *field,
-					 const cJSON *v)
-{
-	return kube_options_file_ms(f, field, v, &f->o->udp_timeout_ms);
-}
 
-static int kube_options_file_masquerade_all(struct kube_options_file *f, const char *field,
-					    const cJSON *v)
-{
-	return kube_options_file_bool(f, field, v, &f->o->masquerade_all);
-}
 
 static int kube_options_file_nodeport_addresses(struct kube_options_file *f, const char *field,
 						const cJSON *v)
@@ -404,28 +366,57 @@ static int kube_options_file_verbosity(struct kube_options_file *f, const char *
 
 /* The fields kipvs uses. Everything else is reported by kube_options_file_ignore(). */
 static const struct kube_options_field kube_options_fields[] = {
-	{ "apiVersion", kube_options_file_api_version },
-	{ "kind", kube_options_file_kind },
-	{ "clientConnection.kubeconfig", kube_options_file_kubeconfig },
-	{ "hostnameOverride", kube_options_file_hostname },
-	{ "bindAddress", kube_options_file_bind_address },
-	{ "healthzBindAddress", kube_options_file_healthz },
-	{ "metricsBindAddress", kube_options_file_metrics },
-	{ "clusterCIDR", kube_options_file_cluster_cidr },
-	{ "mode", kube_options_file_mode },
-	{ "ipvs.syncPeriod", kube_options_file_sync_period },
-	{ "ipvs.minSyncPeriod", kube_options_file_min_sync_period },
-	{ "ipvs.scheduler", kube_options_file_scheduler },
-	{ "ipvs.excludeCIDRs", kube_options_file_exclude_cidrs },
-	{ "ipvs.strictARP", kube_options_file_strict_arp },
-	{ "ipvs.tcpTimeout", kube_options_file_tcp_timeout },
-	{ "ipvs.tcpFinTimeout", kube_options_file_tcpfin_timeout },
-	{ "ipvs.udpTimeout", kube_options_file_udp_timeout },
-	{ "iptables.masqueradeAll", kube_options_file_masquerade_all },
-	{ "nodePortAddresses", kube_options_file_nodeport_addresses },
-	{ "serviceProxyName", kube_options_file_proxy_name },
-	{ "logging.verbosity", kube_options_file_verbosity },
+	KUBE_OPTIONS_FN("apiVersion", kube_options_file_api_version),
+	KUBE_OPTIONS_FN("kind", kube_options_file_kind),
+	KUBE_OPTIONS_FN("clientConnection.kubeconfig", kube_options_file_kubeconfig),
+	KUBE_OPTIONS_FN("hostnameOverride", kube_options_file_hostname),
+	KUBE_OPTIONS_FN("bindAddress", kube_options_file_bind_address),
+	KUBE_OPTIONS_FN("healthzBindAddress", kube_options_file_healthz),
+	KUBE_OPTIONS_FN("metricsBindAddress", kube_options_file_metrics),
+	KUBE_OPTIONS_SET("clusterCIDR", kube_options_set_cluster_cidr),
+	KUBE_OPTIONS_FN("mode", kube_options_file_mode),
+	KUBE_OPTIONS_FN("ipvs.syncPeriod", kube_options_file_sync_period),
+	KUBE_OPTIONS_MS("ipvs.minSyncPeriod", min_sync_period_ms),
+	KUBE_OPTIONS_SET("ipvs.scheduler", kube_options_set_scheduler),
+	KUBE_OPTIONS_FN("ipvs.excludeCIDRs", kube_options_file_exclude_cidrs),
+	KUBE_OPTIONS_BOOL("ipvs.strictARP", strict_arp),
+	KUBE_OPTIONS_MS("ipvs.tcpTimeout", tcp_timeout_ms),
+	KUBE_OPTIONS_MS("ipvs.tcpFinTimeout", tcpfin_timeout_ms),
+	KUBE_OPTIONS_MS("ipvs.udpTimeout", udp_timeout_ms),
+	KUBE_OPTIONS_BOOL("iptables.masqueradeAll", masquerade_all),
+	KUBE_OPTIONS_FN("nodePortAddresses", kube_options_file_nodeport_addresses),
+	KUBE_OPTIONS_FN("serviceProxyName", kube_options_file_proxy_name),
+	KUBE_OPTIONS_FN("logging.verbosity", kube_options_file_verbosity),
 };
+
+/* Applies one known field. 0, -EINVAL (f->err filled) or -ENOMEM. */
+static int kube_options_file_apply(struct kube_options_file *f,
+				   const struct kube_options_field *known, const char *field,
+				   const cJSON *v)
+{
+	char why[KUBE_OPTIONS_WHY_MAX];
+	const char *s;
+	int r;
+
+	switch (known->type) {
+	case KUBE_OPTIONS_FIELD_FN:
+		return known->apply(f, field, v);
+	case KUBE_OPTIONS_FIELD_MS:
+		return kube_options_file_ms(f, field, v,
+					    (uint64_t *)((char *)f->o + known->offset));
+	case KUBE_OPTIONS_FIELD_BOOL:
+		return kube_options_file_bool(f, field, v, (bool *)((char *)f->o + known->offset));
+	case KUBE_OPTIONS_FIELD_SET:
+		r = kube_options_file_string(f, field, v, &s);
+		if (r < 0)
+			return r;
+		r = known->set(f->o, s, false, why, sizeof(why));
+		if (r == -EINVAL)
+			return kube_options_file_invalid(f, field, s, why);
+		return r;
+	}
+	return -EINVAL;
+}
 
 /*
  * True when v is Go's zero value for its field (null, false, 0, "", "0s", [], {}): kube-proxy
@@ -479,7 +470,7 @@ static int kube_options_file_walk(struct kube_options_file *f, const cJSON *obj,
 			if (strcmp(kube_options_fields[i].path, field) == 0)
 				known = &kube_options_fields[i];
 		if (known) {
-			r = known->apply(f, field, v);
+			r = kube_options_file_apply(f, known, field, v);
 			if (r < 0)
 				return r;
 		} else if (cJSON_IsObject(v) && v->child) {
