@@ -131,11 +131,11 @@ struct net_prefix;
 #define IPVS_NODE_STATE_DIR "/run/kipvs"
 
 struct ipvs_node_config {
-	const char *proc_root;	    /* "/proc" (tests may point elsewhere for sysctls) */
-	const char *state_dir;	    /* "/run/kipvs" */
-	const char *dummy_ifname;   /* "kube-ipvs0" */
-	const char *scheduler;	    /* its module ip_vs_<scheduler> is loaded; NULL: "rr" */
-	uint64_t drain_timeout_ms;  /* 0: no draining, real servers are deleted at once */
+	const char *proc_root;	   /* "/proc" (tests may point elsewhere for sysctls) */
+	const char *state_dir;	   /* "/run/kipvs" */
+	const char *dummy_ifname;  /* "kube-ipvs0" */
+	const char *scheduler;	   /* its module ip_vs_<scheduler> is loaded; NULL: "rr" */
+	uint64_t drain_timeout_ms; /* 0: no draining, real servers are deleted at once */
 	const struct net_prefix *exclude_cidrs; /* virtual servers inside are never touched */
 	size_t n_exclude_cidrs;
 	uint32_t tcp_timeout, tcpfin_timeout, udp_timeout; /* seconds; 0 leaves that one alone */

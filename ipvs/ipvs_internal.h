@@ -343,8 +343,8 @@ struct ipvs_state {
 	uint64_t netns_inode;
 	int lock_fd; /* -1: not locked */
 	char ifname[16];
-	bool link_created;	      /* kipvs created the dummy interface */
-	struct ipvs_key *vs;	      /* owned virtual servers as read (they go into ipvs_sync) */
+	bool link_created;   /* kipvs created the dummy interface */
+	struct ipvs_key *vs; /* owned virtual servers as read (they go into ipvs_sync) */
 	size_t n_vs;
 	struct ipvs_state_addr *addrs;	 /* uthash: addresses kipvs bound */
 	struct ipvs_state_drain *drains; /* uthash by pair */
@@ -372,7 +372,8 @@ int ipvs_state_save(struct ipvs_state *st, const struct ipvs_sync *s)
 int ipvs_state_remove(struct ipvs_state *st) __attribute__((warn_unused_result));
 void ipvs_state_clear(struct ipvs_state *st);
 struct ipvs_state_drain *ipvs_state_drain_find(const struct ipvs_state *st,
-					       const struct ipvs_key *vs, const struct ipvs_key *rs);
+					       const struct ipvs_key *vs,
+					       const struct ipvs_key *rs);
 /* Adds (or finds) a drain record; NULL on ENOMEM. */
 struct ipvs_state_drain *ipvs_state_drain_add(struct ipvs_state *st, const struct ipvs_key *vs,
 					      const struct ipvs_key *rs, uint64_t since_ms);

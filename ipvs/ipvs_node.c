@@ -49,8 +49,8 @@ struct ipvs_node {
 	bool have_state_file; /* state_dir given: the file is read and written */
 	uint64_t (*now_ms)(void);
 	enum ipvs_node_keep_mode mode;
-	bool fresh_all;			   /* counters of the whole actual table are fresh */
-	bool fresh_next;		   /* the table was read at open: fresh for the first sync */
+	bool fresh_all;	 /* counters of the whole actual table are fresh */
+	bool fresh_next; /* the table was read at open: fresh for the first sync */
 	struct ipvs_node_key *need_refresh; /* DISCOVER: virtual servers to re-read */
 	struct ipvs_state_addr *want_addrs; /* addresses of the last desired table */
 	unsigned long saved_generation;
@@ -173,8 +173,7 @@ static bool ipvs_node_keep_cb(const struct ipvs_vs *vs, const struct ipvs_rs *rs
 	if (!d) {
 		if (conns == 0)
 			return false; /* nothing to wait for */
-		d = ipvs_state_drain_add(&node->state, &vs->svc.key, &rs->dest.key,
-					 node->now_ms());
+		d = ipvs_state_drain_add(&node->state, &vs->svc.key, &rs->dest.key, node->now_ms());
 		if (!d) {
 			node->keep_err = -ENOMEM;
 			return false;
@@ -260,7 +259,8 @@ static int ipvs_node_addrs_release(struct ipvs_node *node, struct ipvs_node_resu
 			continue;
 		r = ipvs_vip_unbind(node->vip, &addr);
 		if (r < 0) {
-			log_warn("ipvs", "unbind address failed", "addr=%s if=%s err=\"%s\" retry_in=next-sync",
+			log_warn("ipvs", "unbind address failed",
+				 "addr=%s if=%s err=\"%s\" retry_in=next-sync",
 				 net_addr_format(&addr, buf), node->ifname, strerror(-r));
 			if (!first)
 				first = r;
@@ -355,8 +355,8 @@ static void ipvs_node_state_save(struct ipvs_node *node)
 		return;
 	r = ipvs_state_save(&node->state, node->sync);
 	if (r < 0) {
-		log_warn("ipvs", "cannot write the state file", "path=%s err=\"%s\" retry_in=next-sync",
-			 node->state.path, strerror(-r));
+		log_warn("ipvs", "cannot write the state file",
+			 "path=%s err=\"%s\" retry_in=next-sync", node->state.path, strerror(-r));
 		return;
 	}
 	node->saved_generation = gen;
@@ -392,7 +392,7 @@ static void ipvs_node_merge_result(struct ipvs_sync_result *into, const struct i
 static int ipvs_node_refresh_leaving(struct ipvs_node *node, const struct plan_table *desired)
 {
 	const struct ipvs_diff_hooks hooks = {
-		.owned = ipvs_node_owned_cb, .keep = ipvs_node_keep_cb, .userdata = node};
+	    .owned = ipvs_node_owned_cb, .keep = ipvs_node_keep_cb, .userdata = node};
 	struct ipvs_oplist ops = {0};
 	struct ipvs_node_key *e, *tmp;
 	int r;
@@ -549,7 +549,7 @@ void ipvs_node_request_verify(struct ipvs_node *node)
 bool ipvs_node_matches(struct ipvs_node *node, const struct plan_table *desired)
 {
 	const struct ipvs_diff_hooks hooks = {
-		.owned = ipvs_node_owned_cb, .keep = ipvs_node_keep_cb, .userdata = node};
+	    .owned = ipvs_node_owned_cb, .keep = ipvs_node_keep_cb, .userdata = node};
 	struct ipvs_table fresh = {0};
 	struct ipvs_oplist ops = {0};
 	bool match;
@@ -616,15 +616,15 @@ int ipvs_node_stats_foreach(struct ipvs_node *node, ipvs_node_stats_fn fn, void 
 			continue;
 		ipvs_key_to_net_addr(&vs->svc.key, &a);
 		st = (struct ipvs_node_vs_stats){
-			.vs = ipvs_key_format(&vs->svc.key, key),
-			.addr = &a,
-			.port = vs->svc.key.port,
-			.protocol = ipvs_protocol_to_string(vs->svc.key.protocol),
-			.conns = vs->stats.conns,
-			.inpkts = vs->stats.inpkts,
-			.outpkts = vs->stats.outpkts,
-			.inbytes = vs->stats.inbytes,
-			.outbytes = vs->stats.outbytes,
+		    .vs = ipvs_key_format(&vs->svc.key, key),
+		    .addr = &a,
+		    .port = vs->svc.key.port,
+		    .protocol = ipvs_protocol_to_string(vs->svc.key.protocol),
+		    .conns = vs->stats.conns,
+		    .inpkts = vs->stats.inpkts,
+		    .outpkts = vs->stats.outpkts,
+		    .inbytes = vs->stats.inbytes,
+		    .outbytes = vs->stats.outbytes,
 		};
 		fn(&st, userdata);
 	}
@@ -650,8 +650,8 @@ static int ipvs_node_copy_config(struct ipvs_node *node, const struct ipvs_node_
 	node->ifname = strdup(cfg->dummy_ifname ? cfg->dummy_ifname : "kube-ipvs0");
 	node->scheduler = strdup(cfg->scheduler && *cfg->scheduler ? cfg->scheduler : "rr");
 	node->proc_root = strdup(cfg->proc_root ? cfg->proc_root : "/proc");
-	node->exclude = calloc(cfg->n_exclude_cidrs ? cfg->n_exclude_cidrs : 1,
-			       sizeof(*node->exclude));
+	node->exclude =
+	    calloc(cfg->n_exclude_cidrs ? cfg->n_exclude_cidrs : 1, sizeof(*node->exclude));
 	if (!node->ifname || !node->scheduler || !node->proc_root || !node->exclude)
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->n_exclude_cidrs; i++)
@@ -792,15 +792,17 @@ static int ipvs_node_load_ipvs(struct ipvs_node *node, char *err, size_t err_siz
 			      "IPVS is not available: %s/net/ip_vs is missing and `modprobe ip_vs` "
 			      "%s; the kernel needs CONFIG_IP_VS or the ip_vs module",
 			      node->proc_root,
-			      r == -ENOENT ? "failed" : r < 0 ? "could not run" : "did not create it");
+			      r == -ENOENT ? "failed"
+			      : r < 0	   ? "could not run"
+					   : "did not create it");
 		return -ENOENT;
 	}
 	snprintf(module, sizeof(module), "ip_vs_%s", node->scheduler);
 	r = ipvs_node_modprobe(module);
 	if (r < 0) {
 		ipvs_node_err(err, err_size,
-			      "IPVS scheduler %s is not available: `modprobe %s` failed", node->scheduler,
-			      module);
+			      "IPVS scheduler %s is not available: `modprobe %s` failed",
+			      node->scheduler, module);
 		return -ENOENT;
 	}
 	log_info("ipvs", "loaded IPVS", "modules=\"ip_vs %s\"", module);
@@ -813,25 +815,27 @@ static int ipvs_node_timeouts(struct ipvs_node *node)
 	uint32_t tcp, fin, udp, want_tcp, want_fin, want_udp;
 	int r;
 
-	if (!node->ctx || (!node->cfg.tcp_timeout && !node->cfg.tcpfin_timeout &&
-			   !node->cfg.udp_timeout))
+	if (!node->ctx ||
+	    (!node->cfg.tcp_timeout && !node->cfg.tcpfin_timeout && !node->cfg.udp_timeout))
 		return 0;
 	r = ipvs_timeouts_get(node->ctx, &tcp, &fin, &udp);
 	if (r < 0)
 		return r;
-	want_tcp = node->cfg.tcp_timeout && node->cfg.tcp_timeout != tcp ? node->cfg.tcp_timeout : 0;
+	want_tcp =
+	    node->cfg.tcp_timeout && node->cfg.tcp_timeout != tcp ? node->cfg.tcp_timeout : 0;
 	want_fin = node->cfg.tcpfin_timeout && node->cfg.tcpfin_timeout != fin
 		       ? node->cfg.tcpfin_timeout
 		       : 0;
-	want_udp = node->cfg.udp_timeout && node->cfg.udp_timeout != udp ? node->cfg.udp_timeout : 0;
+	want_udp =
+	    node->cfg.udp_timeout && node->cfg.udp_timeout != udp ? node->cfg.udp_timeout : 0;
 	if (!want_tcp && !want_fin && !want_udp)
 		return 0;
 	r = ipvs_timeouts_set(node->ctx, want_tcp, want_fin, want_udp);
 	if (r < 0)
 		return r;
-	log_info("ipvs", "set IPVS timeouts", "from=\"tcp=%u tcpfin=%u udp=%u\" to=\"tcp=%u tcpfin=%u udp=%u\"",
-		 tcp, fin, udp, want_tcp ? want_tcp : tcp, want_fin ? want_fin : fin,
-		 want_udp ? want_udp : udp);
+	log_info("ipvs", "set IPVS timeouts",
+		 "from=\"tcp=%u tcpfin=%u udp=%u\" to=\"tcp=%u tcpfin=%u udp=%u\"", tcp, fin, udp,
+		 want_tcp ? want_tcp : tcp, want_fin ? want_fin : fin, want_udp ? want_udp : udp);
 	return 0;
 }
 
@@ -861,15 +865,15 @@ static void ipvs_node_log_foreign(struct ipvs_node *node)
 		(void)ipvs_node_addrset_add(&addrs, &a);
 	}
 	if (n)
-		log_info("ipvs", "foreign virtual servers on the dummy interface's addresses, left alone",
+		log_info("ipvs",
+			 "foreign virtual servers on the dummy interface's addresses, left alone",
 			 "if=%s services=%u addresses=%u first=%s excluded=%u hint=\"kube-proxy "
 			 "leftovers? kipvs never changes them\"",
 			 node->ifname, n, HASH_COUNT(addrs), first, excluded);
 	ipvs_node_addrset_clear(&addrs);
 }
 
-static int ipvs_node_lock(struct ipvs_node *node, const char *state_dir, char *err,
-			  size_t err_size)
+static int ipvs_node_lock(struct ipvs_node *node, const char *state_dir, char *err, size_t err_size)
 {
 	long holder = 0;
 	int r;
@@ -930,7 +934,8 @@ int ipvs_node_open(const struct ipvs_node_config *cfg, struct ipvs_node **ret_no
 	} else if (cfg->state_dir) {
 		r = ipvs_state_init(&node->state, cfg->state_dir, NULL);
 		if (r < 0) {
-			ipvs_node_err(err, err_size, "cannot name the state file: %s", strerror(-r));
+			ipvs_node_err(err, err_size, "cannot name the state file: %s",
+				      strerror(-r));
 			goto out_free;
 		}
 		node->have_state_file = true;
@@ -980,7 +985,8 @@ int ipvs_node_open(const struct ipvs_node_config *cfg, struct ipvs_node **ret_no
 			node->state.dirty = true;
 		}
 		if (strcmp(node->state.ifname, node->ifname) != 0) {
-			snprintf(node->state.ifname, sizeof(node->state.ifname), "%s", node->ifname);
+			snprintf(node->state.ifname, sizeof(node->state.ifname), "%s",
+				 node->ifname);
 			node->state.dirty = true;
 		}
 		if (uname(&un) == 0 && ipvs_kernel_version_parse(un.release, &major, &minor) == 0) {
@@ -991,15 +997,16 @@ int ipvs_node_open(const struct ipvs_node_config *cfg, struct ipvs_node **ret_no
 		}
 		r = ipvs_node_timeouts(node);
 		if (r < 0)
-			log_warn("ipvs", "cannot set the IPVS timeouts", "err=\"%s\" action=ignored",
-				 strerror(-r));
+			log_warn("ipvs", "cannot set the IPVS timeouts",
+				 "err=\"%s\" action=ignored", strerror(-r));
 	}
 	{
 		struct ipvs_sync_result res = {0};
 
 		r = ipvs_sync_read(node->sync, &res);
 		if (r < 0) {
-			ipvs_node_err(err, err_size, "cannot read the IPVS table: %s", strerror(-r));
+			ipvs_node_err(err, err_size, "cannot read the IPVS table: %s",
+				      strerror(-r));
 			goto out_free;
 		}
 	}
@@ -1074,7 +1081,8 @@ int ipvs_node_cleanup(const struct ipvs_node_config *cfg, struct ipvs_node_resul
 		if (ops.n > 0) {
 			r = ipvs_nl_ops.apply(node->ctx, ops.ops, ops.n);
 			if (r < 0) {
-				ipvs_node_err(err, err_size, "cannot delete the virtual servers: %s",
+				ipvs_node_err(err, err_size,
+					      "cannot delete the virtual servers: %s",
 					      strerror(-r));
 				goto out;
 			}

@@ -76,8 +76,8 @@ int ipvs_state_lock(struct ipvs_state *st, long *ret_holder)
 }
 
 static struct ipvs_state_drain *ipvs_state_drain_lookup(const struct ipvs_state *st,
-							 const struct ipvs_key *vs,
-							 const struct ipvs_key *rs)
+							const struct ipvs_key *vs,
+							const struct ipvs_key *rs)
 {
 	struct ipvs_state_drain *d = NULL;
 	struct ipvs_state_pair key = {.vs = *vs, .rs = *rs};
@@ -197,7 +197,8 @@ static int ipvs_state_parse_line(struct ipvs_state *st, char *line)
 	uint8_t proto;
 	char *save = NULL, *end;
 
-	for (char *t = strtok_r(line, " \t\n", &save); t && n < 8; t = strtok_r(NULL, " \t\n", &save))
+	for (char *t = strtok_r(line, " \t\n", &save); t && n < 8;
+	     t = strtok_r(NULL, " \t\n", &save))
 		tok[n++] = t;
 	if (n == 0 || tok[0][0] == '#')
 		return 0;
@@ -307,7 +308,8 @@ int ipvs_state_write(const struct ipvs_state *st, const struct ipvs_sync *s, FIL
 	struct ipvs_state_drain *d, *dtmp;
 	char buf[NET_ADDR_STRLEN];
 
-	fprintf(f, IPVS_STATE_MAGIC "\n# written by kipvs; read at start. Do not edit while it runs.\n");
+	fprintf(f, IPVS_STATE_MAGIC
+		"\n# written by kipvs; read at start. Do not edit while it runs.\n");
 	if (st->ifname[0])
 		fprintf(f, "interface %s %s\n", st->ifname, st->link_created ? "created" : "found");
 	if (s)

@@ -32,8 +32,8 @@ struct ipvs_sync {
 	struct ipvs_owned *owned; /* uthash of the virtual servers kipvs owns */
 	bool have_actual;
 	bool verify;
-	ipvs_keep_fn keep;	   /* draining decisions; NULL: delete at once */
-	ipvs_owned_fn exclude;	   /* true: never delete this key even if owned */
+	ipvs_keep_fn keep;     /* draining decisions; NULL: delete at once */
+	ipvs_owned_fn exclude; /* true: never delete this key even if owned */
 	void *hook_userdata;
 	unsigned long owned_generation; /* bumped when the owned set changes */
 };
@@ -109,9 +109,9 @@ static bool ipvs_sync_keep_cb(const struct ipvs_vs *vs, const struct ipvs_rs *rs
 static void ipvs_sync_hooks(struct ipvs_sync *s, struct ipvs_diff_hooks *ret)
 {
 	*ret = (struct ipvs_diff_hooks){
-		.owned = ipvs_sync_owned_cb,
-		.keep = ipvs_sync_keep_cb,
-		.userdata = s,
+	    .owned = ipvs_sync_owned_cb,
+	    .keep = ipvs_sync_keep_cb,
+	    .userdata = s,
 	};
 }
 
@@ -333,7 +333,8 @@ static int ipvs_sync_repair(struct ipvs_sync *s, struct ipvs_reread **rr, struct
 				struct ipvs_diff_hooks hooks;
 
 				ipvs_sync_hooks(s, &hooks);
-				/* A gone virtual server is deleted only when owned (and not excluded). */
+				/* A gone virtual server is deleted only when owned (and not
+				 * excluded). */
 				if (e->desired || ipvs_sync_owned_cb(&e->key, s))
 					r = ipvs_diff_vs_hooks(e->desired, &e->key,
 							       ipvs_table_find(&s->actual, &e->key),

@@ -64,7 +64,7 @@ static int ipvs_vip_errno(int nle)
 }
 
 static struct ipvs_vip_entry *ipvs_vip_set_find(struct ipvs_vip_entry *set,
-						 const struct net_addr *addr)
+						const struct net_addr *addr)
 {
 	struct ipvs_vip_entry *e = NULL;
 	struct net_addr key;
