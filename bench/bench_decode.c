@@ -61,7 +61,8 @@ int main(void)
 	bench_gen_slices(&slices);
 	printf("input: %d Services (%.1f MB JSON), %d EndpointSlices with %d endpoints (%.1f MB "
 	       "JSON)\n",
-	       BENCH_N_SERVICES, (double)svcs.len / 1e6, BENCH_N_SERVICES, BENCH_N_SERVICES * BENCH_ENDPOINTS_PER_SLICE,
+	       BENCH_N_SERVICES, (double)svcs.len / 1e6, BENCH_N_SERVICES,
+	       BENCH_N_SERVICES * BENCH_ENDPOINTS_PER_SLICE,
 	       (double)slices.len / 1e6);
 
 	heap0 = heap_mb();

@@ -35,44 +35,50 @@ void bench_gen_services(struct bench_buf *b)
 {
 	bench_buf_printf(b, "{\"kind\":\"ServiceList\",\"apiVersion\":\"v1\",\"items\":[");
 	for (int i = 0; i < BENCH_N_SERVICES; i++)
-		bench_buf_printf(b,
-			   "%s{\"metadata\":{\"name\":\"svc-%d\",\"namespace\":\"ns-%d\","
-			   "\"uid\":\"uid-%d\",\"resourceVersion\":\"%d\",\"labels\":{\"app\":\"a%d\"}},"
-			   "\"spec\":{\"type\":\"%s\",\"clusterIP\":\"10.%d.%d.%d\","
-			   "\"clusterIPs\":[\"10.%d.%d.%d\"],\"ipFamilies\":[\"IPv4\"],"
-			   "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":80,"
-			   "\"targetPort\":8080%s},{\"name\":\"metrics\",\"protocol\":\"TCP\","
-			   "\"port\":9090,\"targetPort\":9090}],\"sessionAffinity\":\"None\","
-			   "\"internalTrafficPolicy\":\"Cluster\"},\"status\":{\"loadBalancer\":{}}}",
-			   i ? "," : "", i, i % 50, i, 1000 + i, i, i % 10 ? "ClusterIP" : "NodePort",
-			   96 + i / 65536, (i / 256) % 256, i % 256, 96 + i / 65536, (i / 256) % 256,
-			   i % 256, i % 10 ? "" : ",\"nodePort\":30080");
+		bench_buf_printf(
+		    b,
+		    "%s{\"metadata\":{\"name\":\"svc-%d\",\"namespace\":\"ns-%d\","
+		    "\"uid\":\"uid-%d\",\"resourceVersion\":\"%d\",\"labels\":{\"app\":\"a%d\"}},"
+		    "\"spec\":{\"type\":\"%s\",\"clusterIP\":\"10.%d.%d.%d\","
+		    "\"clusterIPs\":[\"10.%d.%d.%d\"],\"ipFamilies\":[\"IPv4\"],"
+		    "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":80,"
+		    "\"targetPort\":8080%s},{\"name\":\"metrics\",\"protocol\":\"TCP\","
+		    "\"port\":9090,\"targetPort\":9090}],\"sessionAffinity\":\"None\","
+		    "\"internalTrafficPolicy\":\"Cluster\"},\"status\":{\"loadBalancer\":{}}}",
+		    i ? "," : "", i, i % 50, i, 1000 + i, i, i % 10 ? "ClusterIP" : "NodePort",
+		    96 + i / 65536, (i / 256) % 256, i % 256, 96 + i / 65536, (i / 256) % 256,
+		    i % 256, i % 10 ? "" : ",\"nodePort\":30080");
 	bench_buf_printf(b, "]}");
 }
 
 void bench_gen_slices(struct bench_buf *b)
 {
-	bench_buf_printf(b, "{\"kind\":\"EndpointSliceList\",\"apiVersion\":\"discovery.k8s.io/v1\","
-		      "\"items\":[");
+	bench_buf_printf(b,
+			 "{\"kind\":\"EndpointSliceList\",\"apiVersion\":\"discovery.k8s.io/v1\","
+			 "\"items\":[");
 	for (int i = 0; i < BENCH_N_SERVICES; i++) {
-		bench_buf_printf(b,
-			   "%s{\"metadata\":{\"name\":\"svc-%d-x%d\",\"namespace\":\"ns-%d\","
-			   "\"resourceVersion\":\"%d\",\"labels\":{\"kubernetes.io/service-name\":"
-			   "\"svc-%d\"},\"annotations\":{\"endpoints.kubernetes.io/"
-			   "last-change-trigger-time\":\"2024-05-04T12:34:56Z\"}},\"addressType\":\"IPv4\","
-			   "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8080},"
-			   "{\"name\":\"metrics\",\"protocol\":\"TCP\",\"port\":9090}],\"endpoints\":[",
-			   i ? "," : "", i, i % 7, i % 50, 50000 + i, i);
+		bench_buf_printf(
+		    b,
+		    "%s{\"metadata\":{\"name\":\"svc-%d-x%d\",\"namespace\":\"ns-%d\","
+		    "\"resourceVersion\":\"%d\",\"labels\":{\"kubernetes.io/service-name\":"
+		    "\"svc-%d\"},\"annotations\":{\"endpoints.kubernetes.io/"
+		    "last-change-trigger-time\":\"2024-05-04T12:34:56Z\"}},\"addressType\":"
+		    "\"IPv4\","
+		    "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8080},"
+		    "{\"name\":\"metrics\",\"protocol\":\"TCP\",\"port\":9090}],\"endpoints\":[",
+		    i ? "," : "", i, i % 7, i % 50, 50000 + i, i);
 		for (int e = 0; e < BENCH_ENDPOINTS_PER_SLICE; e++) {
 			int n = i * BENCH_ENDPOINTS_PER_SLICE + e;
 
-			bench_buf_printf(b,
-				   "%s{\"addresses\":[\"10.%d.%d.%d\"],\"conditions\":{\"ready\":true,"
-				   "\"serving\":true,\"terminating\":false},\"nodeName\":\"node-%d\","
-				   "\"zone\":\"zone-%d\",\"targetRef\":{\"kind\":\"Pod\",\"name\":\"p-%d\","
-				   "\"namespace\":\"ns-%d\"}}",
-				   e ? "," : "", 128 + n / 65536, (n / 256) % 256, n % 256, n % 100,
-				   n % 3, n, i % 50);
+			bench_buf_printf(
+			    b,
+			    "%s{\"addresses\":[\"10.%d.%d.%d\"],\"conditions\":{\"ready\":true,"
+			    "\"serving\":true,\"terminating\":false},\"nodeName\":\"node-%d\","
+			    "\"zone\":\"zone-%d\",\"targetRef\":{\"kind\":\"Pod\",\"name\":\"p-%"
+			    "d\","
+			    "\"namespace\":\"ns-%d\"}}",
+			    e ? "," : "", 128 + n / 65536, (n / 256) % 256, n % 256, n % 100, n % 3,
+			    n, i % 50);
 		}
 		bench_buf_printf(b, "]}");
 	}

@@ -18,7 +18,7 @@ struct bench_buf {
 };
 
 void bench_buf_printf(struct bench_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Appends the ServiceList (BENCH_N_SERVICES items; every tenth one a NodePort). */
 void bench_gen_services(struct bench_buf *b);

@@ -28,7 +28,7 @@
 
 static int bench_list_write(const char *dir)
 {
-	struct bench_buf svcs = { 0 }, slices = { 0 }, node = { 0 };
+	struct bench_buf svcs = {0}, slices = {0}, node = {0};
 	char path[4096];
 	int r = 0;
 
@@ -48,10 +48,11 @@ static int bench_list_write(const char *dir)
 	if (r < 0)
 		perror("bench_list: write");
 	else
-		printf("wrote %d Services (%.1f MB JSON), %d EndpointSlices with %d endpoints (%.1f "
-		       "MB JSON) to %s\n",
-		       BENCH_N_SERVICES, (double)svcs.len / 1e6, BENCH_N_SERVICES,
-		       BENCH_N_SERVICES * BENCH_ENDPOINTS_PER_SLICE, (double)slices.len / 1e6, dir);
+		printf(
+		    "wrote %d Services (%.1f MB JSON), %d EndpointSlices with %d endpoints (%.1f "
+		    "MB JSON) to %s\n",
+		    BENCH_N_SERVICES, (double)svcs.len / 1e6, BENCH_N_SERVICES,
+		    BENCH_N_SERVICES * BENCH_ENDPOINTS_PER_SLICE, (double)slices.len / 1e6, dir);
 	free(svcs.p);
 	free(slices.p);
 	free(node.p);
@@ -78,9 +79,9 @@ static double bench_cpu_s(void)
 static int bench_list_run(const char *kubeconfig, unsigned page_limit)
 {
 	struct kube_client_options o = {
-		.kubeconfig = kubeconfig,
-		.node_name = BENCH_NODE,
-		.page_limit = page_limit,
+	    .kubeconfig = kubeconfig,
+	    .node_name = BENCH_NODE,
+	    .page_limit = page_limit,
 	};
 	struct ev_loop *loop = ev_default_loop(0);
 	struct kube_client *client = NULL;
@@ -153,10 +154,10 @@ static int bench_list_usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "write", required_argument, NULL, 'w' },
-		{ "kubeconfig", required_argument, NULL, 'k' },
-		{ "page-limit", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
+	    {"write", required_argument, NULL, 'w'},
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"page-limit", required_argument, NULL, 'P'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *write_dir = NULL, *kubeconfig = NULL;
 	unsigned page_limit = 0;

@@ -14,4 +14,4 @@
  * open/read.
  */
 int kube_file_read(const char *path, size_t max, char **ret_buf, size_t *ret_len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));

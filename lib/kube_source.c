@@ -503,8 +503,9 @@ static int kube_source_contest(struct kube_source_pass *pass, struct kube_source
 		}
 		if (r == 0 && f->contested && !f->decoded && !f->bad) {
 			r = kube_source_file_load(pass, f, NULL, true);
+			/* It changed since it was read and no longer parses: logged, kept. */
 			if (r == -EBADMSG)
-				*ret_bad = true; /* changed since it was read: logged, objects kept */
+				*ret_bad = true;
 			if (r != -ENOMEM)
 				r = 0;
 		}
@@ -664,8 +665,8 @@ int kube_source_reload(struct kube_source *src)
 {
 	int r;
 
-	r = kube_source_pass_run(src->cache, src->path, src->proxy_name, &src->files,
-				 &src->n_files, true);
+	r = kube_source_pass_run(src->cache, src->path, src->proxy_name, &src->files, &src->n_files,
+				 true);
 	if (src->fn)
 		src->fn(src, src->userdata);
 	return r;

@@ -32,8 +32,7 @@ static struct kube_unproxied *kube_unproxied_entry_free(struct kube_unproxied *e
 	return NULL;
 }
 
-static struct kube_unproxied *kube_unproxied_find(const struct kube_unproxied *set,
-						  const char *key)
+static struct kube_unproxied *kube_unproxied_find(const struct kube_unproxied *set, const char *key)
 {
 	struct kube_unproxied *head = (struct kube_unproxied *)set, *e = NULL;
 

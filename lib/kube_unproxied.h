@@ -21,7 +21,7 @@ struct kube_unproxied;
  */
 int kube_unproxied_filter(const struct kube_unproxied *prev, struct kube_unproxied **next,
 			  const struct kube_service *svc, const char *proxy_name)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Takes namespace/name out of *set (the Service was deleted). */
 void kube_unproxied_forget(struct kube_unproxied **set, const char *ns, const char *name);

@@ -148,7 +148,8 @@ static bool kube_yaml_add(struct kube_yaml_conv *c, cJSON *out, const char *key,
 {
 	cJSON *child = kube_yaml_node(c, index, depth);
 
-	if (child && (key ? cJSON_AddItemToObject(out, key, child) : cJSON_AddItemToArray(out, child)))
+	if (child &&
+	    (key ? cJSON_AddItemToObject(out, key, child) : cJSON_AddItemToArray(out, child)))
 		return true;
 	cJSON_Delete(child);
 	if (!c->error)

@@ -460,10 +460,11 @@ static void test_reload_logs_once(void **state)
 		unparsed = capture_count(&cap, "msg=\"file not read, keeping its objects\"");
 		if (r != steps[i].rc || dropped != steps[i].dropped ||
 		    not_proxied != steps[i].not_proxied || unparsed != steps[i].unparsed)
-			fail_msg("step %s: returned %d, logged %d dropped field, %d not proxied, %d "
-				 "unparsed; want %d, %d, %d, %d; log:\n%s",
+			fail_msg("step %s: returned %d, logged %d dropped field, %d not proxied, "
+				 "%d unparsed; want %d, %d, %d, %d; log:\n%s",
 				 steps[i].name, r, dropped, not_proxied, unparsed, steps[i].rc,
-				 steps[i].dropped, steps[i].not_proxied, steps[i].unparsed, cap.text);
+				 steps[i].dropped, steps[i].not_proxied, steps[i].unparsed,
+				 cap.text);
 		capture_reset(&cap);
 	}
 	/* Whatever was skipped, the cache holds every usable Service. */
