@@ -10,7 +10,7 @@
 CLUSTER_SRC=${KIPVS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 CLUSTER_KIPVS=${CLUSTER_KIPVS:-${KIPVS_BUILD_DIR:-$CLUSTER_SRC/build}/cmd/kipvs}
 CLUSTER_DIR=${CLUSTER_DIR:-/tmp/cluster}
-CLUSTER_PY=/usr/bin/python3 # pyenv's shims are slow under emulation
+CLUSTER_PY=/usr/bin/python3 # pyenv's shims are slow under emulation, and so is site (-S below)
 CLUSTER_BRIDGE=kbr0
 CLUSTER_API_IP=192.168.49.2
 CLUSTER_API_PORT=8443
@@ -69,52 +69,86 @@ pod_ip() {
 
 # ---- the network ------------------------------------------------------------------------------
 
-# cluster_sysctl NS KEY VALUE: write /proc/sys/KEY (slashes) in namespace NS.
+# cluster_sysctl NS KEY=VALUE...: write /proc/sys/KEY (with slashes) in namespace NS, all in
+# one shell (each exec costs 50-100 ms under emulation).
 cluster_sysctl() {
-    in_ns "$1" sh -c "echo $3 >/proc/sys/$2" || fail "sysctl $2=$3 in '$1'"
+    local ns=$1 kv script=''
+    shift
+    for kv in "$@"; do
+        script+="echo ${kv#*=} >/proc/sys/${kv%%=*} && "
+    done
+    in_ns "$ns" sh -c "${script}true" || fail "sysctl $* in '$ns'"
 }
 
-# cluster_node_add NODE: the node's namespace, its eth0 on the bridge, forwarding on, a default
-# route via the router, and (in the root namespace, where the API server lives) a route to its
-# pod CIDR.
-cluster_node_add() {
-    local node=$1 ip=${CLUSTER_NODE_IP[$1]} idx=${CLUSTER_NODE_INDEX[$1]}
-    netns_add "$node"
-    veth_pair "" "kbr-$node" "$node" eth0
-    ip link set "kbr-$node" master "$CLUSTER_BRIDGE" || fail "attach kbr-$node to $CLUSTER_BRIDGE"
-    ip -n "$node" addr add "$ip/24" dev eth0 || fail "address $ip in $node"
-    ip -n "$node" route add default via "$CLUSTER_ROUTER_IP" || fail "default route in $node"
-    cluster_sysctl "$node" net/ipv4/ip_forward 1
-    ip route add "10.244.$idx.0/24" via "$ip" || fail "root route to node $node's pod CIDR"
+# cluster_ip NS: `ip -batch -` in namespace NS ("" = root), the commands on standard input.
+cluster_ip() {
+    local cmds
+    cmds=$(cat)
+    if [ -z "$1" ]; then
+        ip -batch - <<<"$cmds" || fail "ip -batch in the root namespace:
+$cmds"
+    else
+        ip -n "$1" -batch - <<<"$cmds" || fail "ip -batch in $1:
+$cmds"
+    fi
 }
 
-# cluster_routes: every node routes the other nodes' pod CIDRs via their node address.
-cluster_routes() {
-    local n m
+# cluster_network: the bridge (192.168.49.2, the API server's address, in the root namespace),
+# node-a/b/c with eth0 on it, forwarding on, a default route via the router and routes to the
+# other nodes' pod CIDRs via their node addresses (the root namespace gets those routes too, so
+# the API server can answer pods); namespace "router" (192.168.49.1 on the bridge, 198.51.100.1
+# towards the client) and namespace "client" (198.51.100.79, default via the router). The
+# router knows no pod CIDR and no Service address: external traffic reaches the cluster only at
+# node addresses (and at LB addresses routed with lb_route). Nodes get
+# net.ipv4.conf.default.proxy_arp=1 after their eth0 exists, so each pod's cali-* veth made
+# later answers ARP for the pod's gateway 169.254.1.1.
+cluster_network() {
+    local n m root='' cmds
+    for n in $CLUSTER_NODES router client; do
+        ip netns add "$n" || fail "ip netns add $n"
+    done
+    root="link add $CLUSTER_BRIDGE type bridge
+addr add $CLUSTER_API_IP/24 dev $CLUSTER_BRIDGE
+link set $CLUSTER_BRIDGE up"
+    for n in $CLUSTER_NODES router; do
+        root+="
+link add kbr-$n type veth peer name eth0 netns $n
+link set kbr-$n master $CLUSTER_BRIDGE up"
+    done
     for n in $CLUSTER_NODES; do
+        root+="
+route add 10.244.${CLUSTER_NODE_INDEX[$n]}.0/24 via ${CLUSTER_NODE_IP[$n]}"
+    done
+    cluster_ip "" <<<"$root"
+    cluster_api_start # its address exists now; Python starts while the rest is built
+    for n in $CLUSTER_NODES; do
+        cmds="link set lo up
+link set eth0 up
+addr add ${CLUSTER_NODE_IP[$n]}/24 dev eth0
+route add default via $CLUSTER_ROUTER_IP"
         for m in $CLUSTER_NODES; do
             [ "$n" = "$m" ] && continue
-            ip -n "$n" route add "10.244.${CLUSTER_NODE_INDEX[$m]}.0/24" via "${CLUSTER_NODE_IP[$m]}" ||
-                fail "route in $n to $m's pod CIDR"
+            cmds+="
+route add 10.244.${CLUSTER_NODE_INDEX[$m]}.0/24 via ${CLUSTER_NODE_IP[$m]}"
         done
+        cluster_ip "$n" <<<"$cmds"
+        cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1
     done
-}
-
-# cluster_router: namespace "router" (192.168.49.1 on the bridge, 198.51.100.1 towards the
-# client) and namespace "client" (198.51.100.79, default via the router). The router knows no
-# pod CIDR and no Service address: external traffic reaches the cluster only at node addresses
-# (and at LB addresses routed with lb_route).
-cluster_router() {
-    netns_add router
-    veth_pair "" kbr-router router eth0
-    ip link set kbr-router master "$CLUSTER_BRIDGE" || fail "attach kbr-router"
-    ip -n router addr add "$CLUSTER_ROUTER_IP/24" dev eth0 || fail "router address"
-    cluster_sysctl router net/ipv4/ip_forward 1
-    netns_add client
-    veth_pair router ext0 client eth0
-    ip -n router addr add 198.51.100.1/24 dev ext0 || fail "router's client-side address"
-    ip -n client addr add "$CLUSTER_CLIENT_IP/24" dev eth0 || fail "client address"
-    ip -n client route add default via 198.51.100.1 || fail "client default route"
+    cluster_ip router <<EOF
+link set lo up
+link set eth0 up
+addr add $CLUSTER_ROUTER_IP/24 dev eth0
+link add ext0 type veth peer name eth0 netns client
+link set ext0 up
+addr add 198.51.100.1/24 dev ext0
+EOF
+    cluster_sysctl router net/ipv4/ip_forward=1
+    cluster_ip client <<EOF
+link set lo up
+link set eth0 up
+addr add $CLUSTER_CLIENT_IP/24 dev eth0
+route add default via 198.51.100.1
+EOF
 }
 
 # lb_route IP NODE: the router sends traffic for IP (an LB ingress address) to NODE, as a
@@ -127,9 +161,9 @@ lb_route() {
 
 # pod_add NODE NAME [IP]: a pod namespace on NODE with a routed veth, Calico style: eth0 holds
 # IP/32 and routes everything via 169.254.1.1 (link scope); the node end "cali-NAME" answers ARP
-# for it by proxy_arp and the node has a /32 route to IP over it. IP defaults to the next free
-# address of the node's pod CIDR (from .10). Starts the echo server in the background (see
-# pods_wait). NAME: at most 10 characters.
+# for it by proxy_arp (the node's conf.default) and the node has a /32 route to IP over it. IP
+# defaults to the next free address of the node's pod CIDR (from .10). Starts the echo server in
+# the background (pods_wait waits for it). NAME: at most 10 characters.
 pod_add() {
     local node=$1 name=$2 ip=${3:-} idx=${CLUSTER_NODE_INDEX[$1]:-} host
     [ -n "$idx" ] || fail "pod_add: no node '$node'"
@@ -139,13 +173,19 @@ pod_add() {
         CLUSTER_NEXT_HOST[$node]=$((host + 1))
         ip=10.244.$idx.$host
     fi
-    netns_add "$name"
-    veth_pair "$node" "cali-$name" "$name" eth0
-    cluster_sysctl "$node" "net/ipv4/conf/cali-$name/proxy_arp" 1
-    ip -n "$node" route add "$ip/32" dev "cali-$name" || fail "route to $ip in $node"
-    ip -n "$name" addr add "$ip/32" dev eth0 || fail "address $ip in $name"
-    ip -n "$name" route add 169.254.1.1 dev eth0 scope link || fail "gateway route in $name"
-    ip -n "$name" route add default via 169.254.1.1 dev eth0 || fail "default route in $name"
+    ip netns add "$name" || fail "ip netns add $name"
+    cluster_ip "$node" <<EOF
+link add cali-$name type veth peer name eth0 netns $name
+link set cali-$name up
+route add $ip/32 dev cali-$name
+EOF
+    cluster_ip "$name" <<EOF
+link set lo up
+link set eth0 up
+addr add $ip/32 dev eth0
+route add 169.254.1.1 dev eth0 scope link
+route add default via 169.254.1.1 dev eth0
+EOF
     CLUSTER_POD_IP[$name]=$ip
     CLUSTER_POD_NODE[$name]=$node
     echo_start "$name"
@@ -157,7 +197,7 @@ echo_start() {
     local pod=$1
     rm -f "$CLUSTER_DIR/pods/$pod.ready"
     mkdir -p "$CLUSTER_DIR/pods"
-    ip netns exec "$pod" "$CLUSTER_PY" "$CLUSTER_SRC/test/cluster/echo.py" "$pod" \
+    ip netns exec "$pod" "$CLUSTER_PY" -S "$CLUSTER_SRC/test/cluster/echo.py" "$pod" \
         "$CLUSTER_DIR/pods/$pod.ready" "tcp:$CLUSTER_ECHO_TCP" "udp:$CLUSTER_ECHO_UDP" \
         >>"$CLUSTER_DIR/pods/$pod.log" 2>&1 &
     CLUSTER_POD_ECHO[$pod]=$!
@@ -203,7 +243,7 @@ pods_wait() {
 cluster_api_start() {
     mkdir -p "$CLUSTER_DIR/api"
     rm -f "$CLUSTER_DIR/api/ready.json"
-    "$CLUSTER_PY" "$CLUSTER_SRC/test/fake-apiserver/fake-apiserver" --dir "$CLUSTER_DIR/api" \
+    "$CLUSTER_PY" -S "$CLUSTER_SRC/test/fake-apiserver/fake-apiserver" --dir "$CLUSTER_DIR/api" \
         --address "$CLUSTER_API_IP" --port "$CLUSTER_API_PORT" --san "$CLUSTER_API_IP" \
         --token "$CLUSTER_TOKEN" --bookmark-interval 1 --ready-file "$CLUSTER_DIR/api/ready.json" \
         >>"$CLUSTER_DIR/api/out" 2>>"$CLUSTER_DIR/api/err" &
@@ -538,16 +578,10 @@ cluster_up() {
     mkdir -p "$CLUSTER_DIR"
     trap cluster_on_exit EXIT
     ipvs_load
-    ip link add "$CLUSTER_BRIDGE" type bridge || fail "bridge $CLUSTER_BRIDGE"
-    ip addr add "$CLUSTER_API_IP/24" dev "$CLUSTER_BRIDGE" || fail "address $CLUSTER_API_IP"
-    ip link set "$CLUSTER_BRIDGE" up || fail "$CLUSTER_BRIDGE up"
-    cluster_api_start # Python under TCG: let it start while the network is built
-    for n in $CLUSTER_NODES; do
-        cluster_node_add "$n"
-    done
-    cluster_routes
-    cluster_router
+    cluster_network
+    step "cluster: network up, waiting for the fake API server"
     cluster_api_wait
+    step "cluster: fake API server ready after ${WAITED_MS} ms"
     api_ctl POST /control/load "$(cluster_nodes_json)" >/dev/null
     if [ "${CLUSTER_NO_KIPVS:-0}" != 1 ]; then
         for n in $CLUSTER_NODES; do

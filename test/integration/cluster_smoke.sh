@@ -18,6 +18,7 @@ pod_add node-a web-a
 pod_add node-a cli-a
 pod_add node-b cli-b
 pod_add node-c web-c
+step "pods added, waiting for their echo servers"
 pods_wait
 step "pods: web-a $(pod_ip web-a), cli-a $(pod_ip cli-a) on node-a; cli-b $(pod_ip cli-b) on node-b; web-c $(pod_ip web-c) on node-c"
 
