@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fw: kipvs's nftables table (one `inet` table, "kipvs" by default) through libnftables. The
+ * base chains, sets and rules are installed once and kept (their handles do not change); each
+ * sync only adds and deletes set elements, one nftables transaction per call. Nothing outside
+ * the table is ever touched.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct net_prefix;
+struct plan_fw;
+
+#define FW_TABLE_DEFAULT "kipvs"
+/* The packet mark bit that asks the postrouting chain to masquerade (as kube-proxy's). */
+#define FW_MASQ_MARK 0x4000
+
+struct fw_config {
+	const char *table; /* NULL: FW_TABLE_DEFAULT */
+	const struct net_prefix *cluster_cidrs; /* ClusterIP traffic from outside is masqueraded */
+	size_t n_cluster_cidrs;
+	bool masquerade_all; /* all ClusterIP traffic is masqueraded */
+};
+
+/*
+ * A handle on the table: a libnftables context and what kipvs last wrote. fw_open() makes no
+ * kernel change; 0 or -ENOMEM. Free with fw_free() (accepts NULL, returns NULL), which leaves
+ * the table in place.
+ */
+struct fw;
+int fw_open(const struct fw_config *cfg, struct fw **ret_fw) __attribute__((warn_unused_result));
+struct fw *fw_free(struct fw *fw);
+
+/*
+ * Makes sure the table exists with kipvs's chains, sets and rules: creates it when absent, keeps
+ * it (and every handle in it) when its fingerprint matches this configuration, and replaces it
+ * in one transaction when the configuration changed. Returns 1 when it created or replaced the
+ * table, 0 when it kept it, or -errno; err (may be NULL) gets libnftables's message.
+ */
+int fw_base_ensure(struct fw *fw, char *err, size_t err_size) __attribute__((warn_unused_result));
+
+/* Which part of a change fw_sync() applies. */
+enum fw_phase {
+	FW_PHASE_ADD,	 /* only the missing elements (before IPVS gets what they cover) */
+	FW_PHASE_DELETE, /* only the extra elements (after IPVS dropped what they covered) */
+	FW_PHASE_ALL,	 /* both, in one transaction */
+	_FW_PHASE_MAX,
+};
+
+struct fw_sync_result {
+	unsigned added, deleted;
+	bool resynced; /* the sets were flushed and refilled (first sync, or after a failure) */
+};
+
+/*
+ * Makes the sets hold `desired` (for the phase asked), in one libnftables transaction. The
+ * first sync after fw_open() and any sync after a failure rewrites every set (flush and refill,
+ * atomically) instead of a diff. Returns 0, or -errno with libnftables's message in err (may be
+ * NULL); a failed sync leaves the handle marked for a full rewrite next time.
+ */
+int fw_sync(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
+	    struct fw_sync_result *ret_result, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
+
+/*
+ * Reads every set back from the kernel and compares it with `desired`: 1 when equal, 0 when not
+ * (the next sync then rewrites the sets), or -errno when it cannot read.
+ */
+int fw_verify(struct fw *fw, const struct plan_fw *desired) __attribute__((warn_unused_result));
+
+/* Deletes the table (nothing else). 1 when it was there, 0 when absent, or -errno. */
+int fw_table_remove(const char *table, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
+
+/*
+ * True when another table's forward hook has policy drop (Docker's FORWARD): kipvs's accept
+ * cannot override it, so the caller warns. False also when the ruleset cannot be read.
+ */
+bool fw_forward_drop_is_present(struct fw *fw);

@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kipvs's nftables table through libnftables (ipvs/fw.h): the base chains, sets and rules
+ * (installed once, kept across restarts by a fingerprint in the table's comment), the element
+ * adds and deletes of each sync as one `nft -f`-style buffer (one transaction), read-back
+ * verification, removal, and the check for a foreign forward policy of drop.
+ */
+#include "fw.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nftables/libnftables.h>
+
+#include "cleanup.h"
+#include "net_addr.h"
+#include "plan_fw.h"
+
+struct fw {
+	struct nft_ctx *nft;
+	char *table;
+	char *base; /* the table block without its comment, for the fingerprint */
+	uint64_t fingerprint;
+	struct plan_fw known; /* what the sets hold, when !resync */
+	bool resync;
+};
+
+static void fw_filep(FILE **f)
+{
+	if (*f)
+		(void)fclose(*f);
+}
+#define _cleanup_fclose_ _cleanup_(fw_filep)
+
+/* ---- libnftables: one choke point ---- */
+
+static int fw_errno_from_text(const char *text)
+{
+	if (!text)
+		return -EIO;
+	if (strstr(text, "No such file or directory"))
+		return -ENOENT;
+	if (strstr(text, "Operation not permitted"))
+		return -EPERM;
+	if (strstr(text, "File exists"))
+		return -EEXIST;
+	if (strstr(text, "Cannot allocate memory"))
+		return -ENOMEM;
+	if (strstr(text, "Device or resource busy"))
+		return -EBUSY;
+	return -EIO;
+}
+
+/*
+ * Runs buf as one nft -f input (one transaction). On success, *ret_out (may be NULL) gets a
+ * malloc'd copy of the output. On failure, returns -errno and copies the error text into err.
+ */
+static int fw_run(struct nft_ctx *nft, const char *buf, char **ret_out, char *err, size_t err_size)
+{
+	const char *etext, *otext;
+	int rc;
+
+	if (nft_ctx_buffer_output(nft) != 0 || nft_ctx_buffer_error(nft) != 0)
+		return -ENOMEM;
+	rc = nft_run_cmd_from_buffer(nft, buf);
+	etext = nft_ctx_get_error_buffer(nft);
+	otext = nft_ctx_get_output_buffer(nft);
+	if (rc != 0) {
+		int r = fw_errno_from_text(etext);
+
+		if (err && err_size) {
+			size_t n;
+
+			snprintf(err, err_size, "%s", etext && *etext ? etext : "nft failed");
+			n = strlen(err);
+			while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+				err[--n] = '\0';
+			for (char *p = err; *p; p++)
+				if (*p == '\n' || *p == '\t')
+					*p = ' ';
+		}
+		(void)nft_ctx_unbuffer_output(nft);
+		(void)nft_ctx_unbuffer_error(nft);
+		return r;
+	}
+	if (ret_out) {
+		*ret_out = strdup(otext ? otext : "");
+		if (!*ret_out) {
+			(void)nft_ctx_unbuffer_output(nft);
+			(void)nft_ctx_unbuffer_error(nft);
+			return -ENOMEM;
+		}
+	}
+	(void)nft_ctx_unbuffer_output(nft);
+	(void)nft_ctx_unbuffer_error(nft);
+	return 0;
+}
+
+static struct nft_ctx *fw_nft_new(void)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+
+	if (nft)
+		nft_ctx_output_set_flags(nft, 0); /* numeric ports, names for protocols */
+	return nft;
+}
+
+/* ---- Sets and elements ---- */
+
+static const char *fw_proto_name(enum kube_proto p)
+{
+	switch (p) {
+	case KUBE_PROTO_TCP:
+		return "tcp";
+	case KUBE_PROTO_UDP:
+		return "udp";
+	case KUBE_PROTO_SCTP:
+		return "sctp";
+	case _KUBE_PROTO_MAX:
+		break;
+	}
+	return "tcp";
+}
+
+/* The key of a set, "A" standing for the address type of its family. */
+static const char *fw_set_key(enum plan_fw_set set, bool *ret_interval)
+{
+	*ret_interval = false;
+	switch (set) {
+	case PLAN_FW_SET_VIP:
+		return "A";
+	case PLAN_FW_SET_CLUSTER_IP:
+	case PLAN_FW_SET_EXTERNAL:
+	case PLAN_FW_SET_EXTERNAL_LOCAL:
+	case PLAN_FW_SET_NO_LOCAL:
+	case PLAN_FW_SET_LB_FILTERED:
+		return "A . inet_proto . inet_service";
+	case PLAN_FW_SET_NODE_PORT:
+	case PLAN_FW_SET_NODE_PORT_LOCAL:
+	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
+	case PLAN_FW_SET_HC_NODE_PORT:
+		return "inet_proto . inet_service";
+	case PLAN_FW_SET_HAIRPIN:
+		return "A . inet_proto . inet_service . A";
+	case PLAN_FW_SET_LB_SOURCE:
+		*ret_interval = true;
+		return "A . inet_proto . inet_service . A";
+	case _PLAN_FW_SET_MAX:
+		break;
+	}
+	return "A";
+}
+
+/* True for the one set shared by both families. */
+static bool fw_set_is_shared(enum plan_fw_set set)
+{
+	return set == PLAN_FW_SET_HC_NODE_PORT;
+}
+
+/* The set's name: "cluster_ip4", "cluster_ip6", "hc_node_port". */
+static void fw_set_name(enum plan_fw_set set, int family, char *buf, size_t size)
+{
+	if (fw_set_is_shared(set))
+		snprintf(buf, size, "%s", plan_fw_set_to_string(set));
+	else
+		snprintf(buf, size, "%s%c", plan_fw_set_to_string(set), family == AF_INET6 ? '6' : '4');
+}
+
+/* One element as nft prints it ("10.96.0.10 . tcp . 80"). */
+static void fw_elem_format(const struct plan_fw_elem *e, char *buf, size_t size)
+{
+	char a[NET_ADDR_STRLEN], a2[NET_ADDR_STRLEN];
+	const char *p = fw_proto_name(e->proto);
+
+	switch (e->set) {
+	case PLAN_FW_SET_VIP:
+		snprintf(buf, size, "%s", net_addr_format(&e->addr, a));
+		return;
+	case PLAN_FW_SET_CLUSTER_IP:
+	case PLAN_FW_SET_EXTERNAL:
+	case PLAN_FW_SET_EXTERNAL_LOCAL:
+	case PLAN_FW_SET_NO_LOCAL:
+	case PLAN_FW_SET_LB_FILTERED:
+		snprintf(buf, size, "%s . %s . %u", net_addr_format(&e->addr, a), p, e->port);
+		return;
+	case PLAN_FW_SET_NODE_PORT:
+	case PLAN_FW_SET_NODE_PORT_LOCAL:
+	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
+	case PLAN_FW_SET_HC_NODE_PORT:
+		snprintf(buf, size, "%s . %u", p, e->port);
+		return;
+	case PLAN_FW_SET_HAIRPIN:
+		snprintf(buf, size, "%s . %s . %u . %s", net_addr_format(&e->addr, a), p, e->port,
+			 net_addr_format(&e->addr2, a2));
+		return;
+	case PLAN_FW_SET_LB_SOURCE:
+		if (e->prefix_len == net_addr_bits(&e->addr2))
+			snprintf(buf, size, "%s . %s . %u . %s", net_addr_format(&e->addr, a), p,
+				 e->port, net_addr_format(&e->addr2, a2));
+		else
+			snprintf(buf, size, "%s . %s . %u . %s/%u", net_addr_format(&e->addr, a), p,
+				 e->port, net_addr_format(&e->addr2, a2), e->prefix_len);
+		return;
+	case _PLAN_FW_SET_MAX:
+		break;
+	}
+	snprintf(buf, size, "?");
+}
+
+static int fw_elem_family(const struct plan_fw_elem *e)
+{
+	return e->addr.family == AF_INET6 ? AF_INET6 : AF_INET;
+}
+
+/*
+ * Writes "<verb> element inet T NAME { e1, e2 }" lines for elems (sorted by set, then family),
+ * one line per set. Returns how many elements it wrote.
+ */
+static unsigned fw_write_elements(FILE *f, const char *verb, const char *table,
+				  const struct plan_fw *elems)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < elems->n_elems;) {
+		const struct plan_fw_elem *first = &elems->elems[i];
+		char name[64], text[256];
+		size_t j = i;
+
+		fw_set_name(first->set, fw_elem_family(first), name, sizeof(name));
+		fprintf(f, "%s element inet %s %s { ", verb, table, name);
+		for (; j < elems->n_elems && elems->elems[j].set == first->set &&
+		       (fw_set_is_shared(first->set) ||
+			fw_elem_family(&elems->elems[j]) == fw_elem_family(first));
+		     j++) {
+			fw_elem_format(&elems->elems[j], text, sizeof(text));
+			fprintf(f, "%s%s", j == i ? "" : ", ", text);
+			n++;
+		}
+		fprintf(f, " }\n");
+		i = j;
+	}
+	return n;
+}
+
+/* ---- The base table ---- */
+
+static uint64_t fw_fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The rules of one family (ip or ip6) in each chain. */
+static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, const char *chain)
+{
+	const char *ip = family == AF_INET6 ? "ip6" : "ip";
+	const char *nfp = family == AF_INET6 ? "ipv6" : "ipv4";
+	char v = family == AF_INET6 ? '6' : '4';
+	const char *key = family == AF_INET6 ? "ip6 daddr . meta l4proto . th dport"
+					      : "ip daddr . meta l4proto . th dport";
+	bool have_cidr = false;
+
+	for (size_t i = 0; i < cfg->n_cluster_cidrs; i++)
+		if (cfg->cluster_cidrs[i].addr.family == family)
+			have_cidr = true;
+
+	if (strcmp(chain, "prerouting") == 0) {
+		fprintf(f, "\t\t%s @no_local%c drop\n", key, v);
+		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			   "@node_port_no_local%c drop\n",
+			nfp, v);
+		fprintf(f, "\t\t%s @lb_filtered%c %s . %s saddr != @lb_source%c drop\n", key, v,
+			key, ip, v);
+		fprintf(f, "\t\t%s @external%c meta mark set meta mark | 0x%x\n", key, v,
+			FW_MASQ_MARK);
+		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			   "@node_port%c meta mark set meta mark | 0x%x\n",
+			nfp, v, FW_MASQ_MARK);
+		if (cfg->masquerade_all)
+			fprintf(f, "\t\t%s @cluster_ip%c meta mark set meta mark | 0x%x\n", key, v,
+				FW_MASQ_MARK);
+		else if (have_cidr)
+			fprintf(f,
+				"\t\t%s @cluster_ip%c %s saddr != @cluster_cidr%c meta mark set "
+				"meta mark | 0x%x\n",
+				key, v, ip, v, FW_MASQ_MARK);
+	} else if (strcmp(chain, "output") == 0) {
+		fprintf(f, "\t\t%s daddr @vip%c meta mark set meta mark | 0x%x\n", ip, v,
+			FW_MASQ_MARK);
+		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			   "@node_port%c meta mark set meta mark | 0x%x\n",
+			nfp, v, FW_MASQ_MARK);
+		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			   "@node_port_local%c meta mark set meta mark | 0x%x\n",
+			nfp, v, FW_MASQ_MARK);
+	} else if (strcmp(chain, "input") == 0) {
+		fprintf(f,
+			"\t\tct state new %s daddr @vip%c meta l4proto { tcp, udp, sctp } "
+			"%s != @cluster_ip%c %s != @external%c %s != @external_local%c "
+			"meta l4proto . th dport != @hc_node_port reject\n",
+			ip, v, key, v, key, v, key, v);
+	} else if (strcmp(chain, "postrouting") == 0) {
+		fprintf(f, "\t\t%s daddr . meta l4proto . th dport . %s saddr @hairpin%c "
+			   "masquerade fully-random\n",
+			ip, ip, v);
+	}
+}
+
+/* The table block, without the comment line; malloc'd. */
+static char *fw_base_text(const struct fw_config *cfg, const char *table)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	static const struct {
+		const char *name, *hook, *type, *prio;
+	} chains[] = {
+		{"prerouting", "prerouting", "filter", "mangle"},
+		{"output", "output", "filter", "mangle"},
+		{"input", "input", "filter", "filter"},
+		{"forward", "forward", "filter", "filter"},
+		{"postrouting", "postrouting", "nat", "srcnat"},
+	};
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "table inet %s {\n", table);
+	for (int s = 0; s < _PLAN_FW_SET_MAX; s++) {
+		for (int fam = 0; fam < 2; fam++) {
+			int family = fam ? AF_INET6 : AF_INET;
+			bool interval;
+			const char *key = fw_set_key((enum plan_fw_set)s, &interval);
+			char name[64];
+
+			if (fw_set_is_shared((enum plan_fw_set)s) && fam)
+				continue;
+			fw_set_name((enum plan_fw_set)s, family, name, sizeof(name));
+			fprintf(f, "\tset %s {\n\t\ttype ", name);
+			for (const char *k = key; *k; k++)
+				if (*k == 'A')
+					fputs(family == AF_INET6 ? "ipv6_addr" : "ipv4_addr", f);
+				else
+					fputc(*k, f);
+			fprintf(f, "\n%s\t}\n", interval ? "\t\tflags interval\n" : "");
+		}
+	}
+	for (int fam = 0; fam < 2; fam++) {
+		int family = fam ? AF_INET6 : AF_INET;
+		bool any = false;
+
+		fprintf(f, "\tset cluster_cidr%c {\n\t\ttype %s\n\t\tflags interval\n",
+			fam ? '6' : '4', fam ? "ipv6_addr" : "ipv4_addr");
+		for (size_t i = 0; i < cfg->n_cluster_cidrs; i++) {
+			char a[NET_ADDR_STRLEN];
+
+			if (cfg->cluster_cidrs[i].addr.family != family)
+				continue;
+			fprintf(f, "%s%s/%u", any ? ", " : "\t\telements = { ",
+				net_addr_format(&cfg->cluster_cidrs[i].addr, a),
+				cfg->cluster_cidrs[i].len);
+			any = true;
+		}
+		fprintf(f, "%s\t}\n", any ? " }\n" : "");
+	}
+	for (size_t c = 0; c < ARRAY_SIZE(chains); c++) {
+		fprintf(f, "\tchain %s {\n\t\ttype %s hook %s priority %s; policy accept;\n",
+			chains[c].name, chains[c].type, chains[c].hook, chains[c].prio);
+		if (strcmp(chains[c].name, "forward") == 0)
+			fprintf(f, "\t\tct state invalid drop\n");
+		else if (strcmp(chains[c].name, "postrouting") == 0)
+			fprintf(f, "\t\tmeta mark & 0x%x == 0x%x masquerade fully-random\n",
+				FW_MASQ_MARK, FW_MASQ_MARK);
+		fw_write_rules(f, cfg, AF_INET, chains[c].name);
+		fw_write_rules(f, cfg, AF_INET6, chains[c].name);
+		fprintf(f, "\t}\n");
+	}
+	fprintf(f, "}\n");
+	if (fclose(f) != 0) {
+		f = NULL;
+		free(buf);
+		return NULL;
+	}
+	f = NULL;
+	return buf;
+}
+
+int fw_open(const struct fw_config *cfg, struct fw **ret_fw)
+{
+	struct fw *fw = calloc(1, sizeof(*fw));
+
+	if (!fw)
+		return -ENOMEM;
+	fw->resync = true;
+	fw->nft = fw_nft_new();
+	fw->table = strdup(cfg->table ? cfg->table : FW_TABLE_DEFAULT);
+	if (fw->table)
+		fw->base = fw_base_text(cfg, fw->table);
+	if (!fw->nft || !fw->table || !fw->base) {
+		fw_free(fw);
+		return -ENOMEM;
+	}
+	fw->fingerprint = fw_fnv1a(fw->base);
+	*ret_fw = fw;
+	return 0;
+}
+
+struct fw *fw_free(struct fw *fw)
+{
+	if (!fw)
+		return NULL;
+	if (fw->nft)
+		nft_ctx_free(fw->nft);
+	plan_fw_clear(&fw->known);
+	free(fw->table);
+	free(fw->base);
+	free(fw);
+	return NULL;
+}
+
+int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
+{
+	_cleanup_free_ char *cmd = NULL, *out = NULL, *buf = NULL;
+	char mark[64];
+	bool exists;
+	int r;
+
+	snprintf(mark, sizeof(mark), "kipvs base %016llx", (unsigned long long)fw->fingerprint);
+	if (asprintf(&cmd, "list table inet %s", fw->table) < 0) {
+		cmd = NULL;
+		return -ENOMEM;
+	}
+	r = fw_run(fw->nft, cmd, &out, NULL, 0);
+	if (r < 0 && r != -ENOENT)
+		return fw_run(fw->nft, cmd, NULL, err, err_size);
+	exists = r == 0;
+	if (exists && strstr(out, mark))
+		return 0;
+	/* The comment goes in as the table block's first statement. */
+	{
+		const char *brace = strchr(fw->base, '{');
+
+		if (asprintf(&buf, "%s%s%s%.*s{\n\tcomment \"%s\"%s",
+			     exists ? "delete table inet " : "", exists ? fw->table : "",
+			     exists ? "\n" : "", (int)(brace - fw->base), fw->base, mark,
+			     brace + 1) < 0) {
+			buf = NULL;
+			return -ENOMEM;
+		}
+	}
+	r = fw_run(fw->nft, buf, NULL, err, err_size);
+	if (r < 0)
+		return r;
+	plan_fw_clear(&fw->known);
+	fw->resync = true;
+	return 1;
+}
+
+/* ---- Sync ---- */
+
+/* Elements of a that are not in b (both sorted); -ENOMEM. */
+static int fw_minus(const struct plan_fw *a, const struct plan_fw *b, struct plan_fw *ret)
+{
+	return plan_fw_diff(b, a, ret, NULL);
+}
+
+static int fw_union(const struct plan_fw *a, const struct plan_fw *b, struct plan_fw *ret)
+{
+	struct plan_fw only_b = {0};
+	struct plan_fw u = {0};
+	size_t i = 0, j = 0, k = 0;
+	int r = fw_minus(b, a, &only_b);
+
+	if (r < 0)
+		return r;
+	u.n_elems = a->n_elems + only_b.n_elems;
+	u.elems = calloc(u.n_elems ? u.n_elems : 1, sizeof(*u.elems));
+	if (!u.elems) {
+		plan_fw_clear(&only_b);
+		return -ENOMEM;
+	}
+	while (i < a->n_elems || j < only_b.n_elems) {
+		if (j == only_b.n_elems ||
+		    (i < a->n_elems && plan_fw_elem_compare(&a->elems[i], &only_b.elems[j]) < 0))
+			u.elems[k++] = a->elems[i++];
+		else
+			u.elems[k++] = only_b.elems[j++];
+	}
+	plan_fw_clear(&only_b);
+	*ret = u;
+	return 0;
+}
+
+static int fw_copy(const struct plan_fw *a, struct plan_fw *ret)
+{
+	struct plan_fw none = {0};
+
+	return plan_fw_diff(&none, a, ret, NULL);
+}
+
+static int fw_sync_once(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
+			struct fw_sync_result *res, char *err, size_t err_size)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *buf = NULL;
+	struct plan_fw add = {0}, del = {0}, next = {0};
+	bool resync = fw->resync;
+	size_t len = 0;
+	int r;
+
+	*res = (struct fw_sync_result){.resynced = resync};
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	if (resync) {
+		if (phase != FW_PHASE_ADD)
+			for (int s = 0; s < _PLAN_FW_SET_MAX; s++)
+				for (int fam = 0; fam < 2; fam++) {
+					char name[64];
+
+					if (fw_set_is_shared((enum plan_fw_set)s) && fam)
+						continue;
+					fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET, name,
+						    sizeof(name));
+					fprintf(f, "flush set inet %s %s\n", fw->table, name);
+				}
+		res->added = fw_write_elements(f, "add", fw->table, desired);
+		r = phase == FW_PHASE_ADD ? 0 : fw_copy(desired, &next);
+	} else {
+		r = plan_fw_diff(&fw->known, desired, phase == FW_PHASE_DELETE ? NULL : &add,
+				 phase == FW_PHASE_ADD ? NULL : &del);
+		if (r == 0) {
+			res->added = fw_write_elements(f, "add", fw->table, &add);
+			res->deleted = fw_write_elements(f, "delete", fw->table, &del);
+			r = phase == FW_PHASE_DELETE ? fw_minus(&fw->known, &del, &next)
+						     : fw_union(&fw->known, &add, &next);
+			if (r == 0 && phase == FW_PHASE_ALL) {
+				plan_fw_clear(&next);
+				r = fw_copy(desired, &next);
+			}
+		}
+	}
+	plan_fw_clear(&add);
+	plan_fw_clear(&del);
+	if (r < 0)
+		return r;
+	if (fclose(f) != 0) {
+		f = NULL;
+		plan_fw_clear(&next);
+		return -ENOMEM;
+	}
+	f = NULL;
+	if (len > 0 && (r = fw_run(fw->nft, buf, NULL, err, err_size)) < 0) {
+		plan_fw_clear(&next);
+		fw->resync = true;
+		return r;
+	}
+	if (resync && phase == FW_PHASE_ADD)
+		return 0; /* the sets hold desired plus unknown leftovers: stay in resync */
+	plan_fw_clear(&fw->known);
+	fw->known = next;
+	fw->resync = false;
+	return 0;
+}
+
+int fw_sync(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
+	    struct fw_sync_result *ret_result, char *err, size_t err_size)
+{
+	struct fw_sync_result res;
+	bool was_resync = fw->resync;
+	int r = fw_sync_once(fw, desired, phase, &res, err, err_size);
+
+	/* A diff that failed (someone deleted an element) is retried at once as a rewrite. */
+	if (r < 0 && r != -ENOMEM && !was_resync)
+		r = fw_sync_once(fw, desired, phase, &res, err, err_size);
+	if (r == 0 && ret_result)
+		*ret_result = res;
+	return r;
+}
+
+/* ---- Verification ---- */
+
+static int fw_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the elements listed in `out` (nft's text of one set), whitespace collapsed. */
+static int fw_parse_elements(const char *out, char ***v, size_t *n, size_t *cap)
+{
+	const char *p = strstr(out, "elements = {");
+
+	if (!p)
+		return 0;
+	p += strlen("elements = {");
+	while (*p && *p != '}') {
+		char tok[512];
+		size_t t = 0;
+
+		while (*p && *p != ',' && *p != '}') {
+			bool space = *p == ' ' || *p == '\t' || *p == '\n';
+
+			if (space) {
+				if (t > 0 && tok[t - 1] != ' ' && t < sizeof(tok) - 1)
+					tok[t++] = ' ';
+			} else if (t < sizeof(tok) - 1) {
+				tok[t++] = *p;
+			}
+			p++;
+		}
+		while (t > 0 && tok[t - 1] == ' ')
+			t--;
+		tok[t] = '\0';
+		if (*p == ',')
+			p++;
+		if (t == 0)
+			continue;
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			char **nv = reallocarray(*v, nc, sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			*v = nv;
+			*cap = nc;
+		}
+		if (!((*v)[*n] = strdup(tok)))
+			return -ENOMEM;
+		(*n)++;
+	}
+	return 0;
+}
+
+static void fw_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int fw_verify(struct fw *fw, const struct plan_fw *desired)
+{
+	char **got = NULL, **want = NULL;
+	size_t n_got = 0, cap_got = 0, n_want = 0;
+	int r = 0;
+
+	want = calloc(desired->n_elems ? desired->n_elems : 1, sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	/* Per set: read it back, and list what it should hold, each tagged with the set's name. */
+	for (int s = 0; r == 0 && s < _PLAN_FW_SET_MAX; s++)
+		for (int fam = 0; r == 0 && fam < 2; fam++) {
+			int family = fam ? AF_INET6 : AF_INET;
+			_cleanup_free_ char *cmd = NULL, *out = NULL;
+			char name[64];
+			size_t first = n_got;
+
+			if (fw_set_is_shared((enum plan_fw_set)s) && fam)
+				continue;
+			fw_set_name((enum plan_fw_set)s, family, name, sizeof(name));
+			if (asprintf(&cmd, "list set inet %s %s", fw->table, name) < 0) {
+				cmd = NULL;
+				r = -ENOMEM;
+				break;
+			}
+			if ((r = fw_run(fw->nft, cmd, &out, NULL, 0)) < 0)
+				break;
+			if ((r = fw_parse_elements(out, &got, &n_got, &cap_got)) < 0)
+				break;
+			for (size_t i = first; r == 0 && i < n_got; i++) {
+				char *tagged = NULL;
+
+				if (asprintf(&tagged, "%s %s", name, got[i]) < 0)
+					r = -ENOMEM;
+				else {
+					free(got[i]);
+					got[i] = tagged;
+				}
+			}
+		}
+	for (size_t i = 0; r == 0 && i < desired->n_elems; i++) {
+		const struct plan_fw_elem *e = &desired->elems[i];
+		char name[64], text[256];
+
+		fw_set_name(e->set, fw_elem_family(e), name, sizeof(name));
+		fw_elem_format(e, text, sizeof(text));
+		if (asprintf(&want[n_want], "%s %s", name, text) < 0)
+			r = -ENOMEM;
+		else
+			n_want++;
+	}
+	if (r == 0) {
+		if (n_got)
+			qsort(got, n_got, sizeof(*got), fw_strcmp);
+		if (n_want)
+			qsort(want, n_want, sizeof(*want), fw_strcmp);
+		r = n_got == n_want ? 1 : 0;
+		for (size_t i = 0; r == 1 && i < n_got; i++)
+			if (strcmp(got[i], want[i]) != 0)
+				r = 0;
+		if (r == 0)
+			fw->resync = true;
+	}
+	fw_strv_free(got, n_got);
+	fw_strv_free(want, n_want);
+	return r;
+}
+
+/* ---- Cleanup and the foreign-drop check ---- */
+
+int fw_table_remove(const char *table, char *err, size_t err_size)
+{
+	_cleanup_free_ char *cmd = NULL;
+	struct nft_ctx *nft = fw_nft_new();
+	int r;
+
+	if (!nft)
+		return -ENOMEM;
+	if (asprintf(&cmd, "delete table inet %s", table ? table : FW_TABLE_DEFAULT) < 0) {
+		nft_ctx_free(nft);
+		cmd = NULL;
+		return -ENOMEM;
+	}
+	r = fw_run(nft, cmd, NULL, err, err_size);
+	nft_ctx_free(nft);
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
+bool fw_forward_drop_is_present(struct fw *fw)
+{
+	_cleanup_free_ char *out = NULL;
+	const char *line;
+	bool ours = false;
+
+	if (fw_run(fw->nft, "list ruleset", &out, NULL, 0) < 0)
+		return false;
+	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		const char *eol = strchr(line, '\n');
+		size_t n = eol ? (size_t)(eol - line) : strlen(line);
+
+		if (n > 6 && strncmp(line, "table ", 6) == 0) {
+			char want[256];
+
+			snprintf(want, sizeof(want), "table inet %s {", fw->table);
+			ours = strncmp(line, want, strlen(want)) == 0;
+		}
+		if (!ours && memmem(line, n, "hook forward", 12) && memmem(line, n, "policy drop", 11))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Test-only driver for the fw_*.sh guest tests: loads --from files, plans this node's table,
+ * derives the packet-path sets and applies them to kipvs's nftables table through ipvs/fw_nft.c
+ * (until the node sync calls fw itself), then verifies by reading the sets back.
+ *   fw_driver apply FILE --node NAME --node-ip IP [--cluster-cidr CIDR] [--masquerade-all]
+ *             [--phase add|delete|all] [--no-verify] [--then FILE2]...
+ *   (each --then FILE is synced after, with the same handle: element adds and deletes only)
+ *   fw_driver print FILE --node NAME --node-ip IP      (the derived elements, no kernel)
+ *   fw_driver remove        fw_driver forward-drop     (exit 0 when a foreign drop is found)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw.h"
+#include "kube_cache.h"
+#include "kube_source.h"
+#include "net_addr.h"
+#include "plan.h"
+#include "plan_fw.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: fw_driver apply|print FILE --node NAME --node-ip IP "
+			"[--cluster-cidr CIDR] [--masquerade-all] [--phase add|delete|all]\n"
+			"       fw_driver remove | forward-drop\n");
+	return 2;
+}
+
+/* The sets for FILE as node NAME with address ip (may be NULL). 0 or -errno (logged). */
+static int driver_want(const char *file, const char *node, const struct net_addr *ip,
+		       struct plan_fw *ret)
+{
+	struct kube_cache *cache = kube_cache_new();
+	struct plan_table plan = {0};
+	int r = -ENOMEM;
+
+	if (!cache || (node && kube_cache_set_node_name(cache, node) < 0))
+		goto out;
+	if ((r = kube_source_load(cache, file, NULL)) < 0) {
+		fprintf(stderr, "fw_driver: load %s: %s\n", file, strerror(-r));
+		goto out;
+	}
+	struct plan_input pin = {
+		.cache = cache, .node_name = node, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
+	if ((r = plan_build(&pin, &plan)) < 0)
+		goto out;
+	struct plan_fw_input fin = {
+		.plan = &plan, .cache = cache, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
+	r = plan_fw_build(&fin, ret);
+out:
+	plan_table_clear(&plan);
+	kube_cache_free(cache);
+	return r < 0 ? r : 0;
+}
+
+/* One sync and (phase all) a read-back; 0 or 1, messages on stderr. */
+static int driver_sync(struct fw *fw, const struct plan_fw *want, enum fw_phase phase, bool verify)
+{
+	struct fw_sync_result res;
+	char err[512] = "";
+	int r;
+
+	if ((r = fw_sync(fw, want, phase, &res, err, sizeof(err))) < 0) {
+		fprintf(stderr, "fw_driver: sync: %s (%s)\n", err, strerror(-r));
+		return 1;
+	}
+	fprintf(stderr, "fw_driver: sync added=%u deleted=%u resynced=%d\n", res.added,
+		res.deleted, res.resynced);
+	if (verify && phase == FW_PHASE_ALL) {
+		r = fw_verify(fw, want);
+		if (r != 1) {
+			fprintf(stderr, "fw_driver: verify: %s\n", r == 0 ? "differs" : strerror(-r));
+			return 1;
+		}
+		fprintf(stderr, "fw_driver: verified %zu elements\n", want->n_elems);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct net_prefix cidrs[4];
+	struct net_addr node_ip = {0};
+	struct fw_config cfg = {.cluster_cidrs = cidrs};
+	const char *node = NULL, *file;
+	enum fw_phase phase = FW_PHASE_ALL;
+	bool verify = true, have_ip = false;
+	const char *then[8];
+	size_t n_then = 0;
+	char err[512] = "";
+	int r;
+
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "remove") == 0) {
+		r = fw_table_remove(NULL, err, sizeof(err));
+		if (r < 0)
+			fprintf(stderr, "fw_driver: remove: %s\n", err);
+		return r < 0 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "forward-drop") == 0) {
+		struct fw *fw = NULL;
+		bool drop;
+
+		if (fw_open(&cfg, &fw) < 0)
+			return 1;
+		drop = fw_forward_drop_is_present(fw);
+		fw_free(fw);
+		return drop ? 0 : 1;
+	}
+	if (argc < 3)
+		return usage();
+	file = argv[2];
+	for (int i = 3; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--node") == 0 && v) {
+			node = v;
+			i++;
+		} else if (strcmp(a, "--node-ip") == 0 && v) {
+			if (net_addr_parse(v, &node_ip) < 0)
+				return usage();
+			have_ip = true;
+			i++;
+		} else if (strcmp(a, "--cluster-cidr") == 0 && v && cfg.n_cluster_cidrs < 4) {
+			if (net_prefix_parse(v, &cidrs[cfg.n_cluster_cidrs++]) < 0)
+				return usage();
+			i++;
+		} else if (strcmp(a, "--masquerade-all") == 0) {
+			cfg.masquerade_all = true;
+		} else if (strcmp(a, "--then") == 0 && v && n_then < 8) {
+			then[n_then++] = v;
+			i++;
+		} else if (strcmp(a, "--no-verify") == 0) {
+			verify = false;
+		} else if (strcmp(a, "--phase") == 0 && v) {
+			phase = strcmp(v, "add") == 0	   ? FW_PHASE_ADD
+				: strcmp(v, "delete") == 0 ? FW_PHASE_DELETE
+							   : FW_PHASE_ALL;
+			i++;
+		} else {
+			return usage();
+		}
+	}
+
+	struct plan_fw want = {0};
+	struct fw *fw = NULL;
+	int rc = 1;
+
+	if (driver_want(file, node, have_ip ? &node_ip : NULL, &want) < 0)
+		goto out;
+	if (strcmp(argv[1], "print") == 0) {
+		for (size_t i = 0; i < want.n_elems; i++) {
+			char a[NET_ADDR_STRLEN] = "";
+
+			if (want.elems[i].addr.family)
+				net_addr_format(&want.elems[i].addr, a);
+			printf("%s %s %u\n", plan_fw_set_to_string(want.elems[i].set), a,
+			       want.elems[i].port);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (strcmp(argv[1], "apply") != 0) {
+		rc = usage();
+		goto out;
+	}
+	if ((r = fw_open(&cfg, &fw)) < 0)
+		goto out;
+	if ((r = fw_base_ensure(fw, err, sizeof(err))) < 0) {
+		fprintf(stderr, "fw_driver: base: %s (%s)\n", err, strerror(-r));
+		goto out;
+	}
+	fprintf(stderr, "fw_driver: base %s\n", r ? "created" : "kept");
+	if (driver_sync(fw, &want, phase, verify))
+		goto out;
+	for (size_t t = 0; t < n_then; t++) {
+		struct plan_fw next = {0};
+
+		if (driver_want(then[t], node, have_ip ? &node_ip : NULL, &next) < 0)
+			goto out;
+		r = driver_sync(fw, &next, phase, verify);
+		plan_fw_clear(&next);
+		if (r)
+			goto out;
+	}
+	rc = 0;
+out:
+	fw_free(fw);
+	plan_fw_clear(&want);
+	return rc;
+}

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# kipvs's nftables table against the real kernel (runs in the guest, in a fresh network
+# namespace): the table, chains, sets and rules are created once; the sets hold what plan_fw
+# derives (read back and compared); a change is element adds and deletes with every chain and
+# rule handle unchanged; drift is repaired; a changed configuration replaces the table; a
+# foreign forward drop is detected; another table is never touched; removal deletes only ours.
+# usage: fw_table.sh [FW_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/fw_driver)
+. "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/fw_lib.sh"
+
+driver=${1:-$KIPVS_BUILD_DIR/test/integration/fw_driver}
+[ -x "$driver" ] || fail "no fw_driver at '$driver'"
+netns_add t
+d() { ip netns exec t "$driver" "$@"; }
+node=(--node node-a --node-ip 192.168.49.3 --cluster-cidr 10.244.0.0/16)
+handles() { ip netns exec t nft -a list table inet kipvs | grep -o '# handle [0-9]*' | tr '\n' ' '; }
+
+fw_fixture /tmp/a.json <<'END'
+web ClusterIP 10.96.0.10 80/tcp:8080 eps=10.244.1.5@node-a,10.244.2.5@node-b
+np NodePort 10.96.0.11 80/tcp:8080 node=30080 eps=10.244.2.6@node-b
+END
+fw_fixture /tmp/b.json <<'END'
+web ClusterIP 10.96.0.10 80/tcp:8080 eps=10.244.1.5@node-a,10.244.2.7@node-b
+lb LoadBalancer 10.96.0.12 443/tcp node=30443 lb=203.0.113.7 etp=Local hc=32000 ranges=192.0.2.0/24,198.51.100.7/32 eps=10.244.2.8@node-b
+END
+
+step "a foreign table exists before kipvs"
+ip netns exec t nft -f - <<'END' || fail "cannot create the foreign table"
+table ip other {
+    chain in { type filter hook input priority 0; policy accept; tcp dport 9999 drop; }
+}
+END
+other_before=$(ip netns exec t nft -a list table ip other)
+
+step "first apply creates the table and fills the sets (verified by reading back)"
+out=$(d apply /tmp/a.json "${node[@]}" 2>&1) || { echo "$out"; fail "apply a failed"; }
+echo "$out"
+expect_line "base created" "$out" "fw_driver: base created"
+expect_line "verified" "$out" "fw_driver: verified 8 elements"
+expect_eq "cluster_ip4" "$(fw_set_elements t cluster_ip4)" "10.96.0.10 . tcp . 80
+10.96.0.11 . tcp . 80"
+expect_eq "node_port4" "$(fw_set_elements t node_port4)" "tcp . 30080"
+expect_eq "vip4" "$(fw_set_elements t vip4)" "10.96.0.10
+10.96.0.11"
+expect_eq "hairpin4" "$(fw_set_elements t hairpin4)" "10.244.1.5 . tcp . 8080 . 10.244.1.5
+10.244.2.5 . tcp . 8080 . 10.244.2.5
+10.244.2.6 . tcp . 8080 . 10.244.2.6"
+h1=$(handles)
+[ -n "$h1" ] || fail "no handles listed"
+table=$(ip netns exec t nft list table inet kipvs)
+grep -qF 'meta mark & 0x00004000 == 0x00004000 masquerade fully-random' <<<"$table" ||
+    fail "no masquerade rule"
+
+step "a second run keeps the base (same handles); a change is element adds and deletes"
+out=$(d apply /tmp/a.json "${node[@]}" --then /tmp/b.json 2>&1) || { echo "$out"; fail "apply a then b failed"; }
+echo "$out"
+expect_line "base kept" "$out" "fw_driver: base kept"
+# a -> b: vip 10.96.0.11, cluster_ip .11, node_port 30080, hairpins .2.5 and .2.6 go (5);
+# vip .12 and 203.0.113.7, cluster_ip .12, external_local, node_port_local, lb_filtered,
+# 2 lb_source, hc_node_port, hairpins .2.7 and .2.8, no_local and node_port_no_local come (13).
+expect_line "diff" "$out" "fw_driver: sync added=13 deleted=5 resynced=0"
+expect_line "verified" "$out" "fw_driver: verified 16 elements"
+expect_eq "handles unchanged" "$(handles)" "$h1"
+expect_eq "lb_source4" "$(fw_set_elements t lb_source4)" "203.0.113.7 . tcp . 443 . 192.0.2.0/24
+203.0.113.7 . tcp . 443 . 198.51.100.7"
+expect_eq "no_local4" "$(fw_set_elements t no_local4)" "203.0.113.7 . tcp . 443"
+expect_eq "node_port_no_local4" "$(fw_set_elements t node_port_no_local4)" "tcp . 30443"
+expect_eq "hc_node_port" "$(fw_set_elements t hc_node_port)" "tcp . 32000"
+expect_eq "node_port4 emptied" "$(fw_set_elements t node_port4)" ""
+expect_eq "foreign table untouched" "$(ip netns exec t nft -a list table ip other)" "$other_before"
+
+step "drift (an element deleted and a stray one added by hand) is repaired by the next run"
+ip netns exec t nft delete element inet kipvs cluster_ip4 '{ 10.96.0.10 . tcp . 80 }' || fail "delete by hand"
+ip netns exec t nft add element inet kipvs vip4 '{ 10.96.9.9 }' || fail "add by hand"
+out=$(d apply /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "repair failed"; }
+echo "$out"
+expect_line "verified" "$out" "fw_driver: verified 16 elements"
+expect_eq "cluster_ip4 repaired" "$(fw_set_elements t cluster_ip4)" "10.96.0.10 . tcp . 80
+10.96.0.12 . tcp . 443"
+expect_eq "handles unchanged after repair" "$(handles)" "$h1"
+
+step "a changed configuration (cluster CIDR) replaces the table in one transaction"
+out=$(d apply /tmp/b.json --node node-a --node-ip 192.168.49.3 --cluster-cidr 10.200.0.0/16 2>&1) ||
+    { echo "$out"; fail "apply with another CIDR failed"; }
+expect_line "replaced" "$out" "fw_driver: base created"
+expect_eq "cluster_cidr4" "$(fw_set_elements t cluster_cidr4)" "10.200.0.0/16"
+expect_eq "foreign table untouched" "$(ip netns exec t nft -a list table ip other)" "$other_before"
+
+step "a foreign forward policy of drop is detected"
+d forward-drop && fail "forward drop reported with none present"
+ip netns exec t nft -f - <<'END' || fail "cannot create the docker-like table"
+table ip filter { chain FORWARD { type filter hook forward priority 0; policy drop; }; }
+END
+d forward-drop || fail "forward drop not detected"
+ip netns exec t nft delete table ip filter
+
+step "remove deletes only kipvs's table; a second remove is a no-op"
+d remove || fail "remove failed"
+ip netns exec t nft list table inet kipvs >/dev/null 2>&1 && fail "table inet kipvs survived"
+expect_eq "foreign table untouched" "$(ip netns exec t nft -a list table ip other)" "$other_before"
+d remove || fail "second remove failed"
+echo "PASS: fw table created once, synced by element diffs with stable handles, repaired, replaced on config change, removed alone"
