@@ -526,6 +526,37 @@ udp_query() {
         dd bs=2048 count=1 status=none <&3' "$2" "$3" 2>/dev/null
 }
 
+# udp_client_start NAME NS IP PORT: test/cluster/udp_client.py in NS in the background: one
+# socket (one source port, like a stub resolver) querying IP:PORT every 0.2 s, one line per
+# query in CLUSTER_DIR/udp-NAME.out ("MS ok pod=... client=...", "MS timeout", "MS refused").
+declare -A CLUSTER_UDP_PID=()
+udp_client_start() {
+    local name=$1 ns=$2 ip=$3 port=$4
+    rm -f "$CLUSTER_DIR/udp-$name.out" "$CLUSTER_DIR/udp-$name.stop"
+    in_ns "$ns" "$CLUSTER_PY" -S "$CLUSTER_SRC/test/cluster/udp_client.py" "$ip" "$port" \
+        "$CLUSTER_DIR/udp-$name.out" "$CLUSTER_DIR/udp-$name.stop" 2>>"$CLUSTER_DIR/udp-$name.err" &
+    CLUSTER_UDP_PID[$name]=$!
+}
+
+# udp_client_stop NAME: stop it (at most 2 s) and wait.
+udp_client_stop() {
+    touch "$CLUSTER_DIR/udp-$1.stop"
+    wait "${CLUSTER_UDP_PID[$1]}" || fail "udp client $1 failed: $(cat "$CLUSTER_DIR/udp-$1.err")"
+    unset "CLUSTER_UDP_PID[$1]"
+}
+
+# udp_client_lines NAME: how many lines its output has so far.
+udp_client_lines() {
+    local n
+    n=$(wc -l <"$CLUSTER_DIR/udp-$1.out" 2>/dev/null) || n=0
+    echo "$n"
+}
+
+# udp_client_answered NAME FROM POD: true when a line after line FROM is an answer from POD.
+udp_client_answered() {
+    tail -n +"$(($2 + 1))" "$CLUSTER_DIR/udp-$1.out" 2>/dev/null | grep -q " ok pod=$3 "
+}
+
 # echo_pod LINE / echo_client LINE: the pod name and the client address (without port) in an
 # echo line "pod=NAME client=IP:PORT".
 echo_pod() {
@@ -559,6 +590,9 @@ cluster_down() {
     done
     for p in "${!CLUSTER_POD_ECHO[@]}"; do
         kill "${CLUSTER_POD_ECHO[$p]}" 2>/dev/null || true
+    done
+    for p in "${!CLUSTER_UDP_PID[@]}"; do
+        kill "${CLUSTER_UDP_PID[$p]}" 2>/dev/null || true
     done
     [ -z "$CLUSTER_API_PID" ] || kill -TERM "$CLUSTER_API_PID" 2>/dev/null || true
 }
