@@ -79,3 +79,11 @@ int fw_table_remove(const char *table, char *err, size_t err_size)
  * cannot override it, so the caller warns. False also when the ruleset cannot be read.
  */
 bool fw_forward_drop_is_present(struct fw *fw);
+
+/*
+ * Strict ARP (--ipvs-strict-arp, for MetalLB-style L2 announcements): when enable, sets
+ * net.ipv4.conf.all.arp_ignore=1 and arp_announce=2 under <proc_root>/sys, each read first and
+ * written only when different (logged at info with from= and to=). When !enable, touches
+ * nothing. Returns how many it changed, or the first -errno (after trying both).
+ */
+int fw_strict_arp_apply(const char *proc_root, bool enable) __attribute__((warn_unused_result));
