@@ -87,3 +87,30 @@ bool fw_forward_drop_is_present(struct fw *fw);
  * nothing. Returns how many it changed, or the first -errno (after trying both).
  */
 int fw_strict_arp_apply(const char *proc_root, bool enable) __attribute__((warn_unused_result));
+
+/* ---- The node sync with the packet path (ipvs/fw_node.c) ---- */
+
+struct ipvs_node;
+struct ipvs_node_result;
+struct plan_table;
+
+/* What fw_node_sync() did on the nftables side. */
+struct fw_node_result {
+	struct fw_sync_result add, del;
+	int base_err;		 /* fw_base_ensure(): 0, or -errno (IPVS was then not synced) */
+	int add_err, del_err;	 /* element phases: 0, or -errno (logged; the next sync retries) */
+};
+
+/*
+ * One node sync with its packet path, in the order the issue asks for: the table's base chains
+ * and masquerade rule exist before any VIP is bound (fw_base_ensure() on the first call), the
+ * set elements a change adds go in before ipvs_node_sync() creates what they cover, and the
+ * elements it drops go after IPVS removed what they covered. fw_desired comes from
+ * plan_fw_build() on the same plan. Returns ipvs_node_sync()'s result, or the base's -errno
+ * (IPVS is then left alone: no VIP without SNAT). An element phase that fails is logged
+ * (component=fw, with libnftables's text) and reported in ret_fw (may be NULL); the handle then
+ * rewrites every set next time, so the caller's next sync (or verification) repairs it.
+ */
+int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *desired,
+		 const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
+		 struct fw_node_result *ret_fw) __attribute__((warn_unused_result));

@@ -4,8 +4,9 @@
  * derives the packet-path sets and applies them to kipvs's nftables table through ipvs/fw_nft.c
  * (until the node sync calls fw itself), then verifies by reading the sets back.
  *   fw_driver apply FILE --node NAME --node-ip IP [--cluster-cidr CIDR] [--masquerade-all]
- *             [--phase add|delete|all] [--no-verify] [--then FILE2]...
- *   (each --then FILE is synced after, with the same handle: element adds and deletes only)
+ *             [--phase add|delete|all] [--no-verify] [--then FILE2]... [--ipvs]
+ *   (each --then FILE is synced after, with the same handle: element adds and deletes only;
+ *   --ipvs: the IPVS table too, through fw_node_sync() and a kipvs state file)
  *   fw_driver print FILE --node NAME --node-ip IP      (the derived elements, no kernel)
  *   fw_driver remove        fw_driver forward-drop     (exit 0 when a foreign drop is found)
  */
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "fw.h"
+#include "ipvs.h"
 #include "kube_cache.h"
 #include "kube_source.h"
 #include "net_addr.h"
@@ -31,7 +33,7 @@ static int usage(void)
 
 /* The sets for FILE as node NAME with address ip (may be NULL). 0 or -errno (logged). */
 static int driver_want(const char *file, const char *node, const struct net_addr *ip,
-		       struct plan_fw *ret)
+		       struct plan_fw *ret, struct plan_table *ret_plan)
 {
 	struct kube_cache *cache = kube_cache_new();
 	struct plan_table plan = {0};
@@ -50,10 +52,39 @@ static int driver_want(const char *file, const char *node, const struct net_addr
 	struct plan_fw_input fin = {
 		.plan = &plan, .cache = cache, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
 	r = plan_fw_build(&fin, ret);
+	if (r >= 0 && ret_plan) {
+		*ret_plan = plan;
+		plan = (struct plan_table){0};
+	}
 out:
 	plan_table_clear(&plan);
 	kube_cache_free(cache);
 	return r < 0 ? r : 0;
+}
+
+/* With --ipvs: the node sync through fw_node_sync(), then both read-backs; 0 or 1. */
+static int driver_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *plan,
+			    const struct plan_fw *want)
+{
+	struct ipvs_node_result res = {0};
+	struct fw_node_result fres = {0};
+	char line[256];
+	int r = fw_node_sync(fw, node, plan, want, &res, &fres);
+
+	if (r < 0) {
+		fprintf(stderr, "fw_driver: node sync: %s\n", strerror(-r));
+		return 1;
+	}
+	ipvs_node_result_format(&res, line, sizeof(line));
+	fprintf(stderr, "%s\nfw_driver: node sync added=%u deleted=%u errors=%d,%d\n", line,
+		fres.add.added, fres.del.deleted, fres.add_err, fres.del_err);
+	if (fres.add_err || fres.del_err || !ipvs_node_matches(node, plan) ||
+	    fw_verify(fw, want) != 1) {
+		fprintf(stderr, "fw_driver: the kernel does not match after the node sync\n");
+		return 1;
+	}
+	fprintf(stderr, "fw_driver: verified %zu elements and the IPVS table\n", want->n_elems);
+	return 0;
 }
 
 /* One sync and (phase all) a read-back; 0 or 1, messages on stderr. */
@@ -87,7 +118,7 @@ int main(int argc, char **argv)
 	struct fw_config cfg = {.cluster_cidrs = cidrs};
 	const char *node = NULL, *file;
 	enum fw_phase phase = FW_PHASE_ALL;
-	bool verify = true, have_ip = false;
+	bool verify = true, have_ip = false, with_ipvs = false;
 	const char *then[8];
 	size_t n_then = 0;
 	char err[512] = "";
@@ -134,6 +165,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--then") == 0 && v && n_then < 8) {
 			then[n_then++] = v;
 			i++;
+		} else if (strcmp(a, "--ipvs") == 0) {
+			with_ipvs = true;
 		} else if (strcmp(a, "--no-verify") == 0) {
 			verify = false;
 		} else if (strcmp(a, "--phase") == 0 && v) {
@@ -150,7 +183,10 @@ int main(int argc, char **argv)
 	struct fw *fw = NULL;
 	int rc = 1;
 
-	if (driver_want(file, node, have_ip ? &node_ip : NULL, &want) < 0)
+	struct plan_table plan = {0};
+	struct ipvs_node *inode = NULL;
+
+	if (driver_want(file, node, have_ip ? &node_ip : NULL, &want, &plan) < 0)
 		goto out;
 	if (strcmp(argv[1], "print") == 0) {
 		for (size_t i = 0; i < want.n_elems; i++) {
@@ -175,20 +211,35 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "fw_driver: base %s\n", r ? "created" : "kept");
-	if (driver_sync(fw, &want, phase, verify))
+	if (with_ipvs) {
+		struct ipvs_node_config ncfg = {.proc_root = "/proc",
+						.state_dir = IPVS_NODE_STATE_DIR,
+						.dummy_ifname = "kube-ipvs0"};
+
+		if ((r = ipvs_node_open(&ncfg, &inode, err, sizeof(err))) < 0) {
+			fprintf(stderr, "fw_driver: ipvs node: %s\n", err);
+			goto out;
+		}
+	}
+	if (inode ? driver_node_sync(fw, inode, &plan, &want) : driver_sync(fw, &want, phase, verify))
 		goto out;
 	for (size_t t = 0; t < n_then; t++) {
 		struct plan_fw next = {0};
+		struct plan_table next_plan = {0};
 
-		if (driver_want(then[t], node, have_ip ? &node_ip : NULL, &next) < 0)
+		if (driver_want(then[t], node, have_ip ? &node_ip : NULL, &next, &next_plan) < 0)
 			goto out;
-		r = driver_sync(fw, &next, phase, verify);
+		r = inode ? driver_node_sync(fw, inode, &next_plan, &next)
+			  : driver_sync(fw, &next, phase, verify);
 		plan_fw_clear(&next);
+		plan_table_clear(&next_plan);
 		if (r)
 			goto out;
 	}
 	rc = 0;
 out:
+	ipvs_node_free(inode);
+	plan_table_clear(&plan);
 	fw_free(fw);
 	plan_fw_clear(&want);
 	return rc;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # What kipvs's nftables rules do, with real traffic (runs in the guest): a client namespace ->
-# a node namespace (IPVS from `kipvs run --once`, the nftables table from fw_driver) -> a pod
+# a node namespace (IPVS and nftables through fw_node_sync, driven by fw_driver --ipvs) -> a pod
 # namespace running the echo server, which answers with the source address it saw.
 #   - NodePort under eTP=Cluster: masqueraded, the pod sees a node address;
 #   - NodePort under eTP=Local: the pod sees the client's address;
@@ -10,15 +10,13 @@
 #     the node's address; the Service port on the ClusterIP is;
 #   - loadBalancerSourceRanges: the allowed source connects, another source times out;
 #   - hairpin: the pod reaches itself through its ClusterIP.
-# usage: fw_traffic.sh [FW_DRIVER [KIPVS]]
+# usage: fw_traffic.sh [FW_DRIVER]
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/fw_lib.sh"
 
 driver=${1:-$KIPVS_BUILD_DIR/test/integration/fw_driver}
-kipvs=${2:-$KIPVS_BUILD_DIR/cmd/kipvs}
 echo_py=${KIPVS_SOURCE_DIR:-$(dirname "$(readlink -f "$0")")/../..}/test/cluster/echo.py
 [ -x "$driver" ] || fail "no fw_driver at '$driver'"
-[ -x "$kipvs" ] || fail "no kipvs at '$kipvs'"
 ipvs_load
 
 step "topology: client 192.168.49.100/.101 -- node-a 192.168.49.3 -- pod 10.244.1.5"
@@ -50,13 +48,12 @@ npn NodePort 10.96.0.12 80/tcp:8080 node=30082 etp=Local eps=10.244.9.9@node-b
 lbr LoadBalancer 10.96.0.13 80/tcp:8080 node=30083 lb=203.0.113.7 ranges=192.168.49.100/32 eps=10.244.1.5@node-a
 END
 
-step "IPVS from kipvs run --once, then the nftables table"
-ip netns exec node "$kipvs" run --from /tmp/svc.json --hostname-override node-a --once \
-    2>/tmp/run.err || { cat /tmp/run.err; fail "kipvs run --once failed"; }
-ip netns exec node ipvsadm -Ln
+step "IPVS and the nftables table through fw_node_sync (fw_driver --ipvs)"
 out=$(ip netns exec node "$driver" apply /tmp/svc.json --node node-a --node-ip 192.168.49.3 \
-    --cluster-cidr 10.244.0.0/16 2>&1) || { echo "$out"; fail "fw_driver apply failed"; }
+    --cluster-cidr 10.244.0.0/16 --ipvs 2>&1) || { echo "$out"; fail "fw_driver apply --ipvs failed"; }
 echo "$out"
+expect_line "verified" "$out" "fw_driver: verified 19 elements and the IPVS table"
+ip netns exec node ipvsadm -Ln
 
 # get NS URL [curl options]: the body, or "exit=N" (7 refused, 28 timeout).
 get() {
@@ -102,11 +99,26 @@ r=$(get pod http://10.96.0.10:80/)
 echo "$r"
 expect_eq "hairpin source" "$(client_of "$r")" "10.244.1.1"
 
+step "npn gets a local endpoint: its drop goes (after IPVS has the real server); the pod sees the client"
+fw_fixture /tmp/svc2.json <<'END'
+npc NodePort 10.96.0.10 80/tcp:8080 node=30080 eps=10.244.1.5@node-a
+npl NodePort 10.96.0.11 80/tcp:8080 node=30081 etp=Local eps=10.244.1.5@node-a
+npn NodePort 10.96.0.12 80/tcp:8080 node=30082 etp=Local eps=10.244.1.5@node-a
+lbr LoadBalancer 10.96.0.13 80/tcp:8080 node=30083 lb=203.0.113.7 ranges=192.168.49.100/32 eps=10.244.1.5@node-a
+END
+out=$(ip netns exec node "$driver" apply /tmp/svc2.json --node node-a --node-ip 192.168.49.3 \
+    --cluster-cidr 10.244.0.0/16 --ipvs 2>&1) || { echo "$out"; fail "fw_driver apply svc2 failed"; }
+echo "$out"
+expect_eq "no_local4 emptied" "$(fw_set_elements node no_local4)" ""
+expect_eq "node_port_no_local4 emptied" "$(fw_set_elements node node_port_no_local4)" ""
+r=$(get client http://192.168.49.3:30082/)
+echo "$r"
+expect_eq "eTP=Local with a local endpoint now" "$(client_of "$r")" "192.168.49.100"
+
 step "without kipvs's table the same checks fail (the rules, not the setup, did it)"
 ip netns exec node "$driver" remove || fail "remove failed"
 r=$(get client http://10.96.0.10:22/)
 [ "$r" != "exit=7" ] || fail "VIP:22 still refused without the table"
 r=$(get client http://192.168.49.3:30080/)
 expect_eq "no masquerade without the table" "$(client_of "$r")" "192.168.49.100"
-expect_eq "no drop without the table" "$(get client http://192.168.49.3:30082/)" "exit=7"
 echo "PASS: masquerade, eTP=Local source and drop, VIP filter, source ranges and hairpin seen with real traffic"

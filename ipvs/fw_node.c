@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fw_node_sync() (ipvs/fw.h): one node sync with its packet path. nftables and IPVS are two
+ * kernel interfaces with no shared transaction, so the order is what keeps packets safe: base
+ * chains before the first VIP, element adds before IPVS, element deletes after.
+ */
+#include "fw.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "ipvs.h"
+#include "log.h"
+#include "plan_fw.h"
+
+static void fw_node_log(const char *msg, const char *detail, int r)
+{
+	char q[600];
+
+	log_warn("fw", msg, "detail=%s err=\"%s\" retry=next_sync", log_quote(q, sizeof(q), detail),
+		 strerror(-r));
+}
+
+int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *desired,
+		 const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
+		 struct fw_node_result *ret_fw)
+{
+	struct fw_node_result res = {0};
+	char err[512] = "";
+	int r;
+
+	r = fw_base_ensure(fw, err, sizeof(err));
+	if (r < 0) {
+		fw_node_log("nftables base table failed; IPVS left unsynced", err, r);
+		res.base_err = r;
+		if (ret_fw)
+			*ret_fw = res;
+		return r;
+	}
+	if (r > 0)
+		log_info("fw", "nftables base table installed", "");
+
+	r = fw_sync(fw, fw_desired, FW_PHASE_ADD, &res.add, err, sizeof(err));
+	if (r < 0) {
+		fw_node_log("nftables element adds failed", err, r);
+		res.add_err = r;
+	}
+
+	r = ipvs_node_sync(node, desired, ret_result);
+	if (r < 0) {
+		/* What IPVS still has may need the elements: keep them until a sync succeeds. */
+		if (ret_fw)
+			*ret_fw = res;
+		return r;
+	}
+
+	r = fw_sync(fw, fw_desired, FW_PHASE_DELETE, &res.del, err, sizeof(err));
+	if (r < 0) {
+		fw_node_log("nftables element deletes failed", err, r);
+		res.del_err = r;
+	}
+	if (ret_fw)
+		*ret_fw = res;
+	return 0;
+}
