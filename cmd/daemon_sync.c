@@ -292,14 +292,14 @@ void daemon_netlink_count(struct health *h, const struct ipvs_node_result *res)
 		const char *op;
 		unsigned n;
 	} ops[] = {
-		{ "add_service", res->sync.services_added },
-		{ "set_service", res->sync.services_changed },
-		{ "del_service", res->sync.services_deleted },
-		{ "add_dest", res->sync.dests_added },
-		{ "set_dest", res->sync.dests_changed },
-		{ "del_dest", res->sync.dests_deleted },
-		{ "add_address", res->addresses_added },
-		{ "del_address", res->addresses_deleted },
+	    {"add_service", res->sync.services_added},
+	    {"set_service", res->sync.services_changed},
+	    {"del_service", res->sync.services_deleted},
+	    {"add_dest", res->sync.dests_added},
+	    {"set_dest", res->sync.dests_changed},
+	    {"del_dest", res->sync.dests_deleted},
+	    {"add_address", res->addresses_added},
+	    {"del_address", res->addresses_deleted},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
@@ -435,7 +435,9 @@ void daemon_sync_run(struct daemon *d)
 	d->syncs++;
 	daemon_netlink_count(d->health, &res);
 	ipvs_node_result_format(&res, summary, sizeof(summary));
-	log_write(res.sync.operations > 0 || res.addresses_added || res.addresses_deleted
+	/* The first sync's line says what a (re)start changed, even when that is nothing. */
+	log_write(d->syncs == 1 || res.sync.operations > 0 || res.addresses_added ||
+			  res.addresses_deleted
 		      ? LOG_LEVEL_INFO
 		      : LOG_LEVEL_DEBUG,
 		  "daemon", summary, "services_changed=%zu virtual_servers=%zu failed=%u%s", n_keys,

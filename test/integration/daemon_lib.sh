@@ -151,3 +151,20 @@ ops_delta() {
         for (i = 1; i <= n; i++) { split(a[i], kv, "="); d = kv[2] - old[kv[1]]; if (d != 0) out = out (out ? " " : "") kv[1] "=+" d }
         print out }'
 }
+
+# On a failed exit, show the end of every kipvs log and the fake server's errors.
+daemon_lib_on_exit() {
+    local rc=$? f
+    [ "$rc" = 0 ] && return 0
+    for f in /tmp/kipvs-*.log; do
+        [ -e "$f" ] || continue
+        echo "----- last lines of $f"
+        tail -n 40 "$f"
+    done
+    if [ -n "${FAKE_DIR:-}" ] && [ -s "$FAKE_DIR/fake.err" ]; then
+        echo "----- last lines of $FAKE_DIR/fake.err"
+        tail -n 15 "$FAKE_DIR/fake.err"
+    fi
+    return "$rc"
+}
+trap daemon_lib_on_exit EXIT
