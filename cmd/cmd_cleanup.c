@@ -2,7 +2,8 @@
 /*
  * kipvs cleanup: removes what kipvs created in this network namespace, as its state file
  * records it -- virtual servers, the addresses it bound that no foreign service uses, the dummy
- * interface if it created it -- and nothing else. Refuses while a kipvs runs here.
+ * interface if it created it, its nftables table -- and nothing else. Refuses while a kipvs
+ * runs here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "cleanup.h"
 #include "cmd.h"
+#include "fw.h"
 #include "ipvs.h"
 #include "kube_options.h"
 #include "log.h"
@@ -22,7 +24,8 @@ static void cleanup_usage(FILE *stream)
 		"Removes every IPVS virtual server, address and interface kipvs created in this\n"
 		"network namespace (as recorded in " IPVS_NODE_STATE_DIR "), and nothing else:\n"
 		"an address a foreign service still uses stays bound, and the dummy interface goes\n"
-		"only if kipvs created it and nothing is left on it. Takes run's options; it uses\n"
+		"only if kipvs created it and nothing is left on it. kipvs's nftables table\n"
+		"(inet " FW_TABLE_DEFAULT ") goes too. Takes run's options; it uses\n"
 		"--dummy-interface, --ipvs-exclude-cidrs, --config and -v.\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (a kipvs is running here, not root, ...),\n"
@@ -63,7 +66,13 @@ int cmd_cleanup_main(int argc, char **argv)
 		fprintf(stderr, "kipvs cleanup: %s\n", err);
 		return EXIT_RUNTIME;
 	}
-	fprintf(stderr, "cleanup: services -%u, addresses -%u\n", res.sync.services_deleted,
-		res.addresses_deleted);
+	/* The packet-path table: kipvs owns all of it and nothing else (ipvs/fw.h). */
+	r = fw_table_remove(NULL, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "kipvs cleanup: nftables table inet %s: %s\n", FW_TABLE_DEFAULT, err);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "cleanup: services -%u, addresses -%u, nftables tables -%d\n",
+		res.sync.services_deleted, res.addresses_deleted, r);
 	return EXIT_OK;
 }

@@ -10,13 +10,16 @@
 #     the node's address; the Service port on the ClusterIP is;
 #   - loadBalancerSourceRanges: the allowed source connects, another source times out;
 #   - hairpin: the pod reaches itself through its ClusterIP.
-# usage: fw_traffic.sh [FW_DRIVER]
+# Last, `kipvs cleanup` leaves `nft list ruleset` and `ipvsadm -Sn` as they were before.
+# usage: fw_traffic.sh [FW_DRIVER [KIPVS]]
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/fw_lib.sh"
 
 driver=${1:-$KIPVS_BUILD_DIR/test/integration/fw_driver}
+kipvs=${2:-$KIPVS_BUILD_DIR/cmd/kipvs}
 echo_py=${KIPVS_SOURCE_DIR:-$(dirname "$(readlink -f "$0")")/../..}/test/cluster/echo.py
 [ -x "$driver" ] || fail "no fw_driver at '$driver'"
+[ -x "$kipvs" ] || fail "no kipvs at '$kipvs'"
 ipvs_load
 
 step "topology: client 192.168.49.100/.101 -- node-a 192.168.49.3 -- pod 10.244.1.5"
@@ -30,6 +33,9 @@ for dst in 10.96.0.0/16 203.0.113.0/24; do
     ip -n client route add "$dst" via 192.168.49.3 || fail "client route $dst"
 done
 netns_pod pod 10.244.1.5/24 10.244.1.1 node
+ip netns exec node nft add table ip mine || fail "a table of someone else's"
+ip netns exec node nft add chain ip mine c '{ type filter hook input priority 10; }' || fail "chain"
+ruleset_before=$(ip netns exec node nft list ruleset)
 mkdir -p /tmp/pods
 ip netns exec pod /usr/bin/python3 -S "$echo_py" pod /tmp/pods/pod.ready tcp:8080 \
     >/tmp/pods/pod.log 2>&1 &
@@ -121,4 +127,12 @@ r=$(get client http://10.96.0.10:22/)
 [ "$r" != "exit=7" ] || fail "VIP:22 still refused without the table"
 r=$(get client http://192.168.49.3:30080/)
 expect_eq "no masquerade without the table" "$(client_of "$r")" "192.168.49.100"
+
+step "kipvs cleanup leaves nft list ruleset and ipvsadm -Sn as they were before"
+out=$(ip netns exec node "$driver" apply /tmp/svc2.json --node node-a --node-ip 192.168.49.3 \
+    --cluster-cidr 10.244.0.0/16 --ipvs 2>&1) || { echo "$out"; fail "re-apply failed"; }
+ip netns exec node "$kipvs" cleanup 2>/tmp/cleanup.err || { cat /tmp/cleanup.err; fail "kipvs cleanup failed"; }
+cat /tmp/cleanup.err
+expect_eq "ruleset after cleanup" "$(ip netns exec node nft list ruleset)" "$ruleset_before"
+expect_eq "ipvsadm after cleanup" "$(ip netns exec node ipvsadm -Sn)" ""
 echo "PASS: masquerade, eTP=Local source and drop, VIP filter, source ranges and hairpin seen with real traffic"
