@@ -393,6 +393,24 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 		daemon_free(d);
 		return r;
 	}
+	{
+		char healthz[NET_ADDR_STRLEN], metrics[NET_ADDR_STRLEN];
+
+		/* Every effective setting that shapes the table or the servers, in one line. */
+		log_info("daemon", "starting",
+			 "node=%s source=%s scheduler=%s sync_period=%" PRIu64
+			 "ms min_sync_period=%" PRIu64 "ms drain_timeout=%" PRIu64
+			 "ms healthz=%s metrics=%s node_ips=%zu nodeport_cidrs=%zu "
+			 "exclude_cidrs=%zu tcp_timeout=%" PRIu64 "ms tcpfin_timeout=%" PRIu64
+			 "ms udp_timeout=%" PRIu64 "ms dummy_interface=%s proxy_name=%s",
+			 opts->hostname, opts->from ? opts->from : "api", opts->scheduler,
+			 opts->sync_period_ms, opts->min_sync_period_ms, opts->drain_timeout_ms,
+			 daemon_bind_text(&opts->healthz, healthz),
+			 daemon_bind_text(&opts->metrics, metrics), opts->n_node_ips,
+			 opts->n_nodeport_cidrs, opts->n_exclude_cidrs, opts->tcp_timeout_ms,
+			 opts->tcpfin_timeout_ms, opts->udp_timeout_ms, opts->dummy_interface,
+			 opts->proxy_name ? opts->proxy_name : "-");
+	}
 	r = daemon_health_open(d);
 	if (r == 0)
 		r = daemon_kernel_open(d);
@@ -413,11 +431,6 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 	if (opts->sync_timeout_ms > 0)
 		ev_timer_start(d->loop, &d->wait_timer);
 	ev_timer_start(d->loop, &d->verify_timer);
-	log_info("daemon", "starting",
-		 "node=%s source=%s scheduler=%s sync_period=%" PRIu64 "ms min_sync_period=%" PRIu64
-		 "ms",
-		 opts->hostname, opts->from ? opts->from : "api", opts->scheduler,
-		 opts->sync_period_ms, opts->min_sync_period_ms);
 	r = daemon_source_open(d);
 	if (r < 0) {
 		daemon_free(d);
