@@ -459,6 +459,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->notify = health_notify_free(d->notify);
 	d->plan = daemon_plan_free(d->plan);
 	d->cache = kube_cache_free(d->cache);
+	daemon_nolocal_clear(d);
 	free(d->node_addrs);
 	free(d);
 	return NULL;

@@ -115,6 +115,7 @@ struct kube_cache;
 struct kube_client;
 struct kube_source;
 struct net_addr;
+struct daemon_nolocal;
 
 struct daemon {
 	struct ev_loop *loop;
@@ -155,6 +156,9 @@ struct daemon {
 	int64_t last_good_sync_start_ns;	    /* CLOCK_REALTIME; 0: none */
 	size_t pending_services, pending_endpoints; /* changes queued since the last sync */
 	char status[256];			    /* the last STATUS= sent */
+	/* Services with a Local policy and no local endpoint (daemon_sync.c), and their counts. */
+	struct daemon_nolocal *nolocal;
+	size_t n_nolocal_internal, n_nolocal_external;
 };
 
 /* daemon_sync.c: one pass of the loop: changes -> plan -> kernel -> health. */
@@ -165,6 +169,8 @@ bool daemon_node_addrs_refresh(struct daemon *d);
 void daemon_sync_schedule(struct daemon *d);
 /* daemon_sync.c: refreshes the per-virtual-server statistics in the metrics. */
 void daemon_stats_refresh(struct daemon *d);
+/* daemon_sync.c: forgets the no-local-endpoint records. */
+void daemon_nolocal_clear(struct daemon *d);
 /* daemon_sync.c: counts a sync's or sweep's operations in the netlink metrics. */
 void daemon_netlink_count(struct health *h, const struct ipvs_node_result *res);
 /* daemon.c: logs (at debug) a notification that could not be sent; systemd may be gone. */

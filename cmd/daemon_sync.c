@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uthash.h>
+
 #include "cleanup.h"
 #include "health.h"
 #include "ipvs.h"
@@ -134,6 +136,60 @@ bool daemon_node_addrs_refresh(struct daemon *d)
 	return true;
 }
 
+/* ---- Services with a Local traffic policy and no local endpoint (metrics) ---- */
+
+struct daemon_nolocal {
+	char *key;
+	bool internal, external;
+	UT_hash_handle hh;
+};
+
+/*
+ * Records whether Service key has a Local policy but no ready local endpoint while it has
+ * endpoints (kube-proxy's sync_proxy_rules_no_local_endpoints_total), and pushes the counts.
+ */
+static void daemon_nolocal_set(struct daemon *d, const char *key, bool internal, bool external)
+{
+	struct daemon_nolocal *e;
+
+	HASH_FIND_STR(d->nolocal, key, e);
+	if (!e && (internal || external)) {
+		e = calloc(1, sizeof(*e));
+		if (!e || !(e->key = strdup(key))) {
+			free(e);
+			return;
+		}
+		HASH_ADD_KEYPTR(hh, d->nolocal, e->key, strlen(e->key), e);
+	}
+	if (!e) {
+		health_no_local_endpoints_set(d->health, d->n_nolocal_internal,
+					      d->n_nolocal_external);
+		return;
+	}
+	d->n_nolocal_internal += (size_t)internal - (size_t)e->internal;
+	d->n_nolocal_external += (size_t)external - (size_t)e->external;
+	e->internal = internal;
+	e->external = external;
+	if (!internal && !external) {
+		HASH_DEL(d->nolocal, e);
+		free(e->key);
+		free(e);
+	}
+	health_no_local_endpoints_set(d->health, d->n_nolocal_internal, d->n_nolocal_external);
+}
+
+void daemon_nolocal_clear(struct daemon *d)
+{
+	struct daemon_nolocal *e, *tmp;
+
+	HASH_ITER(hh, d->nolocal, e, tmp)
+	{
+		HASH_DEL(d->nolocal, e);
+		free(e->key);
+		free(e);
+	}
+}
+
 /* ---- Health-check node ports and programming latency ---- */
 
 struct daemon_slices {
@@ -183,16 +239,31 @@ static int64_t daemon_service_health(struct daemon *d, const char *key)
 		free(s.v);
 		return 0;
 	}
-	if (!svc || svc->health_check_node_port == 0 ||
-	    plan_service_skip_reason(svc, d->opts->proxy_name)) {
+	if (!svc || plan_service_skip_reason(svc, d->opts->proxy_name)) {
 		health_service_delete(d->health, ns, slash + 1);
-	} else {
-		n = health_local_endpoints_count(svc, s.v, s.n, d->opts->hostname);
-		if (n < 0 || health_service_set(d->health, ns, slash + 1,
-						svc->health_check_node_port, (unsigned)n) < 0)
-			log_warn("daemon", "cannot update the health-check node port",
-				 "svc=%s port=%u err=\"%s\"", key, svc->health_check_node_port,
-				 strerror(ENOMEM));
+		daemon_nolocal_set(d, key, false, false);
+		free(s.v);
+		return s.newest_trigger_ns;
+	}
+	n = health_local_endpoints_count(svc, s.v, s.n, d->opts->hostname);
+	if (svc->health_check_node_port == 0) {
+		health_service_delete(d->health, ns, slash + 1);
+	} else if (n < 0 || health_service_set(d->health, ns, slash + 1,
+					       svc->health_check_node_port, (unsigned)n) < 0) {
+		log_warn("daemon", "cannot update the health-check node port",
+			 "svc=%s port=%u err=\"%s\"", key, svc->health_check_node_port,
+			 strerror(ENOMEM));
+	}
+	if (n >= 0) {
+		bool any = false;
+		bool exposed = svc->type == KUBE_SVC_NODE_PORT ||
+			       svc->type == KUBE_SVC_LOAD_BALANCER || svc->n_external_ips > 0;
+
+		for (size_t i = 0; i < s.n && !any; i++)
+			any = s.v[i]->n_endpoints > 0;
+		daemon_nolocal_set(
+		    d, key, any && n == 0 && svc->internal_policy == KUBE_POLICY_LOCAL,
+		    any && n == 0 && exposed && svc->external_policy == KUBE_POLICY_LOCAL);
 	}
 	free(s.v);
 	return s.newest_trigger_ns;

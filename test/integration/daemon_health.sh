@@ -85,6 +85,13 @@ wait_until "node 1: 200, localEndpoints 1" 20 hc_is "" 32122 200 1
 echo "node 1: $(hc "" 32122)"
 wait_until "node 2: 503, localEndpoints 0" 20 hc_is node2 32122 503 0
 echo "node 2: $(hc node2 32122)"
+nolocal() {
+    in_ns "$1" curl -sS --max-time 5 http://127.0.0.1:10249/metrics |
+        grep -F 'kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"}' |
+        awk '{print $2}'
+}
+expect_eq "node 1: Services with eTP=Local and no local endpoint" "$(nolocal "")" 0
+expect_eq "node 2: Services with eTP=Local and no local endpoint" "$(nolocal node2)" 1
 
 slice() {
     echo '{"kind":"EndpointSlice","apiVersion":"discovery.k8s.io/v1","metadata":{"namespace":"default",
