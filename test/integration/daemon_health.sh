@@ -167,5 +167,16 @@ first=$(grep -m1 'msg="sync:' /tmp/kipvs-f.log)
     fail "the flags asked for a different table than the file: $first"
 expect_eq "table with the flags" "$(table)" "$table_c"
 kipvs_stop f TERM
+
+step "--nodeport-addresses 192.168.100.0/24: NodePorts and health-check node ports on the interface address inside it"
+kipvs_start n "" --kubeconfig "$kc" --hostname-override kubernetes-node-6jst \
+    --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249 \
+    --nodeport-addresses 192.168.100.0/24
+wait_until "NodePort on 192.168.100.1" 60 sh -c 'ipvsadm -Sn | grep -q -- "-A -t 192.168.100.1:31500"'
+wait_until "no NodePort on the Node object's address" 30 sh -c '! ipvsadm -Sn | grep -q -- "-A -t 10.240.0.5:31500"'
+grep -m1 'msg="node addresses"' /tmp/kipvs-n.log
+wait_until "health-check node port on 192.168.100.1" 20 curl -s --max-time 2 http://192.168.100.1:32123/
+curl -s --max-time 2 http://127.0.0.1:32123/ >/dev/null && fail "the health-check node port still listens on 127.0.0.1"
+kipvs_stop n TERM
 fake_stop
 echo "ok daemon_health"
