@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct net_prefix;
 struct plan_fw;
@@ -99,6 +100,8 @@ struct fw_node_result {
 	struct fw_sync_result add, del;
 	int base_err;		 /* fw_base_ensure(): 0, or -errno (IPVS was then not synced) */
 	int add_err, del_err;	 /* element phases: 0, or -errno (logged; the next sync retries) */
+	unsigned conntrack_deleted; /* UDP conntrack entries deleted */
+	int conntrack_err;	    /* the first ipvs_conntrack_udp_flush() failure, or 0 */
 };
 
 /*
@@ -110,7 +113,25 @@ struct fw_node_result {
  * (IPVS is then left alone: no VIP without SNAT). An element phase that fails is logged
  * (component=fw, with libnftables's text) and reported in ret_fw (may be NULL); the handle then
  * rewrites every set next time, so the caller's next sync (or verification) repairs it.
+ * previous (may be NULL: unknown) is the table the last successful sync made; after IPVS is
+ * synced, the UDP virtual servers plan_fw_udp_stale() names get their stale conntrack entries
+ * deleted (ipvs_conntrack_udp_flush(); failures logged, counted in ret_fw).
  */
-int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *desired,
-		 const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
-		 struct fw_node_result *ret_fw) __attribute__((warn_unused_result));
+int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
+		 const struct plan_table *desired, const struct plan_fw *fw_desired,
+		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
+	__attribute__((warn_unused_result));
+
+/* ---- UDP conntrack (ipvs/ipvs_conntrack.c) ---- */
+
+struct net_addr;
+struct plan_dest;
+
+/*
+ * Deletes the UDP conntrack entries whose original destination is vip:port and whose reply
+ * source is none of keep[] (the current real servers), over ctnetlink in this process. Returns
+ * how many it deleted, or -errno (the first failure; the others were still tried).
+ */
+int ipvs_conntrack_udp_flush(const struct net_addr *vip, uint16_t port,
+			     const struct plan_dest *keep, size_t n_keep, unsigned *ret_deleted)
+	__attribute__((warn_unused_result));

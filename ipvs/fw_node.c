@@ -2,7 +2,8 @@
 /*
  * fw_node_sync() (ipvs/fw.h): one node sync with its packet path. nftables and IPVS are two
  * kernel interfaces with no shared transaction, so the order is what keeps packets safe: base
- * chains before the first VIP, element adds before IPVS, element deletes after.
+ * chains before the first VIP, element adds before IPVS, element deletes after; and the UDP
+ * conntrack entries IPVS's change made stale.
  */
 #include "fw.h"
 
@@ -11,6 +12,8 @@
 
 #include "ipvs.h"
 #include "log.h"
+#include "net_addr.h"
+#include "plan.h"
 #include "plan_fw.h"
 
 static void fw_node_log(const char *msg, const char *detail, int r)
@@ -21,9 +24,31 @@ static void fw_node_log(const char *msg, const char *detail, int r)
 		 strerror(-r));
 }
 
-int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *desired,
-		 const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
-		 struct fw_node_result *ret_fw)
+/* plan_fw_udp_stale() callback: one UDP virtual server's stale conntrack entries. */
+static void fw_node_on_udp_stale(const struct net_addr *addr, uint16_t port,
+				 const struct plan_vs *now, void *userdata)
+{
+	struct fw_node_result *res = userdata;
+	char vip[NET_ADDR_STRLEN + 8];
+	unsigned n = 0;
+	int r = ipvs_conntrack_udp_flush(addr, port, now ? now->dests : NULL,
+					 now ? now->n_dests : 0, &n);
+
+	res->conntrack_deleted += n;
+	if (r < 0) {
+		if (!res->conntrack_err)
+			res->conntrack_err = r;
+		log_warn("fw", "UDP conntrack cleanup failed", "vip=%s/udp err=\"%s\"",
+			 net_addr_format_port(addr, port, vip), strerror(-r));
+	} else if (n > 0) {
+		log_debug("fw", "UDP conntrack entries deleted", "vip=%s/udp deleted=%u",
+			  net_addr_format_port(addr, port, vip), n);
+	}
+}
+
+int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
+		 const struct plan_table *desired, const struct plan_fw *fw_desired,
+		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
 {
 	struct fw_node_result res = {0};
 	char err[512] = "";
@@ -53,6 +78,10 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 			*ret_fw = res;
 		return r;
 	}
+
+	/* UDP clients must not stick to a removed real server (or to none). */
+	if (previous)
+		(void)plan_fw_udp_stale(previous, desired, fw_node_on_udp_stale, &res);
 
 	r = fw_sync(fw, fw_desired, FW_PHASE_DELETE, &res.del, err, sizeof(err));
 	if (r < 0) {

@@ -286,3 +286,56 @@ int plan_fw_diff(const struct plan_fw *from, const struct plan_fw *to, struct pl
 		*ret_del = del.fw;
 	return 0;
 }
+
+/* True when every real server of a (by address and port) is in b; both sorted. */
+static bool plan_fw_dests_kept(const struct plan_vs *a, const struct plan_vs *b)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < a->n_dests; i++) {
+		while (j < b->n_dests &&
+		       (net_addr_compare(&b->dests[j].addr, &a->dests[i].addr) < 0 ||
+			(net_addr_equal(&b->dests[j].addr, &a->dests[i].addr) &&
+			 b->dests[j].port < a->dests[i].port)))
+			j++;
+		if (j == b->n_dests || !net_addr_equal(&b->dests[j].addr, &a->dests[i].addr) ||
+		    b->dests[j].port != a->dests[i].port)
+			return false;
+	}
+	return true;
+}
+
+size_t plan_fw_udp_stale(const struct plan_table *before, const struct plan_table *after,
+			 plan_fw_udp_fn fn, void *userdata)
+{
+	size_t i = 0, j = 0, n = 0;
+	size_t nb = before ? before->n_vs : 0, na = after ? after->n_vs : 0;
+
+	while (i < nb || j < na) {
+		const struct plan_vs *b = i < nb ? &before->vs[i] : NULL;
+		const struct plan_vs *a = j < na ? &after->vs[j] : NULL;
+		int c = !b ? 1 : !a ? -1 : plan_vs_key_compare(b, a);
+		bool stale;
+
+		if (c < 0) { /* gone */
+			stale = b->proto == KUBE_PROTO_UDP && b->n_dests > 0;
+			if (stale)
+				fn(&b->addr, b->port, NULL, userdata);
+			i++;
+		} else if (c > 0) { /* new: entries made while it did not exist */
+			stale = a->proto == KUBE_PROTO_UDP && a->n_dests > 0;
+			if (stale)
+				fn(&a->addr, a->port, a, userdata);
+			j++;
+		} else {
+			stale = a->proto == KUBE_PROTO_UDP &&
+				((b->n_dests == 0 && a->n_dests > 0) || !plan_fw_dests_kept(b, a));
+			if (stale)
+				fn(&a->addr, a->port, a, userdata);
+			i++;
+			j++;
+		}
+		n += stale;
+	}
+	return n;
+}

@@ -85,3 +85,14 @@ int plan_fw_build(const struct plan_fw_input *in, struct plan_fw *ret)
  */
 int plan_fw_diff(const struct plan_fw *from, const struct plan_fw *to, struct plan_fw *ret_add,
 		 struct plan_fw *ret_del) __attribute__((warn_unused_result));
+
+/*
+ * The UDP virtual servers whose conntrack entries may be stale after a change from `before` to
+ * `after` (both sorted by key): those that lost a real server, those that had none and now have
+ * one, and those that are gone (they had real servers). fn gets the key and the virtual server
+ * in `after` (NULL when gone), in key order. Returns how many it reported.
+ */
+typedef void (*plan_fw_udp_fn)(const struct net_addr *addr, uint16_t port,
+			       const struct plan_vs *now, void *userdata);
+size_t plan_fw_udp_stale(const struct plan_table *before, const struct plan_table *after,
+			 plan_fw_udp_fn fn, void *userdata);

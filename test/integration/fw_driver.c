@@ -4,11 +4,13 @@
  * derives the packet-path sets and applies them to kipvs's nftables table through ipvs/fw_nft.c
  * (until the node sync calls fw itself), then verifies by reading the sets back.
  *   fw_driver apply FILE --node NAME --node-ip IP [--cluster-cidr CIDR] [--masquerade-all]
- *             [--phase add|delete|all] [--no-verify] [--then FILE2]... [--ipvs]
+ *             [--phase add|delete|all] [--no-verify] [--then FILE2]... [--ipvs [--previous FILE0]]
  *   (each --then FILE is synced after, with the same handle: element adds and deletes only;
- *   --ipvs: the IPVS table too, through fw_node_sync() and a kipvs state file)
+ *   --ipvs: the IPVS table too, through fw_node_sync() and a kipvs state file; --previous FILE:
+ *   the table the last sync made, for the UDP conntrack cleanup)
  *   fw_driver print FILE --node NAME --node-ip IP      (the derived elements, no kernel)
  *   fw_driver remove        fw_driver forward-drop     (exit 0 when a foreign drop is found)
+ *   fw_driver conntrack-flush VIP PORT [KEEP_IP:PORT]...  (UDP entries; prints deleted=N)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,22 +65,24 @@ out:
 }
 
 /* With --ipvs: the node sync through fw_node_sync(), then both read-backs; 0 or 1. */
-static int driver_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *plan,
+static int driver_node_sync(struct fw *fw, struct ipvs_node *node,
+			    const struct plan_table *previous, const struct plan_table *plan,
 			    const struct plan_fw *want)
 {
 	struct ipvs_node_result res = {0};
 	struct fw_node_result fres = {0};
 	char line[256];
-	int r = fw_node_sync(fw, node, plan, want, &res, &fres);
+	int r = fw_node_sync(fw, node, previous, plan, want, &res, &fres);
 
 	if (r < 0) {
 		fprintf(stderr, "fw_driver: node sync: %s\n", strerror(-r));
 		return 1;
 	}
 	ipvs_node_result_format(&res, line, sizeof(line));
-	fprintf(stderr, "%s\nfw_driver: node sync added=%u deleted=%u errors=%d,%d\n", line,
-		fres.add.added, fres.del.deleted, fres.add_err, fres.del_err);
-	if (fres.add_err || fres.del_err || !ipvs_node_matches(node, plan) ||
+	fprintf(stderr, "%s\nfw_driver: node sync added=%u deleted=%u errors=%d,%d conntrack=%u\n",
+		line, fres.add.added, fres.del.deleted, fres.add_err, fres.del_err,
+		fres.conntrack_deleted);
+	if (fres.add_err || fres.del_err || fres.conntrack_err || !ipvs_node_matches(node, plan) ||
 	    fw_verify(fw, want) != 1) {
 		fprintf(stderr, "fw_driver: the kernel does not match after the node sync\n");
 		return 1;
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
 	const char *node = NULL, *file;
 	enum fw_phase phase = FW_PHASE_ALL;
 	bool verify = true, have_ip = false, with_ipvs = false;
-	const char *then[8];
+	const char *then[8], *previous_file = NULL;
 	size_t n_then = 0;
 	char err[512] = "";
 	int r;
@@ -130,6 +134,32 @@ int main(int argc, char **argv)
 		r = fw_table_remove(NULL, err, sizeof(err));
 		if (r < 0)
 			fprintf(stderr, "fw_driver: remove: %s\n", err);
+		return r < 0 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "conntrack-flush") == 0 && argc >= 4) {
+		struct plan_dest keep[8] = {0};
+		struct net_addr vip;
+		size_t n_keep = 0;
+		unsigned deleted = 0;
+
+		if (net_addr_parse(argv[2], &vip) < 0)
+			return usage();
+		for (int i = 4; i < argc && n_keep < 8; i++) {
+			char buf[64], *colon;
+
+			snprintf(buf, sizeof(buf), "%s", argv[i]);
+			colon = strrchr(buf, ':');
+			if (!colon)
+				return usage();
+			*colon = '\0';
+			if (net_addr_parse(buf, &keep[n_keep].addr) < 0)
+				return usage();
+			keep[n_keep++].port = (uint16_t)atoi(colon + 1);
+		}
+		r = ipvs_conntrack_udp_flush(&vip, (uint16_t)atoi(argv[3]), keep, n_keep, &deleted);
+		printf("deleted=%u\n", deleted);
+		if (r < 0)
+			fprintf(stderr, "fw_driver: conntrack-flush: %s\n", strerror(-r));
 		return r < 0 ? 1 : 0;
 	}
 	if (strcmp(argv[1], "forward-drop") == 0) {
@@ -165,6 +195,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--then") == 0 && v && n_then < 8) {
 			then[n_then++] = v;
 			i++;
+		} else if (strcmp(a, "--previous") == 0 && v) {
+			previous_file = v;
+			i++;
 		} else if (strcmp(a, "--ipvs") == 0) {
 			with_ipvs = true;
 		} else if (strcmp(a, "--no-verify") == 0) {
@@ -183,7 +216,7 @@ int main(int argc, char **argv)
 	struct fw *fw = NULL;
 	int rc = 1;
 
-	struct plan_table plan = {0};
+	struct plan_table plan = {0}, previous = {0};
 	struct ipvs_node *inode = NULL;
 
 	if (driver_want(file, node, have_ip ? &node_ip : NULL, &want, &plan) < 0)
@@ -221,7 +254,16 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (inode ? driver_node_sync(fw, inode, &plan, &want) : driver_sync(fw, &want, phase, verify))
+	if (previous_file) {
+		struct plan_fw unused = {0};
+
+		r = driver_want(previous_file, node, have_ip ? &node_ip : NULL, &unused, &previous);
+		plan_fw_clear(&unused);
+		if (r < 0)
+			goto out;
+	}
+	if (inode ? driver_node_sync(fw, inode, previous_file ? &previous : NULL, &plan, &want)
+		  : driver_sync(fw, &want, phase, verify))
 		goto out;
 	for (size_t t = 0; t < n_then; t++) {
 		struct plan_fw next = {0};
@@ -229,10 +271,11 @@ int main(int argc, char **argv)
 
 		if (driver_want(then[t], node, have_ip ? &node_ip : NULL, &next, &next_plan) < 0)
 			goto out;
-		r = inode ? driver_node_sync(fw, inode, &next_plan, &next)
+		r = inode ? driver_node_sync(fw, inode, &plan, &next_plan, &next)
 			  : driver_sync(fw, &next, phase, verify);
 		plan_fw_clear(&next);
-		plan_table_clear(&next_plan);
+		plan_table_clear(&plan);
+		plan = next_plan;
 		if (r)
 			goto out;
 	}
@@ -240,6 +283,7 @@ int main(int argc, char **argv)
 out:
 	ipvs_node_free(inode);
 	plan_table_clear(&plan);
+	plan_table_clear(&previous);
 	fw_free(fw);
 	plan_fw_clear(&want);
 	return rc;

@@ -144,6 +144,11 @@ static void t_plan(const struct t_vs *tv, struct plan_table *ret)
 	}
 }
 
+static int t_vs_cmp(const void *a, const void *b)
+{
+	return plan_vs_key_compare(a, b);
+}
+
 /* "set addr proto port [addr2[/len]]" with the fields the set uses. */
 static void t_write(const struct plan_fw *fw, char *out, size_t size)
 {
@@ -350,6 +355,95 @@ static void test_diff(void **state)
 	plan_table_clear(&p2);
 }
 
+struct t_udp_case {
+	const char *name;
+	struct t_vs before[T_MAX], after[T_MAX];
+	const char *want; /* "addr:port[ gone]" lines */
+};
+
+static const struct t_udp_case udp_cases[] = {
+	{"unchanged: nothing",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+	 ""},
+	{"a real server removed",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53", "10.1.0.6:53"}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.6:53"}}},
+	 "10.96.0.10:53\n"},
+	{"a real server replaced",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.7:53"}}},
+	 "10.96.0.10:53\n"},
+	{"a real server added to others: nothing",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53", "10.1.0.6:53"}}},
+	 ""},
+	{"first real server",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {NULL}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+	 "10.96.0.10:53\n"},
+	{"new service with real servers; new empty one: nothing",
+	 {{0}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
+	  {PLAN_VS_CLUSTER_IP, "10.96.0.11", UDP, 53, "d/e", {NULL}}},
+	 "10.96.0.10:53\n"},
+	{"gone with real servers; gone empty: nothing",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
+	  {PLAN_VS_CLUSTER_IP, "10.96.0.11", UDP, 53, "d/e", {NULL}}},
+	 {{0}},
+	 "10.96.0.10:53 gone\n"},
+	{"tcp is never reported",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "d/web", {"10.1.0.5:80"}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "d/web", {"10.1.0.6:80"}}},
+	 ""},
+	{"same port, other protocol and address are separate keys",
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 53, "d/dns", {"10.1.0.5:53"}},
+	  {PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 53, "d/dns", {"10.1.0.6:53"}},
+	  {PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
+	  {PLAN_VS_CLUSTER_IP, "10.96.0.12", UDP, 53, "d/x", {"10.1.0.9:53"}}},
+	 "10.96.0.12:53\n"},
+};
+
+struct t_udp_out {
+	char buf[1024];
+	size_t off;
+};
+
+static void t_udp_on(const struct net_addr *addr, uint16_t port, const struct plan_vs *now,
+		     void *userdata)
+{
+	struct t_udp_out *o = userdata;
+	char a[NET_ADDR_STRLEN];
+
+	o->off += (size_t)snprintf(o->buf + o->off, sizeof(o->buf) - o->off, "%s:%u%s\n",
+				   net_addr_format(addr, a), port, now ? "" : " gone");
+}
+
+static void test_udp_stale(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(udp_cases) / sizeof(udp_cases[0]); i++) {
+		const struct t_udp_case *c = &udp_cases[i];
+		struct plan_table before = {0}, after = {0};
+		struct t_udp_out out = {.buf = ""};
+		size_t n, lines = 0;
+
+		t_plan(c->before, &before);
+		t_plan(c->after, &after);
+		qsort(before.vs, before.n_vs, sizeof(*before.vs), t_vs_cmp);
+		qsort(after.vs, after.n_vs, sizeof(*after.vs), t_vs_cmp);
+		n = plan_fw_udp_stale(&before, &after, t_udp_on, &out);
+		for (const char *p = c->want; *p; p++)
+			lines += *p == '\n';
+		if (strcmp(out.buf, c->want) != 0 || n != lines)
+			fail_msg("case \"%s\": n=%zu\n--- want\n%s--- got\n%s", c->name, n, c->want,
+				 out.buf);
+		plan_table_clear(&before);
+		plan_table_clear(&after);
+	}
+}
+
 static void test_set_names(void **state)
 {
 	(void)state;
@@ -363,6 +457,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_cases),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_udp_stale),
 		cmocka_unit_test(test_set_names),
 	};
 
