@@ -19,7 +19,7 @@ struct plan_fw;
 #define FW_MASQ_MARK 0x4000
 
 struct fw_config {
-	const char *table; /* NULL: FW_TABLE_DEFAULT */
+	const char *table;			/* NULL: FW_TABLE_DEFAULT */
 	const struct net_prefix *cluster_cidrs; /* ClusterIP traffic from outside is masqueraded */
 	size_t n_cluster_cidrs;
 	bool masquerade_all; /* all ClusterIP traffic is masqueraded */
@@ -63,7 +63,7 @@ struct fw_sync_result {
  */
 int fw_sync(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
 	    struct fw_sync_result *ret_result, char *err, size_t err_size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * Reads every set back from the kernel and compares it with `desired`: 1 when equal, 0 when not
@@ -73,7 +73,7 @@ int fw_verify(struct fw *fw, const struct plan_fw *desired) __attribute__((warn_
 
 /* Deletes the table (nothing else). 1 when it was there, 0 when absent, or -errno. */
 int fw_table_remove(const char *table, char *err, size_t err_size)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * True when another table's forward hook has policy drop (Docker's FORWARD): kipvs's accept
@@ -98,8 +98,8 @@ struct plan_table;
 /* What fw_node_sync() did on the nftables side. */
 struct fw_node_result {
 	struct fw_sync_result add, del;
-	int base_err;		 /* fw_base_ensure(): 0, or -errno (IPVS was then not synced) */
-	int add_err, del_err;	 /* element phases: 0, or -errno (logged; the next sync retries) */
+	int base_err;	      /* fw_base_ensure(): 0, or -errno (IPVS was then not synced) */
+	int add_err, del_err; /* element phases: 0, or -errno (logged; the next sync retries) */
 	unsigned conntrack_deleted; /* UDP conntrack entries deleted */
 	int conntrack_err;	    /* the first ipvs_conntrack_udp_flush() failure, or 0 */
 };
@@ -120,7 +120,7 @@ struct fw_node_result {
 int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
 		 const struct plan_table *desired, const struct plan_fw *fw_desired,
 		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- UDP conntrack (ipvs/ipvs_conntrack.c) ---- */
 
@@ -134,4 +134,4 @@ struct plan_dest;
  */
 int ipvs_conntrack_udp_flush(const struct net_addr *vip, uint16_t port,
 			     const struct plan_dest *keep, size_t n_keep, unsigned *ret_deleted)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));

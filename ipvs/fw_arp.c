@@ -57,8 +57,8 @@ int fw_strict_arp_apply(const char *proc_root, bool enable)
 		const char *name;
 		long value;
 	} want[] = {
-		{"net/ipv4/conf/all/arp_ignore", 1},
-		{"net/ipv4/conf/all/arp_announce", 2},
+	    {"net/ipv4/conf/all/arp_ignore", 1},
+	    {"net/ipv4/conf/all/arp_announce", 2},
 	};
 	int changed = 0, first_err = 0;
 

@@ -166,7 +166,8 @@ static void fw_set_name(enum plan_fw_set set, int family, char *buf, size_t size
 	if (fw_set_is_shared(set))
 		snprintf(buf, size, "%s", plan_fw_set_to_string(set));
 	else
-		snprintf(buf, size, "%s%c", plan_fw_set_to_string(set), family == AF_INET6 ? '6' : '4');
+		snprintf(buf, size, "%s%c", plan_fw_set_to_string(set),
+			 family == AF_INET6 ? '6' : '4');
 }
 
 /* One element as nft prints it ("10.96.0.10 . tcp . 80"). */
@@ -265,7 +266,7 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 	const char *nfp = family == AF_INET6 ? "ipv6" : "ipv4";
 	char v = family == AF_INET6 ? '6' : '4';
 	const char *key = family == AF_INET6 ? "ip6 daddr . meta l4proto . th dport"
-					      : "ip daddr . meta l4proto . th dport";
+					     : "ip daddr . meta l4proto . th dport";
 	bool have_cidr = false;
 
 	for (size_t i = 0; i < cfg->n_cluster_cidrs; i++)
@@ -274,15 +275,17 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 
 	if (strcmp(chain, "prerouting") == 0) {
 		fprintf(f, "\t\t%s @no_local%c drop\n", key, v);
-		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			   "@node_port_no_local%c drop\n",
+		fprintf(f,
+			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			"@node_port_no_local%c drop\n",
 			nfp, v);
 		fprintf(f, "\t\t%s @lb_filtered%c %s . %s saddr != @lb_source%c drop\n", key, v,
 			key, ip, v);
 		fprintf(f, "\t\t%s @external%c meta mark set meta mark | 0x%x\n", key, v,
 			FW_MASQ_MARK);
-		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			   "@node_port%c meta mark set meta mark | 0x%x\n",
+		fprintf(f,
+			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			"@node_port%c meta mark set meta mark | 0x%x\n",
 			nfp, v, FW_MASQ_MARK);
 		if (cfg->masquerade_all)
 			fprintf(f, "\t\t%s @cluster_ip%c meta mark set meta mark | 0x%x\n", key, v,
@@ -295,11 +298,13 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 	} else if (strcmp(chain, "output") == 0) {
 		fprintf(f, "\t\t%s daddr @vip%c meta mark set meta mark | 0x%x\n", ip, v,
 			FW_MASQ_MARK);
-		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			   "@node_port%c meta mark set meta mark | 0x%x\n",
+		fprintf(f,
+			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			"@node_port%c meta mark set meta mark | 0x%x\n",
 			nfp, v, FW_MASQ_MARK);
-		fprintf(f, "\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			   "@node_port_local%c meta mark set meta mark | 0x%x\n",
+		fprintf(f,
+			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
+			"@node_port_local%c meta mark set meta mark | 0x%x\n",
 			nfp, v, FW_MASQ_MARK);
 	} else if (strcmp(chain, "input") == 0) {
 		fprintf(f,
@@ -308,8 +313,9 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 			"meta l4proto . th dport != @hc_node_port reject\n",
 			ip, v, key, v, key, v, key, v);
 	} else if (strcmp(chain, "postrouting") == 0) {
-		fprintf(f, "\t\t%s daddr . meta l4proto . th dport . %s saddr @hairpin%c "
-			   "masquerade fully-random\n",
+		fprintf(f,
+			"\t\t%s daddr . meta l4proto . th dport . %s saddr @hairpin%c "
+			"masquerade fully-random\n",
 			ip, ip, v);
 	}
 }
@@ -323,11 +329,11 @@ static char *fw_base_text(const struct fw_config *cfg, const char *table)
 	static const struct {
 		const char *name, *hook, *type, *prio;
 	} chains[] = {
-		{"prerouting", "prerouting", "filter", "mangle"},
-		{"output", "output", "filter", "mangle"},
-		{"input", "input", "filter", "filter"},
-		{"forward", "forward", "filter", "filter"},
-		{"postrouting", "postrouting", "nat", "srcnat"},
+	    {"prerouting", "prerouting", "filter", "mangle"},
+	    {"output", "output", "filter", "mangle"},
+	    {"input", "input", "filter", "filter"},
+	    {"forward", "forward", "filter", "filter"},
+	    {"postrouting", "postrouting", "nat", "srcnat"},
 	};
 
 	f = open_memstream(&buf, &len);
@@ -528,8 +534,8 @@ static int fw_sync_once(struct fw *fw, const struct plan_fw *desired, enum fw_ph
 
 					if (fw_set_is_shared((enum plan_fw_set)s) && fam)
 						continue;
-					fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET, name,
-						    sizeof(name));
+					fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET,
+						    name, sizeof(name));
 					fprintf(f, "flush set inet %s %s\n", fw->table, name);
 				}
 		res->added = fw_write_elements(f, "add", fw->table, desired);
@@ -754,7 +760,8 @@ bool fw_forward_drop_is_present(struct fw *fw)
 			snprintf(want, sizeof(want), "table inet %s {", fw->table);
 			ours = strncmp(line, want, strlen(want)) == 0;
 		}
-		if (!ours && memmem(line, n, "hook forward", 12) && memmem(line, n, "policy drop", 11))
+		if (!ours && memmem(line, n, "hook forward", 12) &&
+		    memmem(line, n, "policy drop", 11))
 			return true;
 	}
 	return false;

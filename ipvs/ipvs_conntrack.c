@@ -84,11 +84,10 @@ static void ipvs_conntrack_on_entry(struct nl_object *obj, void *arg)
 		w->deleted++;
 }
 
-int ipvs_conntrack_udp_flush(const struct net_addr *vip, uint16_t port, const struct plan_dest *keep,
-			     size_t n_keep, unsigned *ret_deleted)
+int ipvs_conntrack_udp_flush(const struct net_addr *vip, uint16_t port,
+			     const struct plan_dest *keep, size_t n_keep, unsigned *ret_deleted)
 {
-	struct ipvs_conntrack_walk w = {
-		.vip = vip, .port = port, .keep = keep, .n_keep = n_keep};
+	struct ipvs_conntrack_walk w = {.vip = vip, .port = port, .keep = keep, .n_keep = n_keep};
 	struct nl_cache *cache = NULL;
 	int r;
 

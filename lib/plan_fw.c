@@ -138,8 +138,8 @@ static int plan_fw_add_vs(struct plan_fw_builder *b, const struct plan_fw_input 
 		break;
 	case PLAN_VS_EXTERNAL_IP:
 	case PLAN_VS_LOAD_BALANCER:
-		r = plan_fw_push_vs(b, local ? PLAN_FW_SET_EXTERNAL_LOCAL : PLAN_FW_SET_EXTERNAL, vs,
-				    true);
+		r = plan_fw_push_vs(b, local ? PLAN_FW_SET_EXTERNAL_LOCAL : PLAN_FW_SET_EXTERNAL,
+				    vs, true);
 		if (r == 0 && none_local)
 			r = plan_fw_push_vs(b, PLAN_FW_SET_NO_LOCAL, vs, true);
 		break;

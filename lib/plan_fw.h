@@ -17,18 +17,18 @@
 
 /* The sets. Per address family unless said otherwise; the key is in brackets. */
 enum plan_fw_set {
-	PLAN_FW_SET_VIP,		 /* [addr] every ClusterIP/externalIP/LB address (VIP filter) */
-	PLAN_FW_SET_CLUSTER_IP,		 /* [addr . proto . port] ClusterIP virtual servers */
-	PLAN_FW_SET_EXTERNAL,		 /* [addr . proto . port] externalIP/LB under eTP=Cluster */
-	PLAN_FW_SET_EXTERNAL_LOCAL,	 /* [addr . proto . port] externalIP/LB under eTP=Local */
-	PLAN_FW_SET_NODE_PORT,		 /* [proto . port] NodePorts under eTP=Cluster */
-	PLAN_FW_SET_NODE_PORT_LOCAL,	 /* [proto . port] NodePorts under eTP=Local */
-	PLAN_FW_SET_NO_LOCAL,		 /* [addr . proto . port] eTP=Local external, no local ep */
-	PLAN_FW_SET_NODE_PORT_NO_LOCAL,	 /* [proto . port] eTP=Local NodePort, no local endpoint */
-	PLAN_FW_SET_HAIRPIN,		 /* [ep . proto . ep port . ep] every real server */
-	PLAN_FW_SET_LB_FILTERED,	 /* [addr . proto . port] LB VIPs with source ranges */
-	PLAN_FW_SET_LB_SOURCE,		 /* [addr . proto . port . source prefix] allowed sources */
-	PLAN_FW_SET_HC_NODE_PORT,	 /* [port] healthCheckNodePorts (TCP; both families) */
+	PLAN_FW_SET_VIP,	     /* [addr] every ClusterIP/externalIP/LB address (VIP filter) */
+	PLAN_FW_SET_CLUSTER_IP,	     /* [addr . proto . port] ClusterIP virtual servers */
+	PLAN_FW_SET_EXTERNAL,	     /* [addr . proto . port] externalIP/LB under eTP=Cluster */
+	PLAN_FW_SET_EXTERNAL_LOCAL,  /* [addr . proto . port] externalIP/LB under eTP=Local */
+	PLAN_FW_SET_NODE_PORT,	     /* [proto . port] NodePorts under eTP=Cluster */
+	PLAN_FW_SET_NODE_PORT_LOCAL, /* [proto . port] NodePorts under eTP=Local */
+	PLAN_FW_SET_NO_LOCAL,	     /* [addr . proto . port] eTP=Local external, no local ep */
+	PLAN_FW_SET_NODE_PORT_NO_LOCAL, /* [proto . port] eTP=Local NodePort, no local endpoint */
+	PLAN_FW_SET_HAIRPIN,		/* [ep . proto . ep port . ep] every real server */
+	PLAN_FW_SET_LB_FILTERED,	/* [addr . proto . port] LB VIPs with source ranges */
+	PLAN_FW_SET_LB_SOURCE,		/* [addr . proto . port . source prefix] allowed sources */
+	PLAN_FW_SET_HC_NODE_PORT,	/* [port] healthCheckNodePorts (TCP; both families) */
 	_PLAN_FW_SET_MAX,
 };
 
@@ -76,7 +76,7 @@ struct plan_fw_input {
  * (ret left empty). Free with plan_fw_clear().
  */
 int plan_fw_build(const struct plan_fw_input *in, struct plan_fw *ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /*
  * The difference from `from` to `to`: the elements of `to` not in `from` (adds) and of `from`

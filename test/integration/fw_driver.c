@@ -48,11 +48,11 @@ static int driver_want(const char *file, const char *node, const struct net_addr
 		goto out;
 	}
 	struct plan_input pin = {
-		.cache = cache, .node_name = node, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
+	    .cache = cache, .node_name = node, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
 	if ((r = plan_build(&pin, &plan)) < 0)
 		goto out;
 	struct plan_fw_input fin = {
-		.plan = &plan, .cache = cache, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
+	    .plan = &plan, .cache = cache, .node_addrs = ip, .n_node_addrs = ip ? 1 : 0};
 	r = plan_fw_build(&fin, ret);
 	if (r >= 0 && ret_plan) {
 		*ret_plan = plan;
@@ -102,12 +102,13 @@ static int driver_sync(struct fw *fw, const struct plan_fw *want, enum fw_phase 
 		fprintf(stderr, "fw_driver: sync: %s (%s)\n", err, strerror(-r));
 		return 1;
 	}
-	fprintf(stderr, "fw_driver: sync added=%u deleted=%u resynced=%d\n", res.added,
-		res.deleted, res.resynced);
+	fprintf(stderr, "fw_driver: sync added=%u deleted=%u resynced=%d\n", res.added, res.deleted,
+		res.resynced);
 	if (verify && phase == FW_PHASE_ALL) {
 		r = fw_verify(fw, want);
 		if (r != 1) {
-			fprintf(stderr, "fw_driver: verify: %s\n", r == 0 ? "differs" : strerror(-r));
+			fprintf(stderr, "fw_driver: verify: %s\n",
+				r == 0 ? "differs" : strerror(-r));
 			return 1;
 		}
 		fprintf(stderr, "fw_driver: verified %zu elements\n", want->n_elems);

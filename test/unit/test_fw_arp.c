@@ -29,13 +29,13 @@ struct t_case {
 };
 
 static const struct t_case cases[] = {
-	{"both default, enabled", true, "0\n", "0\n", 2, "1", "2"},
-	{"ignore already set", true, "1\n", "0\n", 1, "1", "2"},
-	{"both already set", true, "1\n", "2\n", 0, "1", "2"},
-	{"other values are overwritten", true, "2\n", "1\n", 2, "1", "2"},
-	{"disabled touches nothing", false, "0\n", "0\n", 0, "0", "0"},
-	{"missing file: error after trying the other", true, NULL, "0\n", -ENOENT, NULL, "2"},
-	{"garbage is an error", true, "x\n", "2\n", -EBADMSG, "x", "2"},
+    {"both default, enabled", true, "0\n", "0\n", 2, "1", "2"},
+    {"ignore already set", true, "1\n", "0\n", 1, "1", "2"},
+    {"both already set", true, "1\n", "2\n", 0, "1", "2"},
+    {"other values are overwritten", true, "2\n", "1\n", 2, "1", "2"},
+    {"disabled touches nothing", false, "0\n", "0\n", 0, "0", "0"},
+    {"missing file: error after trying the other", true, NULL, "0\n", -ENOENT, NULL, "2"},
+    {"garbage is an error", true, "x\n", "2\n", -EBADMSG, "x", "2"},
 };
 
 static void t_write(const char *path, const char *text)
@@ -88,7 +88,8 @@ static void test_cases(void **state)
 			fail_msg("case \"%s\": returned %d, want %d", c->name, r, c->want_r);
 		t_read(ign, got, sizeof(got));
 		if (c->want_ignore && strcmp(got, c->want_ignore) != 0)
-			fail_msg("case \"%s\": arp_ignore %s, want %s", c->name, got, c->want_ignore);
+			fail_msg("case \"%s\": arp_ignore %s, want %s", c->name, got,
+				 c->want_ignore);
 		t_read(ann, got, sizeof(got));
 		if (strcmp(got, c->want_announce) != 0)
 			fail_msg("case \"%s\": arp_announce %s, want %s", c->name, got,
@@ -111,7 +112,7 @@ static void test_cases(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_cases),
 	};
 
 	log_set_stream(fopen("/dev/null", "w"));

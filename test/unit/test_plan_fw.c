@@ -30,7 +30,7 @@ struct t_vs {
 	const char *addr;
 	enum kube_proto proto;
 	uint16_t port;
-	const char *svc; /* "ns/name" */
+	const char *svc;	  /* "ns/name" */
 	const char *dests[T_MAX]; /* "addr:port" (IPv4) */
 };
 
@@ -89,9 +89,8 @@ static struct kube_cache *t_cache(const struct t_svc *svcs)
 			svc->lb_source_ranges = calloc(n, sizeof(*svc->lb_source_ranges));
 			assert_non_null(svc->lb_source_ranges);
 			for (size_t k = 0; k < n; k++)
-				assert_int_equal(net_prefix_parse(t->ranges[k],
-								  &svc->lb_source_ranges[k]),
-						 0);
+				assert_int_equal(
+				    net_prefix_parse(t->ranges[k], &svc->lb_source_ranges[k]), 0);
 			svc->n_lb_source_ranges = n;
 		}
 		assert_true(kube_cache_put_service(c, svc) >= 0);
@@ -159,16 +158,16 @@ static void t_write(const struct plan_fw *fw, char *out, size_t size)
 		const struct plan_fw_elem *e = &fw->elems[i];
 		char a[NET_ADDR_STRLEN] = "-", a2[NET_ADDR_STRLEN] = "";
 
-		if (e->addr.family && (e->set != PLAN_FW_SET_NODE_PORT &&
-				       e->set != PLAN_FW_SET_NODE_PORT_LOCAL &&
-				       e->set != PLAN_FW_SET_NODE_PORT_NO_LOCAL))
+		if (e->addr.family &&
+		    (e->set != PLAN_FW_SET_NODE_PORT && e->set != PLAN_FW_SET_NODE_PORT_LOCAL &&
+		     e->set != PLAN_FW_SET_NODE_PORT_NO_LOCAL))
 			net_addr_format(&e->addr, a);
 		else if (e->addr.family)
 			snprintf(a, sizeof(a), "ipv%d", e->addr.family == AF_INET ? 4 : 6);
 		if (e->addr2.family)
 			net_addr_format(&e->addr2, a2);
-		off += (size_t)snprintf(out + off, size - off, "%s %s", plan_fw_set_to_string(e->set),
-					a);
+		off += (size_t)snprintf(out + off, size - off, "%s %s",
+					plan_fw_set_to_string(e->set), a);
 		if (e->set != PLAN_FW_SET_VIP)
 			off += (size_t)snprintf(out + off, size - off, " %s %u",
 						kube_proto_to_string(e->proto), e->port);
@@ -182,100 +181,105 @@ static void t_write(const struct plan_fw *fw, char *out, size_t size)
 }
 
 static const struct t_case cases[] = {
-	{
-		.name = "clusterip: set, vip, hairpin per real server",
-		.svcs = {{"default", "web"}},
-		.vs = {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "default/web",
-			{"10.1.0.5:8080", "10.1.0.6:8080"}}},
-		.want = "vip 10.96.0.10\n"
-			"cluster_ip 10.96.0.10 TCP 80\n"
-			"hairpin 10.1.0.5 TCP 8080 10.1.0.5\n"
-			"hairpin 10.1.0.6 TCP 8080 10.1.0.6\n",
-	},
-	{
-		.name = "nodeport cluster policy: proto . port once for all node addresses, no vip",
-		.svcs = {{"default", "np"}},
-		.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", UDP, 30053, "default/np", {"10.1.0.7:53"}},
-		       {PLAN_VS_NODE_PORT, "192.168.1.3", UDP, 30053, "default/np", {"10.1.0.7:53"}}},
-		.want = "node_port ipv4 UDP 30053\n"
-			"hairpin 10.1.0.7 UDP 53 10.1.0.7\n",
-	},
-	{
-		.name = "nodeport local policy without local endpoint: local + no_local",
-		.svcs = {{"default", "np", KUBE_POLICY_LOCAL, {NULL}, 31000}},
-		.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", TCP, 30080, "default/np", {NULL}}},
-		.want = "node_port_local ipv4 TCP 30080\n"
-			"node_port_no_local ipv4 TCP 30080\n"
-			"hc_node_port - TCP 31000\n",
-	},
-	{
-		.name = "lb local policy with local endpoint: no drop",
-		.svcs = {{"default", "lb", KUBE_POLICY_LOCAL, {NULL}, 31001}},
-		.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb",
-			{"10.1.0.9:8443"}}},
-		.want = "vip 203.0.113.5\n"
-			"external_local 203.0.113.5 TCP 443\n"
-			"hairpin 10.1.0.9 TCP 8443 10.1.0.9\n"
-			"hc_node_port - TCP 31001\n",
-	},
-	{
-		.name = "externalip local policy, no endpoint: dropped",
-		.svcs = {{"default", "ext", KUBE_POLICY_LOCAL}},
-		.vs = {{PLAN_VS_EXTERNAL_IP, "198.51.100.1", TCP, 80, "default/ext", {NULL}}},
-		.want = "vip 198.51.100.1\n"
-			"external_local 198.51.100.1 TCP 80\n"
-			"no_local 198.51.100.1 TCP 80\n",
-	},
-	{
-		.name = "lb source ranges: only the VIP's family; filtered",
-		.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER,
-			  {"192.0.2.0/24", "2001:db8::/32", "10.0.0.0/8"}}},
-		.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
-		.want = "vip 203.0.113.5\n"
-			"external 203.0.113.5 TCP 443\n"
-			"lb_filtered 203.0.113.5 TCP 443\n"
-			"lb_source 203.0.113.5 TCP 443 10.0.0.0/8\n"
-			"lb_source 203.0.113.5 TCP 443 192.0.2.0/24\n",
-	},
-	{
-		.name = "lb source ranges of the other family only: filtered, nothing allowed",
-		.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"2001:db8::/32"}}},
-		.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
-		.want = "vip 203.0.113.5\n"
-			"external 203.0.113.5 TCP 443\n"
-			"lb_filtered 203.0.113.5 TCP 443\n",
-	},
-	{
-		.name = "externalip that is a node address is no vip",
-		.svcs = {{"default", "ext"}},
-		.vs = {{PLAN_VS_EXTERNAL_IP, "192.168.1.2", TCP, 8080, "default/ext", {NULL}}},
-		.node_addrs = {"192.168.1.2"},
-		.want = "external 192.168.1.2 TCP 8080\n",
-	},
-	{
-		.name = "service not cached: cluster policy, no ranges",
-		.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.6", TCP, 80, "default/gone", {NULL}}},
-		.want = "vip 203.0.113.6\n"
-			"external 203.0.113.6 TCP 80\n",
-	},
-	{
-		.name = "ipv6 clusterip; shared real server across services deduplicated",
-		.svcs = {{"default", "a"}, {"default", "b"}},
-		.vs = {{PLAN_VS_CLUSTER_IP, "fd00::10", TCP, 80, "default/a", {NULL}},
-		       {PLAN_VS_CLUSTER_IP, "10.96.0.1", TCP, 80, "default/a", {"10.1.0.5:80"}},
-		       {PLAN_VS_CLUSTER_IP, "10.96.0.2", TCP, 80, "default/b", {"10.1.0.5:80"}}},
-		.want = "vip 10.96.0.1\n"
-			"vip 10.96.0.2\n"
-			"vip fd00::10\n"
-			"cluster_ip 10.96.0.1 TCP 80\n"
-			"cluster_ip 10.96.0.2 TCP 80\n"
-			"cluster_ip fd00::10 TCP 80\n"
-			"hairpin 10.1.0.5 TCP 80 10.1.0.5\n",
-	},
-	{
-		.name = "empty plan",
-		.want = "",
-	},
+    {
+	.name = "clusterip: set, vip, hairpin per real server",
+	.svcs = {{"default", "web"}},
+	.vs = {{PLAN_VS_CLUSTER_IP,
+		"10.96.0.10",
+		TCP,
+		80,
+		"default/web",
+		{"10.1.0.5:8080", "10.1.0.6:8080"}}},
+	.want = "vip 10.96.0.10\n"
+		"cluster_ip 10.96.0.10 TCP 80\n"
+		"hairpin 10.1.0.5 TCP 8080 10.1.0.5\n"
+		"hairpin 10.1.0.6 TCP 8080 10.1.0.6\n",
+    },
+    {
+	.name = "nodeport cluster policy: proto . port once for all node addresses, no vip",
+	.svcs = {{"default", "np"}},
+	.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", UDP, 30053, "default/np", {"10.1.0.7:53"}},
+	       {PLAN_VS_NODE_PORT, "192.168.1.3", UDP, 30053, "default/np", {"10.1.0.7:53"}}},
+	.want = "node_port ipv4 UDP 30053\n"
+		"hairpin 10.1.0.7 UDP 53 10.1.0.7\n",
+    },
+    {
+	.name = "nodeport local policy without local endpoint: local + no_local",
+	.svcs = {{"default", "np", KUBE_POLICY_LOCAL, {NULL}, 31000}},
+	.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", TCP, 30080, "default/np", {NULL}}},
+	.want = "node_port_local ipv4 TCP 30080\n"
+		"node_port_no_local ipv4 TCP 30080\n"
+		"hc_node_port - TCP 31000\n",
+    },
+    {
+	.name = "lb local policy with local endpoint: no drop",
+	.svcs = {{"default", "lb", KUBE_POLICY_LOCAL, {NULL}, 31001}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {"10.1.0.9:8443"}}},
+	.want = "vip 203.0.113.5\n"
+		"external_local 203.0.113.5 TCP 443\n"
+		"hairpin 10.1.0.9 TCP 8443 10.1.0.9\n"
+		"hc_node_port - TCP 31001\n",
+    },
+    {
+	.name = "externalip local policy, no endpoint: dropped",
+	.svcs = {{"default", "ext", KUBE_POLICY_LOCAL}},
+	.vs = {{PLAN_VS_EXTERNAL_IP, "198.51.100.1", TCP, 80, "default/ext", {NULL}}},
+	.want = "vip 198.51.100.1\n"
+		"external_local 198.51.100.1 TCP 80\n"
+		"no_local 198.51.100.1 TCP 80\n",
+    },
+    {
+	.name = "lb source ranges: only the VIP's family; filtered",
+	.svcs = {{"default",
+		  "lb",
+		  KUBE_POLICY_CLUSTER,
+		  {"192.0.2.0/24", "2001:db8::/32", "10.0.0.0/8"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
+	.want = "vip 203.0.113.5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_source 203.0.113.5 TCP 443 10.0.0.0/8\n"
+		"lb_source 203.0.113.5 TCP 443 192.0.2.0/24\n",
+    },
+    {
+	.name = "lb source ranges of the other family only: filtered, nothing allowed",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"2001:db8::/32"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
+	.want = "vip 203.0.113.5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n",
+    },
+    {
+	.name = "externalip that is a node address is no vip",
+	.svcs = {{"default", "ext"}},
+	.vs = {{PLAN_VS_EXTERNAL_IP, "192.168.1.2", TCP, 8080, "default/ext", {NULL}}},
+	.node_addrs = {"192.168.1.2"},
+	.want = "external 192.168.1.2 TCP 8080\n",
+    },
+    {
+	.name = "service not cached: cluster policy, no ranges",
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.6", TCP, 80, "default/gone", {NULL}}},
+	.want = "vip 203.0.113.6\n"
+		"external 203.0.113.6 TCP 80\n",
+    },
+    {
+	.name = "ipv6 clusterip; shared real server across services deduplicated",
+	.svcs = {{"default", "a"}, {"default", "b"}},
+	.vs = {{PLAN_VS_CLUSTER_IP, "fd00::10", TCP, 80, "default/a", {NULL}},
+	       {PLAN_VS_CLUSTER_IP, "10.96.0.1", TCP, 80, "default/a", {"10.1.0.5:80"}},
+	       {PLAN_VS_CLUSTER_IP, "10.96.0.2", TCP, 80, "default/b", {"10.1.0.5:80"}}},
+	.want = "vip 10.96.0.1\n"
+		"vip 10.96.0.2\n"
+		"vip fd00::10\n"
+		"cluster_ip 10.96.0.1 TCP 80\n"
+		"cluster_ip 10.96.0.2 TCP 80\n"
+		"cluster_ip fd00::10 TCP 80\n"
+		"hairpin 10.1.0.5 TCP 80 10.1.0.5\n",
+    },
+    {
+	.name = "empty plan",
+	.want = "",
+    },
 };
 
 static void test_build_cases(void **state)
@@ -297,7 +301,7 @@ static void test_build_cases(void **state)
 		}
 		t_plan(c->vs, &plan);
 		struct plan_fw_input in = {
-			.plan = &plan, .cache = cache, .node_addrs = nodes, .n_node_addrs = n_nodes};
+		    .plan = &plan, .cache = cache, .node_addrs = nodes, .n_node_addrs = n_nodes};
 		r = plan_fw_build(&in, &fw);
 		t_write(&fw, got, sizeof(got));
 		if (r != (int)fw.n_elems || strcmp(got, c->want) != 0)
@@ -312,13 +316,13 @@ static void test_build_cases(void **state)
 static void test_diff(void **state)
 {
 	static const struct t_vs before[] = {
-		{PLAN_VS_CLUSTER_IP, "10.96.0.1", TCP, 80, "d/a", {"10.1.0.5:80"}},
-		{PLAN_VS_CLUSTER_IP, "10.96.0.2", TCP, 80, "d/b", {NULL}},
-		{0}};
+	    {PLAN_VS_CLUSTER_IP, "10.96.0.1", TCP, 80, "d/a", {"10.1.0.5:80"}},
+	    {PLAN_VS_CLUSTER_IP, "10.96.0.2", TCP, 80, "d/b", {NULL}},
+	    {0}};
 	static const struct t_vs after[] = {
-		{PLAN_VS_CLUSTER_IP, "10.96.0.1", TCP, 80, "d/a", {"10.1.0.6:80"}},
-		{PLAN_VS_CLUSTER_IP, "10.96.0.3", TCP, 80, "d/c", {NULL}},
-		{0}};
+	    {PLAN_VS_CLUSTER_IP, "10.96.0.1", TCP, 80, "d/a", {"10.1.0.6:80"}},
+	    {PLAN_VS_CLUSTER_IP, "10.96.0.3", TCP, 80, "d/c", {NULL}},
+	    {0}};
 	struct plan_table p1 = {0}, p2 = {0};
 	struct plan_fw f1 = {0}, f2 = {0}, add = {0}, del = {0}, none = {0};
 	char got[2048];
@@ -362,47 +366,47 @@ struct t_udp_case {
 };
 
 static const struct t_udp_case udp_cases[] = {
-	{"unchanged: nothing",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
-	 ""},
-	{"a real server removed",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53", "10.1.0.6:53"}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.6:53"}}},
-	 "10.96.0.10:53\n"},
-	{"a real server replaced",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.7:53"}}},
-	 "10.96.0.10:53\n"},
-	{"a real server added to others: nothing",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53", "10.1.0.6:53"}}},
-	 ""},
-	{"first real server",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {NULL}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
-	 "10.96.0.10:53\n"},
-	{"new service with real servers; new empty one: nothing",
-	 {{0}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
-	  {PLAN_VS_CLUSTER_IP, "10.96.0.11", UDP, 53, "d/e", {NULL}}},
-	 "10.96.0.10:53\n"},
-	{"gone with real servers; gone empty: nothing",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
-	  {PLAN_VS_CLUSTER_IP, "10.96.0.11", UDP, 53, "d/e", {NULL}}},
-	 {{0}},
-	 "10.96.0.10:53 gone\n"},
-	{"tcp is never reported",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "d/web", {"10.1.0.5:80"}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "d/web", {"10.1.0.6:80"}}},
-	 ""},
-	{"same port, other protocol and address are separate keys",
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 53, "d/dns", {"10.1.0.5:53"}},
-	  {PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
-	 {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 53, "d/dns", {"10.1.0.6:53"}},
-	  {PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
-	  {PLAN_VS_CLUSTER_IP, "10.96.0.12", UDP, 53, "d/x", {"10.1.0.9:53"}}},
-	 "10.96.0.12:53\n"},
+    {"unchanged: nothing",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+     ""},
+    {"a real server removed",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53", "10.1.0.6:53"}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.6:53"}}},
+     "10.96.0.10:53\n"},
+    {"a real server replaced",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.7:53"}}},
+     "10.96.0.10:53\n"},
+    {"a real server added to others: nothing",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53", "10.1.0.6:53"}}},
+     ""},
+    {"first real server",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {NULL}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+     "10.96.0.10:53\n"},
+    {"new service with real servers; new empty one: nothing",
+     {{0}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
+      {PLAN_VS_CLUSTER_IP, "10.96.0.11", UDP, 53, "d/e", {NULL}}},
+     "10.96.0.10:53\n"},
+    {"gone with real servers; gone empty: nothing",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
+      {PLAN_VS_CLUSTER_IP, "10.96.0.11", UDP, 53, "d/e", {NULL}}},
+     {{0}},
+     "10.96.0.10:53 gone\n"},
+    {"tcp is never reported",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "d/web", {"10.1.0.5:80"}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 80, "d/web", {"10.1.0.6:80"}}},
+     ""},
+    {"same port, other protocol and address are separate keys",
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 53, "d/dns", {"10.1.0.5:53"}},
+      {PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}}},
+     {{PLAN_VS_CLUSTER_IP, "10.96.0.10", TCP, 53, "d/dns", {"10.1.0.6:53"}},
+      {PLAN_VS_CLUSTER_IP, "10.96.0.10", UDP, 53, "d/dns", {"10.1.0.5:53"}},
+      {PLAN_VS_CLUSTER_IP, "10.96.0.12", UDP, 53, "d/x", {"10.1.0.9:53"}}},
+     "10.96.0.12:53\n"},
 };
 
 struct t_udp_out {
@@ -455,10 +459,10 @@ static void test_set_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_cases),
-		cmocka_unit_test(test_diff),
-		cmocka_unit_test(test_udp_stale),
-		cmocka_unit_test(test_set_names),
+	    cmocka_unit_test(test_build_cases),
+	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_udp_stale),
+	    cmocka_unit_test(test_set_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
