@@ -9,7 +9,9 @@
 #   - the VIP filter: a node listener on port 22 is not reachable through a ClusterIP, but is on
 #     the node's address; the Service port on the ClusterIP is;
 #   - loadBalancerSourceRanges: the allowed source connects, another source times out;
-#   - hairpin: the pod reaches itself through its ClusterIP.
+#   - hairpin: the pod reaches itself through its ClusterIP;
+#   - INVALID drop: a TCP segment conntrack cannot track (SYN+FIN, crafted with a raw socket)
+#     routed through the node to the pod never reaches the pod.
 # Last, `kipvs cleanup` leaves `nft list ruleset` and `ipvsadm -Sn` as they were before.
 # usage: fw_traffic.sh [FW_DRIVER [KIPVS]]
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
@@ -29,7 +31,7 @@ veth_pair node ncl client cl0
 ip -n node addr add 192.168.49.3/24 dev ncl || fail "node address"
 ip -n client addr add 192.168.49.100/24 dev cl0 || fail "client address"
 ip -n client addr add 192.168.49.101/24 dev cl0 || fail "client second address"
-for dst in 10.96.0.0/16 203.0.113.0/24; do
+for dst in 10.96.0.0/16 203.0.113.0/24 10.244.0.0/16; do
     ip -n client route add "$dst" via 192.168.49.3 || fail "client route $dst"
 done
 netns_pod pod 10.244.1.5/24 10.244.1.1 node
@@ -121,10 +123,50 @@ r=$(get client http://192.168.49.3:30082/)
 echo "$r"
 expect_eq "eTP=Local with a local endpoint now" "$(client_of "$r")" "192.168.49.100"
 
+# craft: one TCP segment with SYN+FIN from the client to the pod's 8080, through the node.
+craft() {
+    ip netns exec client /usr/bin/python3 -S -c '
+import socket, struct
+src, dst = socket.inet_aton("192.168.49.100"), socket.inet_aton("10.244.1.5")
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+hdr = struct.pack("!HHIIBBHHH", 40999, 8080, 12345, 0, 5 << 4, 0x03, 65535, 0, 0)
+c = csum(src + dst + struct.pack("!BBH", 0, 6, len(hdr)) + hdr)
+hdr = hdr[:16] + struct.pack("!H", c) + hdr[18:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.sendto(hdr, ("10.244.1.5", 0))
+'
+}
+# seen: how many SYN+FIN segments reached the pod (a counter in the pod's own table).
+seen() {
+    ip netns exec pod nft list chain inet cnt in | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+
+step "INVALID drop: a SYN+FIN segment routed through the node never reaches the pod"
+ip netns exec pod nft -f - <<'END' || fail "pod counter table"
+table inet cnt {
+    chain in {
+        type filter hook prerouting priority -300; policy accept;
+        tcp dport 8080 tcp flags & (syn | fin) == (syn | fin) counter
+    }
+}
+END
+craft || fail "cannot send the crafted segment"
+sleep 0.5
+expect_eq "SYN+FIN segments seen by the pod" "$(seen)" "0"
+
 step "without kipvs's table the same checks fail (the rules, not the setup, did it)"
 ip netns exec node "$driver" remove || fail "remove failed"
 r=$(get client http://10.96.0.10:22/)
 [ "$r" != "exit=7" ] || fail "VIP:22 still refused without the table"
+craft || fail "cannot send the crafted segment"
+sleep 0.5
+expect_eq "SYN+FIN reaches the pod without the table" "$(seen)" "1"
 r=$(get client http://192.168.49.3:30080/)
 expect_eq "no masquerade without the table" "$(client_of "$r")" "192.168.49.100"
 
@@ -135,4 +177,4 @@ ip netns exec node "$kipvs" cleanup 2>/tmp/cleanup.err || { cat /tmp/cleanup.err
 cat /tmp/cleanup.err
 expect_eq "ruleset after cleanup" "$(ip netns exec node nft list ruleset)" "$ruleset_before"
 expect_eq "ipvsadm after cleanup" "$(ip netns exec node ipvsadm -Sn)" ""
-echo "PASS: masquerade, eTP=Local source and drop, VIP filter, source ranges and hairpin seen with real traffic"
+echo "PASS: masquerade, eTP=Local source and drop, VIP filter, source ranges, hairpin and the INVALID drop seen with real traffic"
