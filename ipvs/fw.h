@@ -122,6 +122,16 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
     __attribute__((warn_unused_result));
 
+/*
+ * The start-up checks of the packet path, each logged once (component=fw): a warning when
+ * neither cluster CIDRs nor masquerade_all are configured (ClusterIP traffic from outside the
+ * cluster is then not masqueraded), a warning when another table's forward hook drops by
+ * policy (kipvs cannot override it), and strict ARP when strict_arp (fw_strict_arp_apply()).
+ * Returns 0, or the strict-ARP -errno (logged too).
+ */
+int fw_start_checks(struct fw *fw, const struct fw_config *cfg, const char *proc_root,
+		    bool strict_arp) __attribute__((warn_unused_result));
+
 /* ---- UDP conntrack (ipvs/ipvs_conntrack.c) ---- */
 
 struct net_addr;

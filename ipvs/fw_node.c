@@ -92,3 +92,28 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 		*ret_fw = res;
 	return 0;
 }
+
+int fw_start_checks(struct fw *fw, const struct fw_config *cfg, const char *proc_root,
+		    bool strict_arp)
+{
+	int r;
+
+	if (cfg->n_cluster_cidrs == 0 && !cfg->masquerade_all)
+		log_warn(
+		    "fw",
+		    "neither --cluster-cidr nor --masquerade-all is set: ClusterIP traffic from "
+		    "outside the cluster is not masqueraded",
+		    "");
+	if (fw_forward_drop_is_present(fw))
+		log_warn(
+		    "fw",
+		    "another nftables table drops forwarded packets by policy (as Docker's FORWARD "
+		    "does); kipvs's table cannot override it",
+		    "action=ignored");
+	r = fw_strict_arp_apply(proc_root, strict_arp);
+	if (r < 0) {
+		log_warn("fw", "strict ARP failed", "err=\"%s\"", strerror(-r));
+		return r;
+	}
+	return 0;
+}

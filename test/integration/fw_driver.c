@@ -4,7 +4,7 @@
  * derives the packet-path sets and applies them to kipvs's nftables table through ipvs/fw_nft.c
  * (until the node sync calls fw itself), then verifies by reading the sets back.
  *   fw_driver apply FILE --node NAME --node-ip IP [--cluster-cidr CIDR] [--masquerade-all]
- *             [--phase add|delete|all] [--no-verify] [--then FILE2]... [--ipvs [--previous FILE0]]
+ *             [--phase add|delete|all] [--no-verify] [--then FILE2]... [--ipvs [--previous FILE0]] [--strict-arp]
  *   (each --then FILE is synced after, with the same handle: element adds and deletes only;
  *   --ipvs: the IPVS table too, through fw_node_sync() and a kipvs state file; --previous FILE:
  *   the table the last sync made, for the UDP conntrack cleanup)
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	struct fw_config cfg = {.cluster_cidrs = cidrs};
 	const char *node = NULL, *file;
 	enum fw_phase phase = FW_PHASE_ALL;
-	bool verify = true, have_ip = false, with_ipvs = false;
+	bool verify = true, have_ip = false, with_ipvs = false, strict_arp = false;
 	const char *then[8], *previous_file = NULL;
 	size_t n_then = 0;
 	char err[512] = "";
@@ -199,6 +199,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--previous") == 0 && v) {
 			previous_file = v;
 			i++;
+		} else if (strcmp(a, "--strict-arp") == 0) {
+			strict_arp = true;
 		} else if (strcmp(a, "--ipvs") == 0) {
 			with_ipvs = true;
 		} else if (strcmp(a, "--no-verify") == 0) {
@@ -239,6 +241,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((r = fw_open(&cfg, &fw)) < 0)
+		goto out;
+	if (fw_start_checks(fw, &cfg, "/proc", strict_arp) < 0)
 		goto out;
 	if ((r = fw_base_ensure(fw, err, sizeof(err))) < 0) {
 		fprintf(stderr, "fw_driver: base: %s (%s)\n", err, strerror(-r));

@@ -4,7 +4,8 @@
 # namespace): the table, chains, sets and rules are created once; the sets hold what plan_fw
 # derives (read back and compared); a change is element adds and deletes with every chain and
 # rule handle unchanged; drift is repaired; a changed configuration replaces the table; a
-# foreign forward drop is detected; another table is never touched; removal deletes only ours.
+# foreign forward drop is detected and warned about; strict ARP is set once; another table is
+# never touched; removal deletes only ours.
 # usage: fw_table.sh [FW_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/fw_driver)
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/fw_lib.sh"
@@ -93,6 +94,17 @@ ip netns exec t nft -f - <<'END' || fail "cannot create the docker-like table"
 table ip filter { chain FORWARD { type filter hook forward priority 0; policy drop; }; }
 END
 d forward-drop || fail "forward drop not detected"
+out=$(d apply /tmp/b.json "${node[@]}" --strict-arp 2>&1) || { echo "$out"; fail "apply with a foreign drop failed"; }
+echo "$out"
+grep -q 'level=warn component=fw msg="another nftables table drops forwarded packets' <<<"$out" ||
+    fail "no start-up warning about the foreign forward drop"
+step "strict ARP: set in this namespace, logged with from= and to=, and left alone the second time"
+expect_eq "arp_ignore" "$(ip netns exec t cat /proc/sys/net/ipv4/conf/all/arp_ignore)" "1"
+expect_eq "arp_announce" "$(ip netns exec t cat /proc/sys/net/ipv4/conf/all/arp_announce)" "2"
+grep -q 'msg="strict ARP sysctl set" sysctl=net.ipv4.conf.all.arp_ignore from=0 to=1' <<<"$out" ||
+    fail "strict ARP change not logged"
+out=$(d apply /tmp/b.json "${node[@]}" --strict-arp 2>&1) || { echo "$out"; fail "second strict-ARP apply failed"; }
+grep -q 'strict ARP sysctl set' <<<"$out" && fail "strict ARP rewritten although unchanged"
 ip netns exec t nft delete table ip filter
 
 step "remove deletes only kipvs's table; a second remove is a no-op"
