@@ -476,12 +476,16 @@ node_table() {
 # node_has_line NODE LINE: true when NODE's `ipvsadm -Sn` has LINE (e.g.
 # "-a -t 10.96.0.20:80 -r 10.244.1.10:8080 -m -w 1").
 node_has_line() {
-    ip netns exec "$1" ipvsadm -Sn | grep -qxF -- "$2"
+    local t # (no pipe into grep -q: with pipefail, an early exit of grep fails the writer)
+    t=$(ip netns exec "$1" ipvsadm -Sn) || return 2
+    grep -qxF -- "$2" <<<"$t"
 }
 
-# node_lacks_line NODE LINE: the opposite.
+# node_lacks_line NODE LINE: the opposite (false, too, when ipvsadm fails).
 node_lacks_line() {
-    ! node_has_line "$1" "$2"
+    local t
+    t=$(ip netns exec "$1" ipvsadm -Sn) || return 2
+    ! grep -qxF -- "$2" <<<"$t"
 }
 
 # nodes_wait_line LINE [SECONDS]: wait until every node's table has LINE (default 30 s).
@@ -554,7 +558,9 @@ udp_client_lines() {
 
 # udp_client_answered NAME FROM POD: true when a line after line FROM is an answer from POD.
 udp_client_answered() {
-    tail -n +"$(($2 + 1))" "$CLUSTER_DIR/udp-$1.out" 2>/dev/null | grep -q " ok pod=$3 "
+    local t
+    t=$(tail -n +"$(($2 + 1))" "$CLUSTER_DIR/udp-$1.out" 2>/dev/null) || return 2
+    grep -q " ok pod=$3 " <<<"$t"
 }
 
 # echo_pod LINE / echo_client LINE: the pod name and the client address (without port) in an
@@ -577,14 +583,14 @@ cluster_diag() {
         ip netns exec "$n" true 2>/dev/null || continue
         echo "----- $n: ipvsadm -Ln -----"
         ip netns exec "$n" ipvsadm -Ln 2>&1 || true
-        [ -e "$CLUSTER_DIR/kipvs-$n.log" ] && node_kipvs_log_tail "$n" 15
+        if [ -e "$CLUSTER_DIR/kipvs-$n.log" ]; then node_kipvs_log_tail "$n" 15; fi
     done
     return 0
 }
 
 # cluster_down: stop every kipvs, echo server and the fake API server (the guest's exit trap).
 cluster_down() {
-    local n p
+    local n p i
     for n in "${!CLUSTER_KIPVS_PID[@]}"; do
         kill -TERM "${CLUSTER_KIPVS_PID[$n]}" 2>/dev/null || true
     done
@@ -595,12 +601,28 @@ cluster_down() {
         kill "${CLUSTER_UDP_PID[$p]}" 2>/dev/null || true
     done
     [ -z "$CLUSTER_API_PID" ] || kill -TERM "$CLUSTER_API_PID" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do # kipvs's own exit (sanitizer reports come then): 5 s at most
+        p=0
+        for n in "${!CLUSTER_KIPVS_PID[@]}"; do
+            if kill -0 "${CLUSTER_KIPVS_PID[$n]}" 2>/dev/null; then p=1; fi
+        done
+        [ $p = 1 ] || break
+        sleep 0.1
+    done
 }
 
+# cluster_on_exit: the EXIT trap. A sanitizer report in any kipvs log (a build with
+# -Db_sanitize, run with CLUSTER_KIPVS pointing at it) fails the job even when the test passed.
 cluster_on_exit() {
-    local rc=$?
-    [ "$rc" = 0 ] || cluster_diag
+    local rc=$? reports
     cluster_down
+    reports=$(grep -hE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$CLUSTER_DIR"/kipvs-*.log 2>/dev/null || true)
+    if [ -n "$reports" ]; then
+        echo "FAIL: sanitizer reports in the kipvs logs:" >&2
+        sort <<<"$reports" | uniq -c >&2
+        [ "$rc" != 0 ] || rc=1
+    fi
+    [ "$rc" = 0 ] || cluster_diag
     exit "$rc"
 }
 

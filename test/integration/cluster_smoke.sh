@@ -72,7 +72,8 @@ for n in $CLUSTER_NODES; do
     [ "$ns" != "$(readlink /proc/self/ns/net)" ] || fail "kipvs on $n runs in the root namespace"
     [ -z "${seen_ns[$ns]:-}" ] || fail "kipvs on $n shares $ns with ${seen_ns[$ns]}"
     seen_ns[$ns]=$n
-    ip -n "$n" addr show kube-ipvs0 | grep -q 'inet 10.96.0.20/32' || fail "$n: 10.96.0.20 not on its kube-ipvs0"
+    addrs=$(ip -n "$n" addr show kube-ipvs0) || fail "$n: no kube-ipvs0"
+    grep -q 'inet 10.96.0.20/32' <<<"$addrs" || fail "$n: 10.96.0.20 not on its kube-ipvs0: $addrs"
 done
 expect_eq "root namespace's own table" "$(ipvsadm -Sn)" ""
 ip netns exec node-c ipvsadm -A -t 10.99.0.1:80 -s rr || fail "hand-made VS on node-c"

@@ -39,10 +39,10 @@ slice_set_endpoints dns dns-c
 pod_del dns-a
 wait_for "dns client answered by dns-c on the same socket" 15 udp_client_answered dns "$mark" dns-c
 echo "BENCH UDP backend replaced -> first answer from the new pod: $(($(cluster_now_ms) - t)) ms"
-first=$(tail -n +"$((mark + 1))" "$CLUSTER_DIR/udp-dns.out" | grep -n ' ok pod=dns-c ' | head -n1 | cut -d: -f1)
+first=$(awk -v m="$mark" 'NR > m && / ok pod=dns-c / && !f { print NR - m; f = 1 }' "$CLUSTER_DIR/udp-dns.out")
 sleep 2
 after=$(tail -n +"$((mark + first))" "$CLUSTER_DIR/udp-dns.out")
-echo "$after" | head -n 3
+head -n 3 <<<"$after"
 if grep -v ' ok pod=dns-c ' <<<"$after"; then
     fail "after the first answer from dns-c, the client still saw other answers or failures"
 fi
