@@ -89,6 +89,9 @@ static int run_once(const struct kube_options *o)
 	}
 	ipvs_node_result_format(&res, line, sizeof(line));
 	fprintf(stderr, "%s\n", line);
+	/* The details the fixed summary line leaves out (with -v): batches = sendmsg calls. */
+	log_debug("run", "sync details", "operations=%u batches=%u repaired=%u failed=%u",
+		  res.sync.operations, res.sync.batches, res.sync.repaired, res.sync.failed);
 	ok = res.sync.failed == 0 && ipvs_node_matches(node, &table);
 	node = ipvs_node_free(node);
 	if (!ok) {

@@ -50,6 +50,7 @@ struct ipvs_sync_result {
 	unsigned services_added, services_changed, services_deleted;
 	unsigned dests_added, dests_changed, dests_deleted;
 	unsigned operations; /* sent, including follow-ups */
+	unsigned batches;    /* sendmsg calls that carried them (one per batch) */
 	unsigned repaired;   /* answers (EEXIST, ESRCH, ENOENT) that led to a re-read */
 	unsigned failed;     /* operations that failed and wait for the next sync; each logged */
 	bool verified;	     /* the whole kernel table was read */

@@ -55,11 +55,13 @@ static int ipvs_fake_do(struct ipvs_table *t, const struct ipvs_op *op)
 	return -EINVAL;
 }
 
-static int ipvs_fake_apply(void *impl, struct ipvs_op *ops, size_t n_ops)
+static int ipvs_fake_apply(void *impl, struct ipvs_op *ops, size_t n_ops, unsigned *ret_batches)
 {
 	struct ipvs_fake *fake = impl;
 
 	fake->n_apply++;
+	if (ret_batches && n_ops > 0)
+		(*ret_batches)++;
 	for (size_t i = 0; i < n_ops; i++) {
 		if (fake->fail_at >= 0 && (size_t)fake->fail_at == fake->log.n)
 			ops[i].err = fake->fail_err;

@@ -154,12 +154,14 @@ void ipvs_op_write(const struct ipvs_op *op, FILE *f);
  * The backend the reconciler drives: netlink for real, a fake kernel in unit tests.
  *   apply: performs ops[] in order (batched where it can); sets each op's err. Returns 0, or
  *          -ENOBUFS when some replies were lost (ops whose err stays 0 may have failed: the
- *          caller must verify), or another -errno when it could not send at all.
+ *          caller must verify), or another -errno when it could not send at all. Adds the
+ *          number of batches it sent (sendmsg calls) to *ret_batches (may be NULL), also on
+ *          failure.
  *   read:  reads the whole table into *ret_table (which must be empty). 0 or -errno.
  *   read_one: reads one virtual server with its real servers into *ret_table; -ESRCH if absent.
  */
 struct ipvs_ops {
-	int (*apply)(void *impl, struct ipvs_op *ops, size_t n_ops);
+	int (*apply)(void *impl, struct ipvs_op *ops, size_t n_ops, unsigned *ret_batches);
 	int (*read)(void *impl, struct ipvs_table *ret_table);
 	int (*read_one)(void *impl, const struct ipvs_key *key, struct ipvs_table *ret_table);
 };
@@ -252,7 +254,7 @@ int ipvs_procfs_parse(FILE *f, struct ipvs_table *ret_table) __attribute__((warn
 struct ipvs_fake {
 	struct ipvs_table table;
 	struct ipvs_oplist log; /* every op apply() saw, in order, with its result */
-	size_t n_apply;		/* apply() calls */
+	size_t n_apply;		/* apply() calls (each counts as one batch) */
 	/* Makes the op at this index of the log (0-based, over all calls) fail with fail_err. */
 	long fail_at;
 	int fail_err;
@@ -357,8 +359,12 @@ struct ipvs_state {
  */
 int ipvs_state_init(struct ipvs_state *st, const char *state_dir, const char *netns_path)
     __attribute__((warn_unused_result));
-/* Creates the directory and takes the lock: -EBUSY (holder's pid in *ret_holder, 0 unknown). */
-int ipvs_state_lock(struct ipvs_state *st, long *ret_holder) __attribute__((warn_unused_result));
+/*
+ * Creates the directory and takes the lock: 0, -EBUSY when another process holds it, -errno.
+ * The lock file is empty: flock() does not say who holds a lock, and a pid written into the
+ * file would name the last process that took it, not necessarily the holder.
+ */
+int ipvs_state_lock(struct ipvs_state *st) __attribute__((warn_unused_result));
 /* Reads the file: 0, -ENOENT (none), -EBADMSG (line number in *ret_bad_line), -errno. */
 int ipvs_state_load(struct ipvs_state *st, unsigned *ret_bad_line)
     __attribute__((warn_unused_result));

@@ -452,9 +452,12 @@ static void ipvs_wb_op(struct ipvs_nl_wbuf *b, int family, const struct ipvs_op 
 		b->len = start;
 }
 
-/* Sends the batch buffer (messages [first, first + n) of ops) and collects the answers. */
+/*
+ * Sends the batch buffer (messages [first, first + n) of ops) and collects the answers; counts
+ * the batch in *ret_batches (may be NULL) once the kernel took it.
+ */
 static int ipvs_nl_batch_send(struct ipvs_ctx *ctx, size_t len, struct ipvs_op *ops, size_t n,
-			      uint32_t first_seq, uint32_t last_seq)
+			      uint32_t first_seq, uint32_t last_seq, unsigned *ret_batches)
 {
 	struct ipvs_nl_req req = {
 	    .first_seq = first_seq, .last_seq = last_seq, .ops = ops, .n_ops = n};
@@ -465,11 +468,13 @@ static int ipvs_nl_batch_send(struct ipvs_ctx *ctx, size_t len, struct ipvs_op *
 		return ipvs_nl_errno(r);
 	ctx->counters.sendmsg++;
 	ctx->counters.messages += n;
+	if (ret_batches)
+		(*ret_batches)++;
 	return ipvs_nl_wait(ctx, &req);
 }
 
 /* The ops table's apply: ops in order, packed into as few sendmsg calls as fit. */
-static int ipvs_nl_apply(void *impl, struct ipvs_op *ops, size_t n_ops)
+static int ipvs_nl_apply(void *impl, struct ipvs_op *ops, size_t n_ops, unsigned *ret_batches)
 {
 	struct ipvs_ctx *ctx = impl;
 	struct ipvs_nl_wbuf b = {.p = ctx->batch, .cap = ctx->batch_max};
@@ -502,7 +507,7 @@ static int ipvs_nl_apply(void *impl, struct ipvs_op *ops, size_t n_ops)
 		/* Errors always come back; only the last message asks for an ACK. */
 		((struct nlmsghdr *)(b.p + last_off))->nlmsg_flags |= NLM_F_ACK;
 		r = ipvs_nl_batch_send(ctx, b.len, ops + start, i - start,
-				       ctx->seq - (uint32_t)(i - start) + 1, ctx->seq);
+				       ctx->seq - (uint32_t)(i - start) + 1, ctx->seq, ret_batches);
 		if (r == -ENOBUFS)
 			lost = true;
 		else if (r < 0)

@@ -376,6 +376,7 @@ static void ipvs_node_merge_result(struct ipvs_sync_result *into, const struct i
 	into->dests_changed += r->dests_changed;
 	into->dests_deleted += r->dests_deleted;
 	into->operations += r->operations;
+	into->batches += r->batches;
 	into->repaired += r->repaired;
 	into->failed += r->failed;
 	into->verified |= r->verified;
@@ -756,7 +757,10 @@ struct ipvs_state *ipvs_node_state(struct ipvs_node *node)
 	return &node->state;
 }
 
-/* Runs `modprobe <module>`; 0 when it exited 0, else -ENOENT (or -errno if it cannot run). */
+/*
+ * Runs `modprobe <module>` (found on PATH): 0 when it exited 0, 1 when it failed, -errno when
+ * it could not run (-ENOENT: no modprobe on PATH).
+ */
 static int ipvs_node_modprobe(const char *module)
 {
 	char *argv[] = {"modprobe", "-q", (char *)module, NULL};
@@ -769,7 +773,7 @@ static int ipvs_node_modprobe(const char *module)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOENT;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
 static int ipvs_node_load_ipvs(struct ipvs_node *node, char *err, size_t err_size)
@@ -787,22 +791,23 @@ static int ipvs_node_load_ipvs(struct ipvs_node *node, char *err, size_t err_siz
 		return -ENOENT;
 	}
 	r = ipvs_node_modprobe("ip_vs");
-	if (r < 0 || !ipvs_probe_is_loaded(node->proc_root)) {
+	if (r != 0 || !ipvs_probe_is_loaded(node->proc_root)) {
 		ipvs_node_err(err, err_size,
 			      "IPVS is not available: %s/net/ip_vs is missing and `modprobe ip_vs` "
-			      "%s; the kernel needs CONFIG_IP_VS or the ip_vs module",
+			      "%s%s; the kernel needs CONFIG_IP_VS or the ip_vs module",
 			      node->proc_root,
-			      r == -ENOENT ? "failed"
-			      : r < 0	   ? "could not run"
-					   : "did not create it");
+			      r > 0   ? "failed"
+			      : r < 0 ? "could not run: "
+				      : "did not create it",
+			      r < 0 ? strerror(-r) : "");
 		return -ENOENT;
 	}
 	snprintf(module, sizeof(module), "ip_vs_%s", node->scheduler);
 	r = ipvs_node_modprobe(module);
-	if (r < 0) {
+	if (r != 0) {
 		ipvs_node_err(err, err_size,
-			      "IPVS scheduler %s is not available: `modprobe %s` failed",
-			      node->scheduler, module);
+			      "IPVS scheduler %s is not available: `modprobe %s` %s%s", node->scheduler,
+			      module, r > 0 ? "failed" : "could not run: ", r < 0 ? strerror(-r) : "");
 		return -ENOENT;
 	}
 	log_info("ipvs", "loaded IPVS", "modules=\"ip_vs %s\"", module);
@@ -875,7 +880,6 @@ static void ipvs_node_log_foreign(struct ipvs_node *node)
 
 static int ipvs_node_lock(struct ipvs_node *node, const char *state_dir, char *err, size_t err_size)
 {
-	long holder = 0;
 	int r;
 
 	r = ipvs_state_init(&node->state, state_dir, NULL);
@@ -885,12 +889,12 @@ static int ipvs_node_lock(struct ipvs_node *node, const char *state_dir, char *e
 		return r;
 	}
 	node->have_state_file = true;
-	r = ipvs_state_lock(&node->state, &holder);
-	if (r == -EBUSY)
+	r = ipvs_state_lock(&node->state);
+	if (r == -EBUSY) /* flock() does not tell who holds it: no pid (see ipvs_state_lock()) */
 		ipvs_node_err(err, err_size,
-			      "another kipvs (pid %ld) already manages IPVS in this network "
-			      "namespace (lock %s held)",
-			      holder, node->state.lock_path);
+			      "another kipvs already manages IPVS in this network namespace "
+			      "(lock %s held; fuser -v %s names the holder)",
+			      node->state.lock_path, node->state.lock_path);
 	else if (r < 0)
 		ipvs_node_err(err, err_size, "cannot take the lock %s: %s", node->state.lock_path,
 			      strerror(-r));
@@ -1079,7 +1083,7 @@ int ipvs_node_cleanup(const struct ipvs_node_config *cfg, struct ipvs_node_resul
 				goto out;
 		}
 		if (ops.n > 0) {
-			r = ipvs_nl_ops.apply(node->ctx, ops.ops, ops.n);
+			r = ipvs_nl_ops.apply(node->ctx, ops.ops, ops.n, NULL);
 			if (r < 0) {
 				ipvs_node_err(err, err_size,
 					      "cannot delete the virtual servers: %s",

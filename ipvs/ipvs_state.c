@@ -46,10 +46,8 @@ int ipvs_state_init(struct ipvs_state *st, const char *state_dir, const char *ne
 	return 0;
 }
 
-int ipvs_state_lock(struct ipvs_state *st, long *ret_holder)
+int ipvs_state_lock(struct ipvs_state *st)
 {
-	char buf[32];
-	ssize_t n;
 	int fd;
 
 	if (mkdir(st->dir, 0755) < 0 && errno != EEXIST)
@@ -60,16 +58,8 @@ int ipvs_state_lock(struct ipvs_state *st, long *ret_holder)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
 
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		if (ret_holder)
-			*ret_holder = n > 0 ? (buf[n] = 0, strtol(buf, NULL, 10)) : 0;
 		close(fd);
 		return err;
-	}
-	/* The holder's pid, for the message a second instance prints. */
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		/* Only the message would lack the pid; the lock holds. */
 	}
 	st->lock_fd = fd;
 	return 0;

@@ -409,7 +409,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 
 		res.operations += ops.n;
 		t0 = ipvs_sync_now_ms();
-		r = s->ops->apply(s->impl, ops.ops, ops.n);
+		r = s->ops->apply(s->impl, ops.ops, ops.n, &res.batches);
 		res.apply_ms += ipvs_sync_now_ms() - t0;
 		if (r == -ENOBUFS) {
 			/* Some replies were lost: read the whole table again and re-diff. */
@@ -556,7 +556,7 @@ int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,
 	int r;
 
 	res->operations += n_ops;
-	r = s->ops->apply(s->impl, ops, n_ops);
+	r = s->ops->apply(s->impl, ops, n_ops, &res->batches);
 	res->apply_ms += ipvs_sync_now_ms() - t0;
 	if (r < 0) {
 		s->verify = true;

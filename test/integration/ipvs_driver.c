@@ -75,7 +75,7 @@ static int cmd_apply(struct ipvs_ctx *ctx, bool quiet)
 		fprintf(stderr, "ipvs_driver: bad rules on stdin\n");
 		return 2;
 	}
-	r = ipvs_nl_ops.apply(ctx, ops.ops, ops.n);
+	r = ipvs_nl_ops.apply(ctx, ops.ops, ops.n, NULL);
 	printf("apply r=%s\n", errname(r));
 	for (size_t i = 0; i < ops.n; i++) {
 		if (ops.ops[i].err)

@@ -103,9 +103,11 @@ static void test_sync_from_empty_then_idempotent(void **state)
 	assert_int_equal(fx->res.services_added, 2);
 	assert_int_equal(fx->res.dests_added, 3);
 	assert_int_equal(fx->fake.n_apply, 1); /* one batch */
+	assert_int_equal(fx->res.batches, 1);
 	expect_run(fx, "second sync changes nothing", "");
 	assert_false(fx->res.verified); /* the in-memory table was used */
 	assert_int_equal(fx->res.operations, 0);
+	assert_int_equal(fx->res.batches, 0);
 	expect_kernel(fx, "kernel matches", S1 S1_R1 S1_R2 S2 S2_R1);
 }
 
@@ -162,6 +164,7 @@ static void test_sync_esrch_recreates(void **state)
 		   "-a -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 0\n");
 	assert_int_equal(fx->res.failed, 0);
 	assert_int_equal(fx->res.repaired, 1);
+	assert_int_equal(fx->res.batches, 2); /* the change, then the follow-up round */
 	assert_int_equal(fx->fake.log.ops[3].err, -ESRCH);
 }
 

@@ -21,7 +21,7 @@ static inline void test_table_from_rules(const char *rules, struct ipvs_table *r
 	ipvs_fake_init(&fake);
 	if (ipvs_rules_parse(rules, &ops) < 0)
 		fail_msg("bad rules: %s", rules);
-	if (ipvs_fake_ops.apply(&fake, ops.ops, ops.n) < 0)
+	if (ipvs_fake_ops.apply(&fake, ops.ops, ops.n, NULL) < 0)
 		fail_msg("apply failed: %s", rules);
 	for (size_t i = 0; i < ops.n; i++)
 		if (ops.ops[i].err)
