@@ -244,25 +244,35 @@ static int daemon_health_open(struct daemon *d)
 static int daemon_kernel_open(struct daemon *d)
 {
 	const struct kube_options *o = d->opts;
-	struct ipvs_node_config cfg = {
-	    .proc_root = d->env.proc_root ? d->env.proc_root : "/proc",
-	    .state_dir = d->env.state_dir ? d->env.state_dir : "/run/kipvs",
-	    .dummy_ifname = o->dummy_interface,
-	    .scheduler = o->scheduler,
-	    .drain_timeout_ms = o->drain_timeout_ms,
-	    .exclude_cidrs = o->exclude_cidrs,
-	    .n_exclude_cidrs = o->n_exclude_cidrs,
-	    .tcp_timeout = (uint32_t)(o->tcp_timeout_ms / 1000),
-	    .tcpfin_timeout = (uint32_t)(o->tcpfin_timeout_ms / 1000),
-	    .udp_timeout = (uint32_t)(o->udp_timeout_ms / 1000),
+	struct daemon_kernel_config cfg = {
+	    .node =
+		{
+		    .proc_root = d->env.proc_root ? d->env.proc_root : "/proc",
+		    .state_dir = d->env.state_dir ? d->env.state_dir : "/run/kipvs",
+		    .dummy_ifname = o->dummy_interface,
+		    .scheduler = o->scheduler,
+		    .drain_timeout_ms = o->drain_timeout_ms,
+		    .exclude_cidrs = o->exclude_cidrs,
+		    .n_exclude_cidrs = o->n_exclude_cidrs,
+		    .tcp_timeout = (uint32_t)(o->tcp_timeout_ms / 1000),
+		    .tcpfin_timeout = (uint32_t)(o->tcpfin_timeout_ms / 1000),
+		    .udp_timeout = (uint32_t)(o->udp_timeout_ms / 1000),
+		},
+	    .fw =
+		{
+		    .cluster_cidrs = o->cluster_cidrs,
+		    .n_cluster_cidrs = o->n_cluster_cidrs,
+		    .masquerade_all = o->masquerade_all,
+		},
+	    .strict_arp = o->strict_arp,
 	};
 	char err[512] = "";
 	int r;
 
 	for (size_t i = 0; i < o->n_node_ips; i++)
-		cfg.ipv6 |= o->node_ips[i].family == AF_INET6;
+		cfg.node.ipv6 |= o->node_ips[i].family == AF_INET6;
 	for (size_t i = 0; i < o->n_cluster_cidrs; i++)
-		cfg.ipv6 |= o->cluster_cidrs[i].addr.family == AF_INET6;
+		cfg.node.ipv6 |= o->cluster_cidrs[i].addr.family == AF_INET6;
 	r = d->kops->open(&cfg, &d->kernel, err, sizeof(err));
 	if (r < 0) {
 		char q[600];

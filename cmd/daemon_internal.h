@@ -12,10 +12,12 @@
 
 #include <ev.h>
 
+#include "fw.h"
 #include "ipvs.h"
 
 struct ev_loop;
 struct kube_options;
+struct plan_fw;
 struct plan_input;
 struct plan_table;
 
@@ -53,13 +55,21 @@ size_t daemon_plan_count_services(const struct daemon_plan *p);
 
 /* ---- The kernel seam ---- */
 
-/* What the loop needs of the kernel side; daemon_kernel_ipvs is ipvs_node. */
+/* What the kernel side is opened with: the IPVS node and the packet path (nftables). */
+struct daemon_kernel_config {
+	struct ipvs_node_config node;
+	struct fw_config fw;
+	bool strict_arp; /* --ipvs-strict-arp */
+};
+
+/* What the loop needs of the kernel side; daemon_kernel_ipvs is ipvs_node plus fw. */
 struct daemon_kernel_ops {
-	int (*open)(const struct ipvs_node_config *cfg, void **ret_kernel, char *err,
+	int (*open)(const struct daemon_kernel_config *cfg, void **ret_kernel, char *err,
 		    size_t err_size);
 	void *(*free)(void *kernel);
+	/* fw_desired: plan_fw_build() of desired; the packet path's sets. */
 	int (*sync)(void *kernel, const struct plan_table *desired,
-		    struct ipvs_node_result *ret_result);
+		    const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result);
 	int (*drain_sweep)(void *kernel, struct ipvs_node_result *ret_result);
 	unsigned (*draining_count)(const void *kernel);
 	void (*request_verify)(void *kernel);

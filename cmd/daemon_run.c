@@ -1,58 +1,162 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * daemon_run(): the daemon bound to the real kernel side. Each operation of the kernel seam is
- * the ipvs_node function of the same name. The unit tests build the daemon with a recording
- * fake instead (and so never link this file); the guest integration tests run this one.
+ * daemon_run(): the daemon bound to the real kernel side: the IPVS node (ipvs_node_*) and its
+ * packet path (fw_*: nftables), synced together by fw_node_sync(). The unit tests build the
+ * daemon with a recording fake instead (and so never link this file); the guest integration
+ * tests run this one.
  */
 #include "daemon.h"
 #include "daemon_internal.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "fw.h"
 #include "ipvs.h"
 #include "log.h"
+#include "plan.h"
 
-static int daemon_kernel_open(const struct ipvs_node_config *cfg, void **ret_kernel, char *err,
-			      size_t err_size)
-{
-	struct ipvs_node *node = NULL;
-	int r = ipvs_node_open(cfg, &node, err, err_size);
-
-	if (r < 0)
-		return r;
-	*ret_kernel = node;
-	return 0;
-}
+/* The real kernel side: the IPVS node, its packet path, and the table last synced in full. */
+struct daemon_kernel {
+	struct ipvs_node *node;
+	struct fw *fw;
+	struct plan_table previous; /* for UDP conntrack cleanup (fw_node_sync()) */
+	bool have_previous;
+	bool verify_fw; /* read the nftables sets back before the next sync */
+};
 
 static void *daemon_kernel_free(void *kernel)
 {
-	return ipvs_node_free(kernel);
+	struct daemon_kernel *k = kernel;
+
+	if (!k)
+		return NULL;
+	k->fw = fw_free(k->fw);
+	k->node = ipvs_node_free(k->node);
+	plan_table_clear(&k->previous);
+	free(k);
+	return NULL;
 }
 
-static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
-			      struct ipvs_node_result *ret_result)
+static int daemon_kernel_open(const struct daemon_kernel_config *cfg, void **ret_kernel, char *err,
+			      size_t err_size)
 {
-	return ipvs_node_sync(kernel, desired, ret_result);
+	struct daemon_kernel *k = calloc(1, sizeof(*k));
+	int r;
+
+	if (!k)
+		return -ENOMEM;
+	r = ipvs_node_open(&cfg->node, &k->node, err, err_size);
+	if (r == 0) {
+		r = fw_open(&cfg->fw, &k->fw);
+		if (r < 0)
+			(void)snprintf(err, err_size, "cannot set up nftables: %s", strerror(-r));
+	}
+	if (r < 0) {
+		daemon_kernel_free(k);
+		return r;
+	}
+	/* Warnings and strict ARP; each logged by fw. A strict-ARP failure is not fatal. */
+	(void)!fw_start_checks(k->fw, &cfg->fw, cfg->node.proc_root, cfg->strict_arp);
+	*ret_kernel = k;
+	return 0;
+}
+
+/* A deep copy of src into ret (empty). 0 or -ENOMEM (ret left empty). */
+static int daemon_table_copy(const struct plan_table *src, struct plan_table *ret)
+{
+	struct plan_table t = {.vs = calloc(src->n_vs ? src->n_vs : 1, sizeof(*t.vs))};
+
+	if (!t.vs)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_vs; i++) {
+		const struct plan_vs *a = &src->vs[i];
+		struct plan_vs *b = &t.vs[i];
+
+		*b = *a;
+		b->dests = NULL;
+		b->svc_namespace = b->svc_name = b->port_name = NULL;
+		t.n_vs = i + 1;
+		if (a->n_dests && !(b->dests = calloc(a->n_dests, sizeof(*b->dests)))) {
+			plan_table_clear(&t);
+			return -ENOMEM;
+		}
+		if (a->n_dests)
+			memcpy(b->dests, a->dests, a->n_dests * sizeof(*b->dests));
+		if ((a->svc_namespace && !(b->svc_namespace = strdup(a->svc_namespace))) ||
+		    (a->svc_name && !(b->svc_name = strdup(a->svc_name))) ||
+		    (a->port_name && !(b->port_name = strdup(a->port_name)))) {
+			plan_table_clear(&t);
+			return -ENOMEM;
+		}
+	}
+	*ret = t;
+	return 0;
+}
+
+/*
+ * fw_node_sync(): the packet path's additions, IPVS, then its removals. A failed nftables phase
+ * counts as a failed operation, so the daemon retries (fw then rewrites every set). After a
+ * fully good sync the table is kept as `previous` for the next one.
+ */
+static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
+			      const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result)
+{
+	struct daemon_kernel *k = kernel;
+	struct fw_node_result fres = {0};
+	int r;
+
+	if (k->verify_fw) {
+		/* 0 (differs) marks every set for a rewrite in the sync below. */
+		r = fw_verify(k->fw, fw_desired);
+		if (r < 0)
+			log_debug("daemon", "cannot read the nftables sets back", "err=\"%s\"",
+				  strerror(-r));
+		else if (r == 0)
+			log_info("daemon", "nftables sets differed from the plan; rewriting them",
+				 "");
+		k->verify_fw = false;
+	}
+	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
+			 fw_desired, ret_result, &fres);
+	if (r < 0)
+		return r;
+	if (fres.add_err < 0 || fres.del_err < 0) {
+		ret_result->sync.failed++;
+		k->verify_fw = true;
+	}
+	if (ret_result->sync.failed == 0) {
+		plan_table_clear(&k->previous);
+		k->have_previous = daemon_table_copy(desired, &k->previous) == 0;
+	}
+	return 0;
 }
 
 static int daemon_kernel_drain_sweep(void *kernel, struct ipvs_node_result *ret_result)
 {
-	return ipvs_node_drain_sweep(kernel, ret_result);
+	return ipvs_node_drain_sweep(((struct daemon_kernel *)kernel)->node, ret_result);
 }
 
 static unsigned daemon_kernel_draining_count(const void *kernel)
 {
-	return ipvs_node_draining_count(kernel);
+	return ipvs_node_draining_count(((const struct daemon_kernel *)kernel)->node);
 }
 
+/* The next sync reads the IPVS table and the nftables sets back and repairs both. */
 static void daemon_kernel_request_verify(void *kernel)
 {
-	ipvs_node_request_verify(kernel);
+	struct daemon_kernel *k = kernel;
+
+	ipvs_node_request_verify(k->node);
+	k->verify_fw = true;
 }
 
 static int daemon_kernel_stats_foreach(void *kernel, ipvs_node_stats_fn fn, void *userdata)
 {
-	return ipvs_node_stats_foreach(kernel, fn, userdata);
+	return ipvs_node_stats_foreach(((struct daemon_kernel *)kernel)->node, fn, userdata);
 }
 
 const struct daemon_kernel_ops daemon_kernel_ipvs = {

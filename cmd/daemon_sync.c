@@ -27,6 +27,7 @@
 #include "log.h"
 #include "net_addr.h"
 #include "plan.h"
+#include "plan_fw.h"
 
 #define DAEMON_RETRY_BASE_S 0.5
 #define DAEMON_RETRY_CAP_S 30.0
@@ -428,6 +429,7 @@ void daemon_sync_run(struct daemon *d)
 	_cleanup_free_ int64_t *triggers = NULL;
 	struct ipvs_node_result res = {0};
 	struct plan_table view;
+	_cleanup_(plan_fw_clear) struct plan_fw fw_desired = {0};
 	char summary[256], status[256];
 	int r;
 
@@ -492,8 +494,19 @@ void daemon_sync_run(struct daemon *d)
 	}
 
 	r = daemon_plan_table(d->plan, &view);
-	if (r == 0)
-		r = d->kops->sync(d->kernel, &view, &res);
+	if (r == 0) {
+		/* The packet path's sets, from the same plan (pure; proportional to the table). */
+		const struct plan_fw_input fin = {
+		    .plan = &view,
+		    .cache = d->cache,
+		    .node_addrs = d->node_addrs,
+		    .n_node_addrs = d->n_node_addrs,
+		};
+
+		r = plan_fw_build(&fin, &fw_desired);
+	}
+	if (r >= 0)
+		r = d->kops->sync(d->kernel, &view, &fw_desired, &res);
 	end_ns = daemon_now_ns();
 	if (d->env.on_sync)
 		d->env.on_sync(d, r, d->env.userdata);

@@ -6,7 +6,8 @@
 # reaches both pods. Creating, updating and deleting a Service and its EndpointSlice reach the
 # kernel within a generous deadline (the latency is printed, not asserted) with the minimal
 # netlink operations (asserted on kipvs_netlink_operations_total); drift (a VS deleted by hand,
-# then `ipvsadm -C`) is repaired by the periodic verification; /healthz, /livez, /proxyMode
+# then `ipvsadm -C`) is repaired by the periodic verification; the packet path's nftables
+# table holds the virtual addresses; /healthz, /livez, /proxyMode
 # and /metrics answer (metrics parsed with prometheus_client).
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/daemon_lib.sh"
@@ -53,6 +54,8 @@ t1=$(now_ms)
 wait_until "initial table" 60 table_is "$want"
 echo "BENCH initial sync: $(($(now_ms) - t1)) ms after the Node list was allowed ($(($(now_ms) - t0)) ms after start)"
 ipvsadm -Ln
+nft list table inet kipvs >"$work/nft.txt" || fail "no nftables table inet kipvs"
+grep -q '10.0.162.149' "$work/nft.txt" || fail "the packet path's sets lack S1's ClusterIP"
 
 step "traffic through S1's ClusterIP reaches both pods"
 answers=""

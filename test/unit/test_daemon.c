@@ -27,6 +27,7 @@
 #include "kube_options.h"
 #include "log.h"
 #include "plan.h"
+#include "plan_fw.h"
 
 /* ---- The fake kernel ---- */
 
@@ -38,12 +39,13 @@ struct fake_kernel {
 	double at[FAKE_MAX];	/* ev_time() of each sync call */
 	char *last_table;	/* ipvsadm -Sn text of the last desired table */
 	unsigned ready_at_sync; /* fake->syncs when READY=1 arrived; 0: not yet */
+	size_t fw_elems; /* elements of the packet path's sets in the last sync */
 	bool stopping_seen;
 };
 
 static struct fake_kernel fake;
 
-static int fake_open(const struct ipvs_node_config *cfg, void **ret, char *err, size_t err_size)
+static int fake_open(const struct daemon_kernel_config *cfg, void **ret, char *err, size_t err_size)
 {
 	(void)cfg;
 	(void)err;
@@ -60,12 +62,14 @@ static void *fake_free(void *k)
 	return NULL;
 }
 
-static int fake_sync(void *k, const struct plan_table *desired, struct ipvs_node_result *ret)
+static int fake_sync(void *k, const struct plan_table *desired, const struct plan_fw *fw_desired,
+		     struct ipvs_node_result *ret)
 {
 	size_t len = 0;
 	FILE *f;
 
 	(void)k;
+	fake.fw_elems = fw_desired ? fw_desired->n_elems : 0;
 	if (fake.syncs < FAKE_MAX)
 		fake.at[fake.syncs] = ev_time();
 	fake.syncs++;
@@ -307,6 +311,8 @@ static void test_first_sync_then_ready(void **state)
 	run_script(&f, first_sync_script);
 	assert_int_equal(fake.syncs, 1);
 	assert_string_equal(fake.last_table, table_both);
+	/* the packet path's sets came with it (from the same plan) */
+	assert_true(fake.fw_elems > 0);
 	/* READY=1 came after the first sync, not before */
 	assert_int_equal(fake.ready_at_sync, 1);
 	fixture_close(&f);
