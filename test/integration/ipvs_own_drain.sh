@@ -152,10 +152,10 @@ want="-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0
 -d -t 10.96.0.12:80 -r 10.244.2.2:8080
 -D -u 10.96.0.11:53"
 expect_eq "plan --diff" "$(sort <<<"$got")" "$(sort <<<"$want")"
-once v2 -v || { echo "$err"; fail "run v2"; }
+once v2 -v=1 || { echo "$err"; fail "run v2"; }
 expect_eq "v2 run" "$sum" \
     "sync: services +0 ~1 -1, destinations +0 ~1 -1, addresses +0 -1, draining 0"
-# The -v details line: the four operations went to the kernel in one sendmsg.
+# The -v=1 details line: the four operations went to the kernel in one sendmsg.
 expect_eq "v2 operations and batches" \
     "$(grep 'sync details' <<<"$err" | grep -o 'operations=[0-9]* batches=[0-9]*')" \
     "operations=4 batches=1"
