@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kipvs run: parses the options, then either does one full sync and exits (--once: load IPVS,
- * sync, print the summary line, exit 0 only when the kernel matches), or hands over to the
- * long-running daemon (daemon_run(), cmd/daemon.h).
+ * kipvs run: parses the options, then either does one full sync and exits (--once: the
+ * daemon's own sync of IPVS and the nftables packet path, daemon_sync_once(); print the summary
+ * line, exit 0 only when the kernel matches), or hands over to the daemon (daemon_run()).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "cleanup.h"
 #include "cmd.h"
@@ -17,14 +16,15 @@
 #include "kube_options.h"
 #include "log.h"
 #include "plan.h"
+#include "plan_fw.h"
 
 static void run_usage(FILE *stream)
 {
 	fprintf(stream,
 		"Usage: kipvs run [OPTIONS]\n"
 		"\n"
-		"Keeps this node's IPVS table in step with the cluster. With --once, does one full\n"
-		"sync, prints one line on stderr\n"
+		"Keeps this node's IPVS table and its nftables packet path (table inet kipvs) in\n"
+		"step with the cluster. With --once, does one full sync, prints one line on stderr\n"
 		"  sync: services +A ~C -D, destinations +A ~C -D, addresses +A -D, draining N, took T ms\n"
 		"and exits.\n"
 		"\n"
@@ -33,58 +33,28 @@ static void run_usage(FILE *stream)
 	fprintf(stream,
 		"\n"
 		"Exit status: 0 success (with --once: the kernel now matches the plan plus what is\n"
-		"still draining), 1 runtime failure, 2 usage error or invalid value.\n");
+		"still draining, and the nftables sets were written), 1 runtime failure, 2 usage\n"
+		"error or invalid value.\n");
 }
 
-/* The node configuration the options describe (shared by --once; the daemon builds its own). */
-static void run_node_config(const struct kube_options *o, struct ipvs_node_config *ret)
-{
-	*ret = (struct ipvs_node_config){
-		.proc_root = "/proc",
-		.state_dir = IPVS_NODE_STATE_DIR,
-		.dummy_ifname = o->dummy_interface,
-		.scheduler = o->scheduler,
-		.drain_timeout_ms = o->drain_timeout_ms,
-		.exclude_cidrs = o->exclude_cidrs,
-		.n_exclude_cidrs = o->n_exclude_cidrs,
-		.tcp_timeout = (uint32_t)(o->tcp_timeout_ms / 1000),
-		.tcpfin_timeout = (uint32_t)(o->tcpfin_timeout_ms / 1000),
-		.udp_timeout = (uint32_t)(o->udp_timeout_ms / 1000),
-	};
-}
-
-static bool run_table_has_ipv6(const struct plan_table *t)
-{
-	for (size_t i = 0; i < t->n_vs; i++)
-		if (t->vs[i].addr.family == AF_INET6)
-			return true;
-	return false;
-}
-
-/* --once: one full sync; returns the exit status. */
+/*
+ * --once: one full sync of IPVS and the packet path, through the daemon's own kernel side
+ * (daemon_sync_once()); returns the exit status.
+ */
 static int run_once(const struct kube_options *o)
 {
 	_cleanup_(plan_table_clear) struct plan_table table = { 0 };
-	struct ipvs_node_config cfg;
-	struct ipvs_node *node = NULL;
+	_cleanup_(plan_fw_clear) struct plan_fw fw = { 0 };
 	struct ipvs_node_result res = { 0 };
-	char err[512], line[256];
-	bool ok;
+	char err[512] = "", line[256];
+	bool matches = false;
 	int r;
 
-	if (cmd_source_plan(o, "kipvs run", &table) < 0)
+	if (cmd_source_plan_fw(o, "kipvs run", &table, &fw) < 0)
 		return EXIT_RUNTIME;
-	run_node_config(o, &cfg);
-	cfg.ipv6 = run_table_has_ipv6(&table);
-	r = ipvs_node_open(&cfg, &node, err, sizeof(err));
+	r = daemon_sync_once(o, &table, &fw, &res, &matches, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "kipvs run: %s\n", err);
-		return EXIT_RUNTIME;
-	}
-	r = ipvs_node_sync(node, &table, &res);
-	if (r < 0) {
-		fprintf(stderr, "kipvs run: sync failed: %s\n", strerror(-r));
-		node = ipvs_node_free(node);
+		fprintf(stderr, "kipvs run: %s\n", err[0] ? err : strerror(-r));
 		return EXIT_RUNTIME;
 	}
 	ipvs_node_result_format(&res, line, sizeof(line));
@@ -92,11 +62,9 @@ static int run_once(const struct kube_options *o)
 	/* The details the fixed summary line leaves out (with -v): batches = sendmsg calls. */
 	log_debug("run", "sync details", "operations=%u batches=%u repaired=%u failed=%u",
 		  res.sync.operations, res.sync.batches, res.sync.repaired, res.sync.failed);
-	ok = res.sync.failed == 0 && ipvs_node_matches(node, &table);
-	node = ipvs_node_free(node);
-	if (!ok) {
+	if (!matches) {
 		fprintf(stderr, "kipvs run: the kernel does not match the plan after the sync "
-				"(see the failures above)\n");
+				"(IPVS or the nftables packet path; see the failures above)\n");
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;

@@ -2,7 +2,8 @@
 /*
  * Where `kipvs plan` and `kipvs run --once` get their desired table: the objects from --from
  * files or from the API server (a private loop until the first full list), then the node's
- * addresses and plan_build(). One place, so the two commands cannot disagree.
+ * addresses and plan_build() (and for --once the packet path's sets, plan_fw_build()). One
+ * place, so the two commands cannot disagree.
  */
 #include "cmd_source.h"
 
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "net_addr.h"
 #include "plan.h"
+#include "plan_fw.h"
 
 /*
  * The API source (lib/kube_client.h): lists the three kinds through a private loop until all
@@ -104,6 +106,12 @@ static void cmd_source_cache_freep(struct kube_cache **cache)
 
 int cmd_source_plan(const struct kube_options *o, const char *who, struct plan_table *ret_table)
 {
+	return cmd_source_plan_fw(o, who, ret_table, NULL);
+}
+
+int cmd_source_plan_fw(const struct kube_options *o, const char *who,
+		       struct plan_table *ret_table, struct plan_fw *ret_fw)
+{
 	_cleanup_(cmd_source_cache_freep) struct kube_cache *cache = NULL;
 	_cleanup_free_ struct net_addr *node_addrs = NULL;
 	int n_addrs, r;
@@ -139,6 +147,21 @@ int cmd_source_plan(const struct kube_options *o, const char *who, struct plan_t
 	};
 	r = plan_build(&in, ret_table);
 	if (r < 0) {
+		fprintf(stderr, "%s: out of memory\n", who);
+		return r;
+	}
+	if (!ret_fw)
+		return 0;
+
+	const struct plan_fw_input fin = {
+		.plan = ret_table,
+		.cache = cache,
+		.node_addrs = node_addrs,
+		.n_node_addrs = (size_t)n_addrs,
+	};
+	r = plan_fw_build(&fin, ret_fw);
+	if (r < 0) {
+		plan_table_clear(ret_table);
 		fprintf(stderr, "%s: out of memory\n", who);
 		return r;
 	}

@@ -6,6 +6,7 @@
 #pragma once
 
 struct kube_options;
+struct plan_fw;
 struct plan_table;
 
 /*
@@ -15,4 +16,12 @@ struct plan_table;
  * Returns 0 or -errno.
  */
 int cmd_source_plan(const struct kube_options *opts, const char *who, struct plan_table *ret_table)
+    __attribute__((warn_unused_result));
+
+/*
+ * cmd_source_plan(), and when ret_fw is not NULL also the packet path's sets (plan_fw_build()
+ * on the same cache and table) into *ret_fw (empty on entry; free with plan_fw_clear()).
+ */
+int cmd_source_plan_fw(const struct kube_options *opts, const char *who,
+		       struct plan_table *ret_table, struct plan_fw *ret_fw)
     __attribute__((warn_unused_result));

@@ -241,14 +241,14 @@ static int daemon_health_open(struct daemon *d)
 	return 0;
 }
 
-static int daemon_kernel_open(struct daemon *d)
+void daemon_kernel_config_init(const struct kube_options *o, const char *proc_root,
+			       const char *state_dir, struct daemon_kernel_config *ret)
 {
-	const struct kube_options *o = d->opts;
-	struct daemon_kernel_config cfg = {
+	*ret = (struct daemon_kernel_config){
 	    .node =
 		{
-		    .proc_root = d->env.proc_root ? d->env.proc_root : "/proc",
-		    .state_dir = d->env.state_dir ? d->env.state_dir : "/run/kipvs",
+		    .proc_root = proc_root ? proc_root : "/proc",
+		    .state_dir = state_dir ? state_dir : IPVS_NODE_STATE_DIR,
 		    .dummy_ifname = o->dummy_interface,
 		    .scheduler = o->scheduler,
 		    .drain_timeout_ms = o->drain_timeout_ms,
@@ -266,13 +266,19 @@ static int daemon_kernel_open(struct daemon *d)
 		},
 	    .strict_arp = o->strict_arp,
 	};
+	for (size_t i = 0; i < o->n_node_ips; i++)
+		ret->node.ipv6 |= o->node_ips[i].family == AF_INET6;
+	for (size_t i = 0; i < o->n_cluster_cidrs; i++)
+		ret->node.ipv6 |= o->cluster_cidrs[i].addr.family == AF_INET6;
+}
+
+static int daemon_kernel_open(struct daemon *d)
+{
+	struct daemon_kernel_config cfg;
 	char err[512] = "";
 	int r;
 
-	for (size_t i = 0; i < o->n_node_ips; i++)
-		cfg.node.ipv6 |= o->node_ips[i].family == AF_INET6;
-	for (size_t i = 0; i < o->n_cluster_cidrs; i++)
-		cfg.node.ipv6 |= o->cluster_cidrs[i].addr.family == AF_INET6;
+	daemon_kernel_config_init(d->opts, d->env.proc_root, d->env.state_dir, &cfg);
 	r = d->kops->open(&cfg, &d->kernel, err, sizeof(err));
 	if (r < 0) {
 		char q[600];
@@ -336,6 +342,7 @@ static int daemon_source_open(struct daemon *d)
 	struct kube_client_options copts = {
 	    .kubeconfig = o->kubeconfig,
 	    .master = o->master,
+	    .sa_dir = d->env.sa_dir,
 	    .node_name = o->hostname,
 	    .proxy_name = o->proxy_name,
 	    .on_change = daemon_on_reflector_change,

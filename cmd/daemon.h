@@ -6,9 +6,29 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ipvs_node_result;
 struct kube_options;
+struct plan_fw;
+struct plan_table;
 
 /* Runs until SIGTERM or SIGINT (or a fatal start-up error). Leaves the kernel state in place
  * on exit. Returns the process exit code: 0 after a clean stop, 1 when it could not start
  * (cannot take the IPVS lock, cannot load IPVS, cannot bind the health port, bad source). */
 int daemon_run(const struct kube_options *opts);
+
+/*
+ * `kipvs run --once`: one sync through the daemon's own kernel side (daemon_kernel_ipvs): open
+ * it as the daemon does (IPVS, the nftables packet path, fw_start_checks()), one sync
+ * (fw_node_sync(): set elements added before IPVS, removed after), then close it, leaving the
+ * kernel state in place. fw_desired is plan_fw_build() of desired. Returns 0 with *ret_matches
+ * true when no operation failed (a failed nftables element phase counts as one) and the IPVS
+ * table matches desired; -errno with one sentence in err when the kernel side cannot be opened
+ * or the sync failed (a failed nftables base table leaves IPVS unsynced).
+ */
+int daemon_sync_once(const struct kube_options *opts, const struct plan_table *desired,
+		     const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
+		     bool *ret_matches, char *err, size_t err_size)
+    __attribute__((warn_unused_result));

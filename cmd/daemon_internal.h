@@ -78,6 +78,13 @@ struct daemon_kernel_ops {
 
 extern const struct daemon_kernel_ops daemon_kernel_ipvs;
 
+/*
+ * The kernel side's configuration from the options (proc_root, state_dir: NULL for "/proc",
+ * IPVS_NODE_STATE_DIR); the daemon and `kipvs run --once` (daemon_sync_once()) both use it.
+ */
+void daemon_kernel_config_init(const struct kube_options *opts, const char *proc_root,
+			       const char *state_dir, struct daemon_kernel_config *ret);
+
 /* ---- The loop (daemon.c) ---- */
 
 struct daemon;
@@ -93,6 +100,7 @@ struct daemon_env {
 	const char *notify_socket; /* NULL: $NOTIFY_SOCKET */
 	const char *proc_root;	   /* NULL: "/proc" */
 	const char *state_dir;	   /* NULL: "/run/kipvs" */
+	const char *sa_dir;	   /* in-cluster service account; NULL: the standard one */
 	bool no_signals;	   /* do not install SIGTERM/SIGINT watchers */
 	daemon_sync_fn on_sync;
 	void *userdata;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * daemon_run(): the daemon bound to the real kernel side: the IPVS node (ipvs_node_*) and its
- * packet path (fw_*: nftables), synced together by fw_node_sync(). The unit tests build the
- * daemon with a recording fake instead (and so never link this file); the guest integration
- * tests run this one.
+ * packet path (fw_*: nftables), synced together by fw_node_sync(); daemon_sync_once() is one
+ * sync of the same kernel side for `kipvs run --once`. The unit tests build the daemon with a
+ * recording fake instead (and so never link this file); the guest integration tests run this.
  */
 #include "daemon.h"
 #include "daemon_internal.h"
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "fw.h"
 #include "ipvs.h"
@@ -184,4 +185,30 @@ int daemon_run(const struct kube_options *opts)
 	d = daemon_free(d);
 	log_info("daemon", "stopped", "");
 	return 0;
+}
+
+int daemon_sync_once(const struct kube_options *opts, const struct plan_table *desired,
+		     const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
+		     bool *ret_matches, char *err, size_t err_size)
+{
+	const struct daemon_kernel_ops *ops = &daemon_kernel_ipvs;
+	struct daemon_kernel_config cfg;
+	void *kernel = NULL;
+	int r;
+
+	*ret_matches = false;
+	daemon_kernel_config_init(opts, NULL, NULL, &cfg);
+	for (size_t i = 0; i < desired->n_vs; i++)
+		cfg.node.ipv6 |= desired->vs[i].addr.family == AF_INET6;
+	r = ops->open(&cfg, &kernel, err, err_size);
+	if (r < 0)
+		return r;
+	r = ops->sync(kernel, desired, fw_desired, ret_result);
+	if (r < 0)
+		(void)snprintf(err, err_size, "sync failed: %s", strerror(-r));
+	else
+		*ret_matches = ret_result->sync.failed == 0 &&
+			       ipvs_node_matches(((struct daemon_kernel *)kernel)->node, desired);
+	ops->free(kernel);
+	return r;
 }
