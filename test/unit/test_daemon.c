@@ -3,7 +3,8 @@
  * Unit tests for the daemon's loop (cmd/daemon.c, daemon_sync.c) with a recording fake kernel
  * and a watched --from directory: the first sync and READY=1 after it, a file change re-synced
  * with the new table, a change the plan absorbs not reaching the kernel, the minimum sync
- * period, backoff after failed syncs, the periodic verification, and SIGTERM. The fake is never
+ * period, backoff after failed syncs, the periodic verification, SIGTERM, and the in-cluster
+ * warning about an empty IPVS table (a fake /proc and service account). The fake is never
  * proof that the kernel side works: the guest integration tests are.
  */
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -484,7 +486,131 @@ static void test_sigterm_stops_cleanly(void **state)
 	assert_int_equal(fake.frees, 1);
 }
 
+/* ---- In-cluster configuration with an empty IPVS table (issue 3) ---- */
+
 static FILE *devnull;
+
+#define IN_CLUSTER_WARNING "in-cluster config with an empty IPVS table"
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *out;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(fputs(text, out) < 0, 0);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void test_in_cluster_empty_table_warning(void **state)
+{
+	static const char header[] = "IP Virtual Server version 1.2.1 (size=4096)\n"
+				     "Prot LocalAddress:Port Scheduler Flags\n"
+				     "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n";
+	static const char one_vs[] = "TCP  0A60000A:0050 rr\n"
+				     "  -> 0AF40102:1F90      Masq    1      0          0\n";
+	static const struct {
+		const char *name;
+		const char *services; /* after the header of <proc>/net/ip_vs; NULL: no file */
+		const char *master;   /* --master, or NULL */
+		bool want_warning;
+	} cases[] = {
+	    {"empty table", "", NULL, true},
+	    {"no /proc/net/ip_vs (IPVS not loaded)", NULL, NULL, true},
+	    {"table holds a service", one_vs, NULL, false},
+	    {"empty table but --master given", "", "https://192.0.2.1:6443", false},
+	};
+	char root[64], sa[96], proc[96], net[128], ip_vs[160], cmd[128], err[256];
+
+	(void)state;
+	(void)snprintf(root, sizeof(root), "/tmp/kipvs-test-incluster.XXXXXX");
+	assert_non_null(mkdtemp(root));
+	(void)snprintf(sa, sizeof(sa), "%s/sa", root);
+	(void)snprintf(proc, sizeof(proc), "%s/proc", root);
+	(void)snprintf(net, sizeof(net), "%s/net", proc);
+	(void)snprintf(ip_vs, sizeof(ip_vs), "%s/ip_vs", net);
+	assert_int_equal(mkdir(sa, 0700), 0);
+	assert_int_equal(mkdir(proc, 0700), 0);
+	assert_int_equal(mkdir(net, 0700), 0);
+	write_file(sa, "token", "test-token\n");
+	write_file(sa, "ca.crt", "not read before a request\n");
+	/* A port nothing listens on: the loop never runs, so no request is even sent. */
+	assert_int_equal(setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1), 0);
+	assert_int_equal(setenv("KUBERNETES_SERVICE_PORT", "1", 1), 0);
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_(kube_options_clear) struct kube_options opts = {0};
+		char *argv[16], *log_text = NULL;
+		size_t log_len = 0;
+		int argc = 0;
+		struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+		struct daemon *d = NULL;
+		FILE *log_stream;
+
+		print_message("case: %s\n", cases[i].name);
+		assert_non_null(loop);
+		(void)unlink(ip_vs);
+		if (cases[i].services) {
+			char text[512];
+
+			(void)snprintf(text, sizeof(text), "%s%s", header, cases[i].services);
+			write_file(net, "ip_vs", text);
+		}
+		argv[argc++] = (char *)"run";
+		argv[argc++] = (char *)"--hostname-override";
+		argv[argc++] = (char *)"node-a";
+		argv[argc++] = (char *)"--healthz-bind-address";
+		argv[argc++] = (char *)"";
+		argv[argc++] = (char *)"--metrics-bind-address";
+		argv[argc++] = (char *)"";
+		if (cases[i].master) {
+			argv[argc++] = (char *)"--master";
+			argv[argc++] = (char *)cases[i].master;
+		}
+		argv[argc] = NULL;
+		assert_int_equal(
+		    kube_options_parse(&opts, KUBE_OPTIONS_CMD_RUN, argc, argv, err, sizeof(err)), 0);
+
+		const struct daemon_env env = {
+		    .loop = loop,
+		    .kernel = &fake_ops,
+		    .notify_socket = "",
+		    .proc_root = proc,
+		    .sa_dir = sa,
+		    .no_signals = true,
+		};
+
+		log_stream = open_memstream(&log_text, &log_len);
+		assert_non_null(log_stream);
+		log_set_stream(log_stream);
+		memset(&fake, 0, sizeof(fake));
+		assert_int_equal(daemon_new(&opts, &env, &d), 0);
+		d = daemon_free(d);
+		log_set_stream(getenv("KIPVS_TEST_LOG") ? NULL : devnull);
+		assert_int_equal(fclose(log_stream), 0);
+		ev_loop_destroy(loop);
+
+		bool warned = strstr(log_text, IN_CLUSTER_WARNING) != NULL;
+
+		if (warned != cases[i].want_warning) {
+			print_message("case '%s': warning %s, want %s; log:\n%s", cases[i].name,
+				      warned ? "logged" : "absent",
+				      cases[i].want_warning ? "logged" : "absent", log_text);
+			free(log_text);
+			fail();
+		}
+		if (warned) /* at warn level, with the hint naming --master */
+			assert_true(strstr(log_text, "level=warn component=daemon msg=\"" IN_CLUSTER_WARNING) &&
+				    strstr(log_text, "hint=\"pass --master"));
+		free(log_text);
+	}
+	(void)unsetenv("KUBERNETES_SERVICE_HOST");
+	(void)unsetenv("KUBERNETES_SERVICE_PORT");
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
 
 static int group_setup(void **state)
 {
@@ -514,6 +640,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_sync_backoff),
 	    cmocka_unit_test(test_periodic_verification),
 	    cmocka_unit_test(test_sigterm_stops_cleanly),
+	    cmocka_unit_test(test_in_cluster_empty_table_warning),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
