@@ -806,8 +806,9 @@ static int ipvs_node_load_ipvs(struct ipvs_node *node, char *err, size_t err_siz
 	r = ipvs_node_modprobe(module);
 	if (r != 0) {
 		ipvs_node_err(err, err_size,
-			      "IPVS scheduler %s is not available: `modprobe %s` %s%s", node->scheduler,
-			      module, r > 0 ? "failed" : "could not run: ", r < 0 ? strerror(-r) : "");
+			      "IPVS scheduler %s is not available: `modprobe %s` %s%s",
+			      node->scheduler, module,
+			      r > 0 ? "failed" : "could not run: ", r < 0 ? strerror(-r) : "");
 		return -ENOENT;
 	}
 	log_info("ipvs", "loaded IPVS", "modules=\"ip_vs %s\"", module);

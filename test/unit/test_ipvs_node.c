@@ -3,13 +3,18 @@
  * Unit tests for ipvs/ipvs_node.c and ipvs_state.c against the fake kernel: draining decisions
  * step by step (drain, keep, come back, idle, expired, UDP at once, a deleted Service's VS),
  * the sweep, drain records surviving a restart through the state file, ownership from the
- * state file, the state file's text, and the summary line.
+ * state file, the state file's text, the summary line, and what ipvs_node_open() says when
+ * modprobe cannot load IPVS (a fake modprobe first on PATH, a fake proc root).
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -272,12 +277,98 @@ static void test_result_format(void **state)
 				 "draining 9, took 13 ms");
 }
 
+/* A fake modprobe: a shell script body ("" = none on PATH); PROC in it is the proc root. */
+struct modprobe_case {
+	const char *name;
+	const char *script;
+	const char *want; /* the message, PROC the proc root */
+};
+
+/* Copies tmpl into buf with each "PROC" replaced by proc. */
+static void subst_proc(const char *tmpl, const char *proc, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *p = tmpl; *p && n + 1 < size; p++) {
+		if (strncmp(p, "PROC", 4) == 0) {
+			n += (size_t)snprintf(buf + n, size - n, "%s", proc);
+			p += 3;
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n < size ? n : size - 1] = 0;
+}
+
+static const struct modprobe_case modprobe_cases[] = {
+    {"modprobe fails", "exit 1",
+     "IPVS is not available: PROC/net/ip_vs is missing and `modprobe ip_vs` failed; the kernel "
+     "needs CONFIG_IP_VS or the ip_vs module"},
+    {"modprobe succeeds but no ip_vs appears", "exit 0",
+     "IPVS is not available: PROC/net/ip_vs is missing and `modprobe ip_vs` did not create it; "
+     "the kernel needs CONFIG_IP_VS or the ip_vs module"},
+    {"no modprobe on PATH", "",
+     "IPVS is not available: PROC/net/ip_vs is missing and `modprobe ip_vs` could not run: No "
+     "such file or directory; the kernel needs CONFIG_IP_VS or the ip_vs module"},
+    {"the scheduler module fails",
+     "[ \"$2\" = ip_vs ] || exit 1; /bin/mkdir -p PROC/net && /bin/touch PROC/net/ip_vs",
+     "IPVS scheduler sh is not available: `modprobe ip_vs_sh` failed"},
+};
+
+static void test_open_modprobe_messages(void **state)
+{
+	char *old_path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(modprobe_cases) / sizeof(modprobe_cases[0]); c++) {
+		const struct modprobe_case *tc = &modprobe_cases[c];
+		char dir[] = "/tmp/test_ipvs_modprobe.XXXXXX", bin[64], proc[64], script[128];
+		char body[512], want[512], err[512] = "", cmd[300];
+		struct ipvs_node_config cfg = {0};
+		struct ipvs_node *node = NULL;
+		int r;
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(bin, sizeof(bin), "%s/bin", dir);
+		snprintf(proc, sizeof(proc), "%s/proc", dir);
+		assert_int_equal(mkdir(bin, 0755), 0);
+		assert_int_equal(mkdir(proc, 0755), 0);
+		if (*tc->script) {
+			FILE *f;
+
+			snprintf(script, sizeof(script), "%s/modprobe", bin);
+			subst_proc(tc->script, proc, body, sizeof(body));
+			f = fopen(script, "w");
+			assert_non_null(f);
+			fprintf(f, "#!/bin/sh\n%s\n", body);
+			assert_int_equal(fclose(f), 0);
+			assert_int_equal(chmod(script, 0755), 0);
+		}
+		assert_int_equal(setenv("PATH", bin, 1), 0);
+		cfg.proc_root = proc;
+		cfg.state_dir = dir;
+		cfg.scheduler = "sh";
+		r = ipvs_node_open(&cfg, &node, err, sizeof(err));
+		if (old_path)
+			assert_int_equal(setenv("PATH", old_path, 1), 0);
+		subst_proc(tc->want, proc, want, sizeof(want));
+		if (r != -ENOENT || strcmp(err, want) != 0)
+			fail_msg("case '%s': r=%d err='%s', want -ENOENT and '%s'", tc->name, r,
+				 err, want);
+		assert_null(node);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	free(old_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain_steps),
 		cmocka_unit_test(test_state_text),
 		cmocka_unit_test(test_result_format),
+		cmocka_unit_test(test_open_modprobe_messages),
 	};
 
 	log_set_verbosity(0);
