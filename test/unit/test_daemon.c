@@ -41,7 +41,7 @@ struct fake_kernel {
 	double at[FAKE_MAX];	/* ev_time() of each sync call */
 	char *last_table;	/* ipvsadm -Sn text of the last desired table */
 	unsigned ready_at_sync; /* fake->syncs when READY=1 arrived; 0: not yet */
-	size_t fw_elems; /* elements of the packet path's sets in the last sync */
+	size_t fw_elems;	/* elements of the packet path's sets in the last sync */
 	bool stopping_seen;
 };
 
@@ -506,9 +506,10 @@ static void write_file(const char *dir, const char *name, const char *text)
 
 static void test_in_cluster_empty_table_warning(void **state)
 {
-	static const char header[] = "IP Virtual Server version 1.2.1 (size=4096)\n"
-				     "Prot LocalAddress:Port Scheduler Flags\n"
-				     "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n";
+	static const char header[] =
+	    "IP Virtual Server version 1.2.1 (size=4096)\n"
+	    "Prot LocalAddress:Port Scheduler Flags\n"
+	    "  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n";
 	static const char one_vs[] = "TCP  0A60000A:0050 rr\n"
 				     "  -> 0AF40102:1F90      Masq    1      0          0\n";
 	static const struct {
@@ -571,7 +572,8 @@ static void test_in_cluster_empty_table_warning(void **state)
 		}
 		argv[argc] = NULL;
 		assert_int_equal(
-		    kube_options_parse(&opts, KUBE_OPTIONS_CMD_RUN, argc, argv, err, sizeof(err)), 0);
+		    kube_options_parse(&opts, KUBE_OPTIONS_CMD_RUN, argc, argv, err, sizeof(err)),
+		    0);
 
 		const struct daemon_env env = {
 		    .loop = loop,
@@ -602,8 +604,10 @@ static void test_in_cluster_empty_table_warning(void **state)
 			fail();
 		}
 		if (warned) /* at warn level, with the hint naming --master */
-			assert_true(strstr(log_text, "level=warn component=daemon msg=\"" IN_CLUSTER_WARNING) &&
-				    strstr(log_text, "hint=\"pass --master"));
+			assert_true(
+			    strstr(log_text,
+				   "level=warn component=daemon msg=\"" IN_CLUSTER_WARNING) &&
+			    strstr(log_text, "hint=\"pass --master"));
 		free(log_text);
 	}
 	(void)unsetenv("KUBERNETES_SERVICE_HOST");
