@@ -37,7 +37,7 @@ mark=$(udp_client_lines dns)
 t=$(cluster_now_ms)
 slice_set_endpoints dns dns-c
 pod_del dns-a
-wait_for "dns client answered by dns-c on the same socket" 15 udp_client_answered dns "$mark" dns-c
+wait_for "dns client answered by dns-c on the same socket" 30 udp_client_answered dns "$mark" dns-c
 echo "BENCH UDP backend replaced -> first answer from the new pod: $(($(cluster_now_ms) - t)) ms"
 first=$(awk -v m="$mark" 'NR > m && / ok pod=dns-c / && !f { print NR - m; f = 1 }' "$CLUSTER_DIR/udp-dns.out")
 sleep 2
@@ -54,7 +54,7 @@ t=$(cluster_now_ms)
 slice_set_endpoints empty dns-c
 wait_for "node-b: empty -> dns-c" 30 node_has_line node-b "-a -u 10.96.0.11:53 -r $(pod_ip dns-c):5353 -m -w 1"
 t_rs=$(cluster_now_ms)
-wait_for "empty client answered on the same socket" 5 udp_client_answered empty "$mark" dns-c
+wait_for "empty client answered on the same socket" 10 udp_client_answered empty "$mark" dns-c
 echo "BENCH UDP first endpoint -> first answer: $(($(cluster_now_ms) - t)) ms ($(($(cluster_now_ms) - t_rs)) ms after the real server was in node-b's table)"
 udp_client_stop dns
 udp_client_stop empty
