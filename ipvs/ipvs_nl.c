@@ -335,7 +335,9 @@ static void ipvs_wb_put(struct ipvs_nl_wbuf *b, uint16_t type, const void *data,
 	a = (struct nlattr *)(b->p + b->len);
 	a->nla_type = type;
 	a->nla_len = (uint16_t)(NLA_HDRLEN + n);
-	memcpy(b->p + b->len + NLA_HDRLEN, data, n);
+	/* A nested attribute's header is put with no payload (data NULL, n 0). */
+	if (n)
+		memcpy(b->p + b->len + NLA_HDRLEN, data, n);
 	memset(b->p + b->len + NLA_HDRLEN + n, 0, NLA_ALIGN(n) - n);
 	b->len += NLA_HDRLEN + NLA_ALIGN(n);
 }
