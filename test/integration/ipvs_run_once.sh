@@ -5,6 +5,8 @@
 # must then hold the same set of lines as `kipvs plan --from F`, `kipvs plan --diff` must print
 # nothing, and `kipvs cleanup` must leave the namespace as it found it (no service, no
 # kube-ipvs0). Each namespace has its own state file: the instances never see each other.
+# The packet path comes with the sync: after `run --once` the cluster_ip4/6 sets of table inet
+# kipvs hold exactly the plan's ClusterIP virtual servers, and `kipvs cleanup` deletes the table.
 # Usage: ipvs_run_once.sh [PATH-TO-KIPVS [SCENARIO-DIR]]
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 
@@ -13,6 +15,42 @@ dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
 [ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
 [ -d "$dir" ] || fail "no scenario directory at '$dir'"
 ipvs_load
+# Each scenario's ClusterIPs (every family), one python run for all: /tmp/cips/<json name>.
+mkdir -p /tmp/cips
+python3 -S - "$dir" <<'PY'
+import glob, json, os, sys
+for path in glob.glob(os.path.join(sys.argv[1], "*.json")):
+    ips = set()
+    for it in json.load(open(path)).get("items", []):
+        if it.get("kind") == "Service":
+            spec = it.get("spec", {})
+            for ip in spec.get("clusterIPs") or [spec.get("clusterIP")]:
+                if ip and ip != "None":
+                    ips.add(ip)
+    with open("/tmp/cips/" + os.path.basename(path), "w") as out:
+        out.write("".join(ip + "\n" for ip in sorted(ips)))
+PY
+# The cluster_ip elements the plan implies: "addr . proto . port" of each virtual server whose
+# address is a ClusterIP; family 4 or 6 ($2). Reads the plan on stdin.
+want_cluster_ip() {
+    local cips=$1 fam=$2 flag addr port proto
+    sed -n 's/^-A \(-t\|-u\|--sctp-service\) \[\{0,1\}\([^ ]*[^]]\)\]\{0,1\}:\([0-9]*\) .*/\1 \2 \3/p' |
+        while read -r flag addr port; do
+            case $flag in -t) proto=tcp ;; -u) proto=udp ;; *) proto=sctp ;; esac
+            grep -qxF -- "$addr" "$cips" || continue
+            if { [ "$fam" = 6 ] && [[ $addr == *:* ]]; } ||
+                { [ "$fam" = 4 ] && [[ $addr != *:* ]]; }; then
+                echo "$addr . $proto . $port"
+            fi
+        done | sort
+}
+# The elements of set $2 in `nft list table` output $1, one per line, sorted (one nft exec per
+# scenario for both families: each exec costs about a second under TCG).
+set_elements_in() {
+    tr -s ' \n\t' ' ' <<<"$1" |
+        sed -n "s/.* set $2 { [^}]*elements = { *\([^}]*\)}.*/\1/p" |
+        tr ',' '\n' | sed 's/^ *//; s/ *$//' | grep -v '^$' | sort
+}
 grammar='^sync: services \+[0-9]+ ~[0-9]+ -[0-9]+, destinations \+[0-9]+ ~[0-9]+ -[0-9]+, addresses \+[0-9]+ -[0-9]+, draining [0-9]+, took [0-9]+ ms$'
 n=0
 for args_file in "$dir"/*.args; do
@@ -37,13 +75,21 @@ for args_file in "$dir"/*.args; do
     diffout=$(ip netns exec "$ns" "$kipvs" plan --from "$json" "${args[@]}" --diff 2>/dev/null) ||
         fail "$name: plan --diff failed"
     expect_eq "$name: plan --diff after the sync" "$diffout" ""
+    # The packet path: the same sync wrote the ClusterIP elements.
+    table=$(ip netns exec "$ns" nft list table inet kipvs) || fail "$name: no table inet kipvs after run --once"
+    for fam in 4 6; do
+        expect_eq "$name: cluster_ip$fam after run --once" \
+            "$(set_elements_in "$table" cluster_ip$fam)" \
+            "$(want_cluster_ip "/tmp/cips/$(basename "$json")" $fam <<<"$plan")"
+    done
     ip netns exec "$ns" "$kipvs" cleanup 2>"/tmp/$ns.err" || { cat "/tmp/$ns.err"; fail "$name: cleanup failed"; }
     expect_eq "$name: after cleanup" "$(ip netns exec "$ns" ipvsadm -Sn)" ""
     if ip -n "$ns" link show kube-ipvs0 >/dev/null 2>&1; then
         fail "$name: kube-ipvs0 survived cleanup"
     fi
+    expect_eq "$name: nftables tables after cleanup" "$(ip netns exec "$ns" nft list tables)" ""
     ip netns del "$ns"
     n=$((n + 1))
 done
 [ "$n" -gt 0 ] || fail "no scenario in $dir"
-echo "PASS: $n scenarios synced with run --once, read back as planned, cleaned up"
+echo "PASS: $n scenarios synced with run --once (IPVS and the ClusterIP set elements), read back as planned, cleaned up"
