@@ -46,7 +46,7 @@ fake_start() {
         --ready-file "$FAKE_DIR/ready.json" --bookmark-interval 1 "$@" \
         >>"$FAKE_DIR/fake.out" 2>>"$FAKE_DIR/fake.err" &
     FAKE_PID=$!
-    wait_until "fake API server ready" 60 test -s "$FAKE_DIR/ready.json"
+    wait_until "fake API server ready" 180 test -s "$FAKE_DIR/ready.json"
     FAKE_URL=$(json_field "$FAKE_DIR/ready.json" url)
     FAKE_CTL=$(json_field "$FAKE_DIR/ready.json" control_url)
     [ -n "$FAKE_CTL" ] || fail "fake API server: no control_url in $(cat "$FAKE_DIR/ready.json")"
