@@ -357,7 +357,10 @@ void daemon_stats_refresh(struct daemon *d)
 
 /* ---- The sync ---- */
 
-/* Counts a sync's kernel operations in kipvs_netlink_operations_total{op}. */
+/*
+ * Counts a sync's kernel operations in kipvs_netlink_operations_total{op}, and the failed ones
+ * also in kipvs_netlink_errors_total{op,errno}.
+ */
 void daemon_netlink_count(struct health *h, const struct ipvs_node_result *res)
 {
 	const struct {
@@ -377,6 +380,9 @@ void daemon_netlink_count(struct health *h, const struct ipvs_node_result *res)
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
 		for (unsigned k = 0; k < ops[i].n; k++)
 			health_netlink_op(h, ops[i].op, 0);
+	for (size_t i = 0; i < res->sync.n_failures; i++)
+		for (unsigned k = 0; k < res->sync.failures[i].n; k++)
+			health_netlink_op(h, res->sync.failures[i].op, res->sync.failures[i].err);
 }
 
 static void daemon_on_note(const struct plan_note *note, void *userdata)

@@ -45,6 +45,19 @@ int ipvs_timeouts_get(struct ipvs_ctx *ctx, uint32_t *ret_tcp, uint32_t *ret_tcp
 int ipvs_timeouts_set(struct ipvs_ctx *ctx, uint32_t tcp, uint32_t tcp_fin, uint32_t udp)
     __attribute__((warn_unused_result));
 
+/*
+ * Failed operations by kind ("add_service", "del_dest", "add_address", ...) and errno, for the
+ * kipvs_netlink_errors_total metric. A sync keeps the first IPVS_FAILURE_KINDS distinct pairs;
+ * a further pair is still counted in `failed` and logged, just not broken down.
+ */
+#define IPVS_FAILURE_KINDS 16
+struct ipvs_failure {
+	const char *op;
+	int err; /* -errno */
+	unsigned n;
+};
+void ipvs_failure_note(struct ipvs_failure *failures, size_t *n_failures, const char *op, int err);
+
 /* What one sync did, for the summary line and the exit code. */
 struct ipvs_sync_result {
 	unsigned services_added, services_changed, services_deleted;
@@ -53,8 +66,10 @@ struct ipvs_sync_result {
 	unsigned batches;    /* sendmsg calls that carried them (one per batch) */
 	unsigned repaired;   /* answers (EEXIST, ESRCH, ENOENT) that led to a re-read */
 	unsigned failed;     /* operations that failed and wait for the next sync; each logged */
-	bool verified;	     /* the whole kernel table was read */
-	bool lost_replies;   /* ENOBUFS: replies were lost, the table was read again */
+	struct ipvs_failure failures[IPVS_FAILURE_KINDS];
+	size_t n_failures;
+	bool verified;	   /* the whole kernel table was read */
+	bool lost_replies; /* ENOBUFS: replies were lost, the table was read again */
 	double read_ms, diff_ms, apply_ms; /* where the time went */
 };
 

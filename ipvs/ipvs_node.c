@@ -262,6 +262,8 @@ static int ipvs_node_addrs_release(struct ipvs_node *node, struct ipvs_node_resu
 			log_warn("ipvs", "unbind address failed",
 				 "addr=%s if=%s err=\"%s\" retry_in=next-sync",
 				 net_addr_format(&addr, buf), node->ifname, strerror(-r));
+			ipvs_failure_note(res->sync.failures, &res->sync.n_failures, "del_address",
+					  r);
 			if (!first)
 				first = r;
 			continue;
@@ -299,6 +301,8 @@ static int ipvs_node_addrs_bind(struct ipvs_node *node, const struct plan_table 
 				log_warn("ipvs", "bind address failed",
 					 "addr=%s if=%s err=\"%s\" retry_in=next-sync",
 					 net_addr_format(addr, buf), node->ifname, strerror(-r));
+				ipvs_failure_note(res->sync.failures, &res->sync.n_failures,
+						  "add_address", r);
 				if (!first)
 					first = r;
 				continue;
@@ -379,6 +383,10 @@ static void ipvs_node_merge_result(struct ipvs_sync_result *into, const struct i
 	into->batches += r->batches;
 	into->repaired += r->repaired;
 	into->failed += r->failed;
+	for (size_t i = 0; i < r->n_failures; i++)
+		for (unsigned k = 0; k < r->failures[i].n; k++)
+			ipvs_failure_note(into->failures, &into->n_failures, r->failures[i].op,
+					  r->failures[i].err);
 	into->verified |= r->verified;
 	into->lost_replies |= r->lost_replies;
 	into->read_ms += r->read_ms;

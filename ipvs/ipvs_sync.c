@@ -196,7 +196,19 @@ static int ipvs_sync_read_all(struct ipvs_sync *s, struct ipvs_sync_result *res)
 	return 0;
 }
 
-static void ipvs_sync_log_failure(const struct ipvs_op *op)
+void ipvs_failure_note(struct ipvs_failure *failures, size_t *n_failures, const char *op, int err)
+{
+	for (size_t i = 0; i < *n_failures; i++)
+		if (failures[i].err == err && strcmp(failures[i].op, op) == 0) {
+			failures[i].n++;
+			return;
+		}
+	if (*n_failures < IPVS_FAILURE_KINDS)
+		failures[(*n_failures)++] = (struct ipvs_failure){.op = op, .err = err, .n = 1};
+}
+
+/* Counts a failed operation and logs it; it waits for the next sync. */
+static void ipvs_sync_fail(const struct ipvs_op *op, struct ipvs_sync_result *res)
 {
 	char vs[IPVS_KEY_STRLEN], rs[IPVS_KEY_STRLEN];
 	const char *errname = strerrorname_np(-op->err);
@@ -211,6 +223,9 @@ static void ipvs_sync_log_failure(const struct ipvs_op *op)
 		 op->origin ? op->origin->svc_namespace : "-",
 		 op->origin ? op->origin->svc_name : "-", vs, dest ? " rs=" : "", dest ? rs : "",
 		 ipvs_op_kind_to_string(op->kind), strerror(-op->err), errname ? errname : "?");
+	res->failed++;
+	ipvs_failure_note(res->failures, &res->n_failures, ipvs_op_kind_to_string(op->kind),
+			  op->err);
 }
 
 /* Records a successful operation in the actual table and the counters. */
@@ -446,8 +461,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 				if (r < 0)
 					goto out;
 			} else if (meaning != 0) {
-				res.failed++;
-				ipvs_sync_log_failure(op);
+				ipvs_sync_fail(op, &res);
 			}
 		}
 		next.n = 0;
@@ -570,9 +584,8 @@ int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,
 			if (r < 0)
 				return r;
 		} else if (ipvs_sync_classify(s, op) != 0) {
-			res->failed++;
 			s->verify = true;
-			ipvs_sync_log_failure(op);
+			ipvs_sync_fail(op, res);
 		}
 	}
 	return 0;

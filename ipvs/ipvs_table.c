@@ -374,17 +374,17 @@ const char *ipvs_op_kind_to_string(enum ipvs_op_kind kind)
 {
 	switch (kind) {
 	case IPVS_OP_SERVICE_ADD:
-		return "add-service";
+		return "add_service";
 	case IPVS_OP_SERVICE_SET:
-		return "set-service";
+		return "set_service";
 	case IPVS_OP_SERVICE_DEL:
-		return "del-service";
+		return "del_service";
 	case IPVS_OP_DEST_ADD:
-		return "add-dest";
+		return "add_dest";
 	case IPVS_OP_DEST_SET:
-		return "set-dest";
+		return "set_dest";
 	case IPVS_OP_DEST_DEL:
-		return "del-dest";
+		return "del_dest";
 	case _IPVS_OP_KIND_MAX:
 		break;
 	}

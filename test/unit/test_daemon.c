@@ -26,6 +26,7 @@
 
 #include "cleanup.h"
 #include "daemon_internal.h"
+#include "health_internal.h"
 #include "kube_options.h"
 #include "log.h"
 #include "plan.h"
@@ -616,6 +617,51 @@ static void test_in_cluster_empty_table_warning(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * A sync's result reaches /metrics by kind: every operation in kipvs_netlink_operations_total,
+ * the failed ones also in kipvs_netlink_errors_total with their errno.
+ */
+static void test_netlink_metrics_by_kind(void **state)
+{
+	const struct health_config cfg = {
+	    .healthz_bind = "off", .metrics_bind = "off", .sync_period_ns = 30000000000LL};
+	struct ipvs_node_result res = {.addresses_added = 1};
+	static const char *const want[] = {
+	    "kipvs_netlink_operations_total{op=\"add_service\"} 2\n",
+	    "kipvs_netlink_operations_total{op=\"add_dest\"} 4\n",
+	    "kipvs_netlink_operations_total{op=\"del_dest\"} 1\n",
+	    "kipvs_netlink_operations_total{op=\"add_address\"} 2\n",
+	    "kipvs_netlink_errors_total{op=\"add_dest\",errno=\"EINVAL\"} 2\n",
+	    "kipvs_netlink_errors_total{op=\"del_dest\",errno=\"EBUSY\"} 1\n",
+	    "kipvs_netlink_errors_total{op=\"add_address\",errno=\"EPERM\"} 1\n",
+	};
+	struct health *h = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	res.sync.services_added = 2;
+	res.sync.dests_added = 2;
+	ipvs_failure_note(res.sync.failures, &res.sync.n_failures, "add_dest", -EINVAL);
+	ipvs_failure_note(res.sync.failures, &res.sync.n_failures, "del_dest", -EBUSY);
+	ipvs_failure_note(res.sync.failures, &res.sync.n_failures, "add_dest", -EINVAL);
+	ipvs_failure_note(res.sync.failures, &res.sync.n_failures, "add_address", -EPERM);
+	assert_int_equal(res.sync.n_failures, 3);
+	assert_int_equal(health_new(EV_DEFAULT, &cfg, &h), 0);
+	daemon_netlink_count(h, &res);
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	assert_int_equal(health_metrics_render(h->metrics, out), 0);
+	assert_int_equal(fclose(out), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("missing line: %s in\n%s", want[i], text);
+	assert_null(strstr(text, "errno=\"EINVAL\"} 1"));
+	free(text);
+	health_free(h);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -645,6 +691,7 @@ int main(void)
 	    cmocka_unit_test(test_periodic_verification),
 	    cmocka_unit_test(test_sigterm_stops_cleanly),
 	    cmocka_unit_test(test_in_cluster_empty_table_warning),
+	    cmocka_unit_test(test_netlink_metrics_by_kind),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

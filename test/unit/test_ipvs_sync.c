@@ -226,6 +226,11 @@ static void test_sync_other_error_logged_and_retried(void **state)
 	fx->fake.fail_err = -EINVAL;
 	expect_run(fx, "first try", S1 S1_R1 S1_R2);
 	assert_int_equal(fx->res.failed, 1);
+	/* by kind and errno, for kipvs_netlink_errors_total */
+	assert_int_equal(fx->res.n_failures, 1);
+	assert_string_equal(fx->res.failures[0].op, "add_dest");
+	assert_int_equal(fx->res.failures[0].err, -EINVAL);
+	assert_int_equal(fx->res.failures[0].n, 1);
 	fflush(fx->log);
 	if (!strstr(fx->log_buf, "level=warn") || !strstr(fx->log_buf, "vs=10.0.0.1:80/tcp") ||
 	    !strstr(fx->log_buf, "rs=10.1.0.2:8080") || !strstr(fx->log_buf, "errno=EINVAL") ||
@@ -234,6 +239,22 @@ static void test_sync_other_error_logged_and_retried(void **state)
 	assert_int_equal(strchr(fx->log_buf, '\n') - fx->log_buf + 1, (long)strlen(fx->log_buf));
 	expect_run(fx, "retried on the next sync", S1_R2);
 	assert_int_equal(fx->res.failed, 0);
+}
+
+/* The breakdown keeps distinct (op, errno) pairs, up to IPVS_FAILURE_KINDS of them. */
+static void test_failure_note_bounded(void **state)
+{
+	struct ipvs_failure f[IPVS_FAILURE_KINDS];
+	size_t n = 0;
+
+	(void)state;
+	for (int e = 1; e <= IPVS_FAILURE_KINDS + 4; e++)
+		ipvs_failure_note(f, &n, "add_dest", -e);
+	ipvs_failure_note(f, &n, "add_dest", -1);
+	assert_int_equal(n, IPVS_FAILURE_KINDS);
+	assert_int_equal(f[0].n, 2);
+	assert_int_equal(f[IPVS_FAILURE_KINDS - 1].err, -IPVS_FAILURE_KINDS);
+	assert_int_equal(f[IPVS_FAILURE_KINDS - 1].n, 1);
 }
 
 static void test_sync_lost_replies_verify(void **state)
@@ -277,6 +298,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_enoent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_other_error_logged_and_retried, setup,
 					    teardown),
+	    cmocka_unit_test(test_failure_note_bounded),
 	    cmocka_unit_test_setup_teardown(test_sync_lost_replies_verify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_plan_diff_makes_no_change, setup, teardown),
 	};
