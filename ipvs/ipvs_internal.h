@@ -308,6 +308,14 @@ struct ipvs_sysctl {
 };
 /* The sysctls for this kernel version; writes up to max and returns how many there are. */
 size_t ipvs_sysctl_wanted(int major, int minor, bool ipv6, struct ipvs_sysctl *ret, size_t max);
+/*
+ * Sets the integer sysctl `name` (under <proc_root>/sys) to value unless it already holds it,
+ * and logs a change at info as component/msg with sysctl= (dotted), from= and to=. Returns 1
+ * when it wrote, 0 when the value was already there, or -errno (not logged) when it cannot read,
+ * parse or write. Used by ipvs_sysctl_apply() and fw_strict_arp_apply().
+ */
+int ipvs_sysctl_ensure(const char *proc_root, const char *name, long value, const char *component,
+		       const char *msg) __attribute__((warn_unused_result));
 
 /*
  * `ipvsadm -R` lines. parse_line: 0 and *ret_op, 1 for a blank or # line, -EINVAL. parse: appends

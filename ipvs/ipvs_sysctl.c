@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -67,17 +68,47 @@ static int ipvs_sysctl_read(const char *path, long *ret_value)
 	return 0;
 }
 
-static int ipvs_sysctl_write(const char *path, int value)
+static int ipvs_sysctl_write(const char *path, long value)
 {
 	char buf[32];
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC);
-	int len = snprintf(buf, sizeof(buf), "%d\n", value);
+	int len = snprintf(buf, sizeof(buf), "%ld\n", value);
 
 	if (fd < 0)
 		return -errno;
 	if (write(fd, buf, (size_t)len) != len)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+/* "net/ipv4/vs/conntrack" as the log names it: "net.ipv4.vs.conntrack". */
+static void ipvs_sysctl_dotted(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", name);
+	for (char *p = buf; *p; p++)
+		if (*p == '/')
+			*p = '.';
+}
+
+int ipvs_sysctl_ensure(const char *proc_root, const char *name, long value, const char *component,
+		       const char *msg)
+{
+	char path[PATH_MAX], dotted[128];
+	long cur = -1;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/sys/%s", proc_root, name);
+	r = ipvs_sysctl_read(path, &cur);
+	if (r < 0)
+		return r;
+	if (cur == value)
+		return 0;
+	r = ipvs_sysctl_write(path, value);
+	if (r < 0)
+		return r;
+	ipvs_sysctl_dotted(name, dotted, sizeof(dotted));
+	log_info(component, msg, "sysctl=%s from=%ld to=%ld", dotted, cur, value);
+	return 1;
 }
 
 int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
@@ -87,30 +118,20 @@ int ipvs_sysctl_apply(const char *proc_root, int major, int minor, bool ipv6)
 	int changed = 0, first_err = 0;
 
 	for (size_t i = 0; i < n && i < ARRAY_SIZE(want); i++) {
-		char path[PATH_MAX], name[128];
-		long cur = -1;
-		int r;
+		int r = ipvs_sysctl_ensure(proc_root, want[i].name, want[i].value, "ipvs",
+					   "sysctl set");
 
-		snprintf(path, sizeof(path), "%s/sys/%s", proc_root, want[i].name);
-		snprintf(name, sizeof(name), "%s", want[i].name);
-		for (char *p = name; *p; p++)
-			if (*p == '/')
-				*p = '.';
-		r = ipvs_sysctl_read(path, &cur);
-		if (r >= 0 && cur == want[i].value)
-			continue;
-		if (r >= 0)
-			r = ipvs_sysctl_write(path, want[i].value);
 		if (r < 0) {
+			char name[128];
+
+			ipvs_sysctl_dotted(want[i].name, name, sizeof(name));
 			log_warn("ipvs", "cannot set sysctl", "sysctl=%s to=%d err=\"%s\"", name,
 				 want[i].value, strerror(-r));
 			if (!first_err)
 				first_err = r;
 			continue;
 		}
-		log_info("ipvs", "sysctl set", "sysctl=%s from=%ld to=%d", name, cur,
-			 want[i].value);
-		changed++;
+		changed += r;
 	}
 	return first_err ? first_err : changed;
 }
