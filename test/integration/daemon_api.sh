@@ -34,7 +34,7 @@ fake_start "$work/fake" --token secret --load "$work/scen/s01-clusterip-basic.js
     --load "$work/scen/s06-terminating.json" --load "$work/scen/s08-affinity.json"
 ctl POST /control/faults '{"fault":"status","resource":"nodes","verb":"list","count":-1,"code":500}' >/dev/null
 
-step "kipvs run: nothing programmed while the Node is not listed"
+step "kipvs run ($KIPVS): nothing programmed while the Node is not listed"
 kipvs_start a "" --kubeconfig "$FAKE_DIR/kubeconfig-token.yaml" --hostname-override node-a \
     --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249 \
     --ipvs-sync-period 5s --ipvs-drain-timeout 10s

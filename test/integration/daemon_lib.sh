@@ -3,7 +3,8 @@
 # the background, polling with a deadline, metrics. Source it after test/vm/lib.sh.
 #   . "$(dirname "$(readlink -f "$0")")/daemon_lib.sh"
 
-KIPVS=${KIPVS:-${KIPVS_BUILD_DIR:-$(pwd)/build}/cmd/kipvs}
+# KIPVS_BIN: another build of it (daemon_api runs the ASan+UBSan one, kipvs-san).
+KIPVS=${KIPVS_BIN:-${KIPVS:-${KIPVS_BUILD_DIR:-$(pwd)/build}/cmd/kipvs}}
 SRC=${KIPVS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PY=/usr/bin/python3
 declare -A KIPVS_PIDS=()
@@ -94,6 +95,10 @@ kipvs_stop() {
     done
     kill -0 "$pid" 2>/dev/null && fail "kipvs $name still running 10 s after SIG$sig"
     wait "$pid" || rc=$?
+    if grep -qE 'Sanitizer|runtime error:' "/tmp/kipvs-$name.log"; then
+        grep -A40 -E 'Sanitizer|runtime error:' "/tmp/kipvs-$name.log" | head -n 80
+        fail "kipvs $name: sanitizer report (exit $rc)"
+    fi
     if [ "$sig" = TERM ] && [ "$rc" != 0 ]; then
         tail -n 20 "/tmp/kipvs-$name.log"
         fail "kipvs $name exited $rc after SIGTERM"
