@@ -91,8 +91,8 @@ void plan_table_clear(struct plan_table *table)
 bool plan_scheduler_is_valid(const char *name)
 {
 	static const char *const known[] = {
-		"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
-		"mh", "twos",
+	    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
+	    "sh", "sed", "nq", "fo",  "ovf",  "mh",    "twos",
 	};
 
 	if (!name)
@@ -122,11 +122,11 @@ static void plan_note_emit(const struct plan_input *in, enum plan_note_kind kind
 			   const char *detail)
 {
 	struct plan_note note = {
-		.kind = kind,
-		.object_kind = object_kind,
-		.ns = meta->namespace ? meta->namespace : "",
-		.name = meta->name ? meta->name : "",
-		.detail = detail,
+	    .kind = kind,
+	    .object_kind = object_kind,
+	    .ns = meta->namespace ? meta->namespace : "",
+	    .name = meta->name ? meta->name : "",
+	    .detail = detail,
 	};
 
 	if (in->note)
@@ -140,9 +140,10 @@ struct plan_ep {
 	struct net_addr addr;
 	uint16_t port;
 	bool ready;
-	bool serving_terminating; /* serving && terminating: drains, or carries when none is ready */
-	bool local; /* nodeName is this node */
-	size_t order; /* position of discovery, for a stable choice between copies */
+	bool
+	    serving_terminating; /* serving && terminating: drains, or carries when none is ready */
+	bool local;		 /* nodeName is this node */
+	size_t order;		 /* position of discovery, for a stable choice between copies */
 };
 
 struct plan_eps {
@@ -199,13 +200,13 @@ static int plan_gather_slice(const struct kube_endpoint_slice *slice, void *user
 	for (size_t i = 0; i < slice->n_endpoints; i++) {
 		const struct kube_endpoint *e = &slice->endpoints[i];
 		struct plan_ep ep = {
-			.addr = e->addr,
-			.port = sp->port,
-			.ready = e->ready,
-			.serving_terminating = e->serving && e->terminating,
-			.local = g->in->node_name && e->node_name &&
-				 strcmp(e->node_name, g->in->node_name) == 0,
-			.order = g->eps->n,
+		    .addr = e->addr,
+		    .port = sp->port,
+		    .ready = e->ready,
+		    .serving_terminating = e->serving && e->terminating,
+		    .local = g->in->node_name && e->node_name &&
+			     strcmp(e->node_name, g->in->node_name) == 0,
+		    .order = g->eps->n,
 		};
 
 		if (e->addr.family != g->family)
@@ -303,7 +304,7 @@ struct plan_vs_list {
 
 static void plan_vs_list_clear(struct plan_vs_list *list)
 {
-	struct plan_table t = { .vs = list->v, .n_vs = list->n };
+	struct plan_table t = {.vs = list->v, .n_vs = list->n};
 
 	plan_table_clear(&t);
 	memset(list, 0, sizeof(*list));
@@ -316,8 +317,8 @@ static int plan_vs_list_add(struct plan_vs_list *list, const struct plan_input *
 			    const struct plan_dest *dests, size_t n_dests)
 {
 	struct plan_vs *vs;
-	const char *sched = in->scheduler && in->scheduler[0] ? in->scheduler :
-								 PLAN_SCHEDULER_DEFAULT;
+	const char *sched =
+	    in->scheduler && in->scheduler[0] ? in->scheduler : PLAN_SCHEDULER_DEFAULT;
 
 	if (list->n == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 8;
@@ -398,7 +399,7 @@ static void plan_note_conflict(const struct plan_input *in, const struct plan_vs
 {
 	char addr[NET_ADDR_STRLEN];
 	char detail[256];
-	struct kube_meta meta = { .namespace = loser->svc_namespace, .name = loser->svc_name };
+	struct kube_meta meta = {.namespace = loser->svc_namespace, .name = loser->svc_name};
 
 	(void)snprintf(detail, sizeof(detail), "%s %s/%s already used by %s of %s/%s",
 		       plan_vs_kind_to_string(loser->kind),
@@ -434,9 +435,8 @@ static int plan_service_port(const struct plan_input *in, const struct kube_serv
 			     const struct kube_svc_port *port, const struct net_addr *cluster_ip,
 			     struct plan_vs_list *list)
 {
-	struct plan_eps eps = { 0 };
-	struct plan_gather g = { .in = in, .port = port, .family = cluster_ip->family,
-				 .eps = &eps };
+	struct plan_eps eps = {0};
+	struct plan_gather g = {.in = in, .port = port, .family = cluster_ip->family, .eps = &eps};
 	_cleanup_free_ struct plan_dest *internal = NULL;
 	_cleanup_free_ struct plan_dest *external = NULL;
 	int n_int, n_ext, r;
@@ -449,9 +449,9 @@ static int plan_service_port(const struct plan_input *in, const struct kube_serv
 	}
 	plan_eps_dedup(&eps);
 	n_int = plan_scope_dests(&eps, svc->internal_policy == KUBE_POLICY_LOCAL, &internal);
-	n_ext = n_int < 0 ? n_int :
-			    plan_scope_dests(&eps, svc->external_policy == KUBE_POLICY_LOCAL,
-					     &external);
+	n_ext = n_int < 0
+		    ? n_int
+		    : plan_scope_dests(&eps, svc->external_policy == KUBE_POLICY_LOCAL, &external);
 	free(eps.v);
 	if (n_int < 0 || n_ext < 0)
 		return -ENOMEM;
@@ -500,9 +500,10 @@ static void plan_service_note_foreign(const struct plan_input *in, const struct 
 
 		if (has_family[a->family == AF_INET6] || svc->lb_ingress[i].ip_mode_proxy)
 			continue;
-		(void)snprintf(detail, sizeof(detail),
-			       "load balancer ingress %s is of an IP family the Service does not have",
-			       net_addr_format(a, addr));
+		(void)snprintf(
+		    detail, sizeof(detail),
+		    "load balancer ingress %s is of an IP family the Service does not have",
+		    net_addr_format(a, addr));
 		plan_note_emit(in, PLAN_NOTE_IGNORED, KUBE_KIND_SERVICE, &svc->meta, detail);
 	}
 }
@@ -512,7 +513,7 @@ static int plan_service_collect(const struct plan_input *in, const struct kube_s
 				struct plan_vs_list *list)
 {
 	const char *reason = plan_service_skip_reason(svc, in->proxy_name);
-	bool has_family[2] = { false, false };
+	bool has_family[2] = {false, false};
 
 	if (reason) {
 		plan_note_emit(in, PLAN_NOTE_SKIPPED, KUBE_KIND_SERVICE, &svc->meta, reason);
@@ -544,7 +545,7 @@ static int plan_service_collect(const struct plan_input *in, const struct kube_s
 int plan_service(const struct plan_input *in, const struct kube_service *svc,
 		 struct plan_table *ret)
 {
-	struct plan_vs_list list = { 0 };
+	struct plan_vs_list list = {0};
 	int r = plan_service_collect(in, svc, &list);
 
 	if (r < 0) {
@@ -593,7 +594,7 @@ static int plan_build_slice(const struct kube_endpoint_slice *slice, void *userd
 
 int plan_build(const struct plan_input *in, struct plan_table *ret)
 {
-	struct plan_build_ctx ctx = { .in = in };
+	struct plan_build_ctx ctx = {.in = in};
 	int r;
 
 	r = kube_cache_foreach_service(in->cache, plan_build_service, &ctx);

@@ -40,8 +40,8 @@ struct plan_vs {
 	enum kube_proto proto;
 	uint16_t port;
 	char scheduler[PLAN_SCHEDULER_MAX];
-	bool persistent; /* ClientIP affinity: persistence with a full-length netmask */
-	uint32_t timeout; /* persistence timeout in seconds, when persistent */
+	bool persistent;	 /* ClientIP affinity: persistence with a full-length netmask */
+	uint32_t timeout;	 /* persistence timeout in seconds, when persistent */
 	struct plan_dest *dests; /* sorted by (address, port) */
 	size_t n_dests;
 	/* The Service port that asked for it, for logs and metrics; owned strings. */
@@ -67,10 +67,12 @@ void plan_table_clear(struct plan_table *table);
 
 /* What a note is about: something the plan skipped, could not use, or had to choose. */
 enum plan_note_kind {
-	PLAN_NOTE_SKIPPED, /* a Service is deliberately not programmed (ExternalName, headless, labels) */
+	PLAN_NOTE_SKIPPED,  /* a Service is deliberately not programmed (ExternalName, headless,
+			       labels) */
 	PLAN_NOTE_CONFLICT, /* a virtual server key was already claimed; this claim lost */
-	PLAN_NOTE_IGNORED, /* part of an object cannot be used (e.g. an externalIP of another family) */
-	PLAN_NOTE_UNUSED, /* an EndpointSlice that serves no cached Service */
+	PLAN_NOTE_IGNORED,  /* part of an object cannot be used (e.g. an externalIP of another
+			       family) */
+	PLAN_NOTE_UNUSED,   /* an EndpointSlice that serves no cached Service */
 	_PLAN_NOTE_KIND_MAX,
 };
 
@@ -96,9 +98,9 @@ struct plan_input {
 	const char *node_name; /* this node, for nodeName comparisons; NULL: no endpoint is local */
 	const struct net_addr *node_addrs; /* addresses for NodePort virtual servers */
 	size_t n_node_addrs;
-	const char *scheduler; /* NULL or "": "rr" */
+	const char *scheduler;	/* NULL or "": "rr" */
 	const char *proxy_name; /* --service-proxy-name; NULL when not given */
-	plan_note_fn note; /* optional: told of skipped, unused and conflicting objects */
+	plan_note_fn note;	/* optional: told of skipped, unused and conflicting objects */
 	void *note_userdata;
 };
 
@@ -133,7 +135,7 @@ int plan_service(const struct plan_input *in, const struct kube_service *svc,
  * plan_table_clear().
  */
 int plan_build(const struct plan_input *in, struct plan_table *ret)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- Node addresses (lib/plan_node.c) ---- */
 
@@ -149,7 +151,7 @@ int plan_build(const struct plan_input *in, struct plan_table *ret)
 int plan_node_addrs_resolve(const struct net_addr *node_ips, size_t n_node_ips,
 			    const struct kube_node *node, const struct net_prefix *cidrs,
 			    size_t n_cidrs, struct net_addr **ret_addrs)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* ---- ipvsadm -Sn text (lib/plan_format.c) ---- */
 
@@ -159,4 +161,4 @@ int plan_node_addrs_resolve(const struct net_addr *node_ips, size_t n_node_ips,
  * ("-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 1"), in the table's order. 0 or -EIO.
  */
 int plan_table_write(const struct plan_table *table, FILE *stream)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
