@@ -34,7 +34,7 @@ struct daemon_plan_vskey {
 	uint16_t pad; /* zero; keeps the key free of uninitialised padding */
 };
 
-/* Every claim on one key; the winner is the least by daemon_plan_claim_compare(). */
+/* Every claim on one key; the winner is the least by plan_vs_claim_compare(). */
 struct daemon_plan_key {
 	struct daemon_plan_vskey key;
 	const struct plan_vs **claims; /* point into daemon_plan_svc tables */
@@ -87,41 +87,6 @@ struct daemon_plan *daemon_plan_free(struct daemon_plan *p)
 	return NULL;
 }
 
-/* The order of plan.c: ClusterIP, NodePort, LoadBalancer, externalIP. */
-static int daemon_plan_kind_rank(enum plan_vs_kind kind)
-{
-	switch (kind) {
-	case PLAN_VS_CLUSTER_IP:
-		return 0;
-	case PLAN_VS_NODE_PORT:
-		return 1;
-	case PLAN_VS_LOAD_BALANCER:
-		return 2;
-	case PLAN_VS_EXTERNAL_IP:
-		return 3;
-	case _PLAN_VS_KIND_MAX:
-		break;
-	}
-	return 4;
-}
-
-/* Claims on one key: kind, then namespace, name and port name (plan_build()'s order). */
-static int daemon_plan_claim_compare(const struct plan_vs *a, const struct plan_vs *b)
-{
-	int ra = daemon_plan_kind_rank(a->kind), rb = daemon_plan_kind_rank(b->kind);
-	int r;
-
-	if (ra != rb)
-		return ra < rb ? -1 : 1;
-	r = strcmp(a->svc_namespace, b->svc_namespace);
-	if (r != 0)
-		return r;
-	r = strcmp(a->svc_name, b->svc_name);
-	if (r != 0)
-		return r;
-	return strcmp(a->port_name, b->port_name);
-}
-
 static void daemon_plan_vskey_of(const struct plan_vs *vs, struct daemon_plan_vskey *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -136,7 +101,7 @@ static const struct plan_vs *daemon_plan_key_winner(const struct daemon_plan_key
 	const struct plan_vs *w = NULL;
 
 	for (size_t i = 0; i < k->n_claims; i++)
-		if (!w || daemon_plan_claim_compare(k->claims[i], w) < 0)
+		if (!w || plan_vs_claim_compare(k->claims[i], w) < 0)
 			w = k->claims[i];
 	return w;
 }

@@ -375,16 +375,13 @@ static int plan_vs_kind_rank(enum plan_vs_kind kind)
 	return 4;
 }
 
-/* Key, then the winning claim first: kind rank, namespace, name. */
-static int plan_vs_claim_compare(const void *pa, const void *pb)
+int plan_vs_claim_compare(const struct plan_vs *a, const struct plan_vs *b)
 {
-	const struct plan_vs *a = pa, *b = pb;
-	int r = plan_vs_key_compare(a, b);
+	int ra = plan_vs_kind_rank(a->kind), rb = plan_vs_kind_rank(b->kind);
+	int r;
 
-	if (r != 0)
-		return r;
-	if (plan_vs_kind_rank(a->kind) != plan_vs_kind_rank(b->kind))
-		return plan_vs_kind_rank(a->kind) < plan_vs_kind_rank(b->kind) ? -1 : 1;
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
 	r = strcmp(a->svc_namespace, b->svc_namespace);
 	if (r != 0)
 		return r;
@@ -392,6 +389,15 @@ static int plan_vs_claim_compare(const void *pa, const void *pb)
 	if (r != 0)
 		return r;
 	return strcmp(a->port_name, b->port_name);
+}
+
+/* Key, then the winning claim first (qsort). */
+static int plan_vs_sort_compare(const void *pa, const void *pb)
+{
+	const struct plan_vs *a = pa, *b = pb;
+	int r = plan_vs_key_compare(a, b);
+
+	return r != 0 ? r : plan_vs_claim_compare(a, b);
 }
 
 static void plan_note_conflict(const struct plan_input *in, const struct plan_vs *loser,
@@ -416,7 +422,7 @@ static void plan_vs_list_resolve(struct plan_vs_list *list, const struct plan_in
 
 	if (list->n == 0)
 		return;
-	qsort(list->v, list->n, sizeof(*list->v), plan_vs_claim_compare);
+	qsort(list->v, list->n, sizeof(*list->v), plan_vs_sort_compare);
 	for (size_t r = 0; r < list->n; r++) {
 		if (w > 0 && plan_vs_key_compare(&list->v[w - 1], &list->v[r]) == 0) {
 			plan_note_conflict(in, &list->v[r], &list->v[w - 1]);

@@ -59,6 +59,12 @@ struct plan_table {
 
 /* Orders two virtual servers by their key: family, protocol, address, port. */
 int plan_vs_key_compare(const struct plan_vs *a, const struct plan_vs *b);
+/*
+ * Orders two claims on one key, the winner first: kind (ClusterIP, NodePort, LoadBalancer,
+ * externalIP: addresses the API server allocates before user-set ones), then namespace, name and
+ * port name.
+ */
+int plan_vs_claim_compare(const struct plan_vs *a, const struct plan_vs *b);
 
 /* Frees the virtual servers' contents and the array; leaves an empty table. Accepts NULL. */
 void plan_table_clear(struct plan_table *table);
