@@ -66,10 +66,26 @@ int fw_sync(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
     __attribute__((warn_unused_result));
 
 /*
- * Reads every set back from the kernel and compares it with `desired`: 1 when equal, 0 when not
- * (the next sync then rewrites the sets), or -errno when it cannot read.
+ * Verifies the table against the kernel. First its structure: the table is listed without set
+ * elements and compared (fw_structure_diff()) with the chains, hooks, rules and set
+ * declarations kipvs installs; when they differ (a rule or chain deleted or flushed by hand, the
+ * table gone), it is reinstalled in one transaction (delete and create, each set refilled with
+ * the elements it held), logged at warn with what drifted. Then every set is read back and
+ * compared with `desired`. Returns 1 when both matched, 0 when not (the next sync then rewrites
+ * the sets), or -errno when it cannot read or reinstall.
  */
 int fw_verify(struct fw *fw, const struct plan_fw *desired) __attribute__((warn_unused_result));
+
+/*
+ * Compares the structure of two nftables texts of one table: `want` (what kipvs installs) and
+ * `got` (`nft list table` output, with or without set elements and handles). Blocks (the table's
+ * own lines, each set's declaration, each chain's hook line and rules in order) are compared
+ * line by line, whitespace collapsed; set elements, comments ("# handle N") and the table's
+ * comment are left out. Returns how many blocks differ (0: same structure) and names the
+ * drifts in what (may be NULL; "; "-separated, truncated to what_size), or -ENOMEM.
+ */
+int fw_structure_diff(const char *want, const char *got, char *what, size_t what_size)
+    __attribute__((warn_unused_result));
 
 /* Deletes the table (nothing else). 1 when it was there, 0 when absent, or -errno. */
 int fw_table_remove(const char *table, char *err, size_t err_size)

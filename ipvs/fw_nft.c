@@ -16,6 +16,7 @@
 #include <nftables/libnftables.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "net_addr.h"
 #include "plan_fw.h"
 
@@ -26,6 +27,7 @@ struct fw {
 	uint64_t fingerprint;
 	struct plan_fw known; /* what the sets hold, when !resync */
 	bool resync;
+	bool structure_off; /* a reinstall did not help: the structure check is off (logged) */
 };
 
 static void fw_filep(FILE **f)
@@ -281,37 +283,38 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 			nfp, v);
 		fprintf(f, "\t\t%s @lb_filtered%c %s . %s saddr != @lb_source%c drop\n", key, v,
 			key, ip, v);
-		fprintf(f, "\t\t%s @external%c meta mark set meta mark | 0x%x\n", key, v,
+		fprintf(f, "\t\t%s @external%c meta mark set meta mark | 0x%08x\n", key, v,
 			FW_MASQ_MARK);
 		fprintf(f,
 			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port%c meta mark set meta mark | 0x%x\n",
+			"@node_port%c meta mark set meta mark | 0x%08x\n",
 			nfp, v, FW_MASQ_MARK);
 		if (cfg->masquerade_all)
-			fprintf(f, "\t\t%s @cluster_ip%c meta mark set meta mark | 0x%x\n", key, v,
-				FW_MASQ_MARK);
+			fprintf(f, "\t\t%s @cluster_ip%c meta mark set meta mark | 0x%08x\n", key,
+				v, FW_MASQ_MARK);
 		else if (have_cidr)
 			fprintf(f,
 				"\t\t%s @cluster_ip%c %s saddr != @cluster_cidr%c meta mark set "
-				"meta mark | 0x%x\n",
+				"meta mark | 0x%08x\n",
 				key, v, ip, v, FW_MASQ_MARK);
 	} else if (strcmp(chain, "output") == 0) {
-		fprintf(f, "\t\t%s daddr @vip%c meta mark set meta mark | 0x%x\n", ip, v,
+		fprintf(f, "\t\t%s daddr @vip%c meta mark set meta mark | 0x%08x\n", ip, v,
 			FW_MASQ_MARK);
 		fprintf(f,
 			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port%c meta mark set meta mark | 0x%x\n",
+			"@node_port%c meta mark set meta mark | 0x%08x\n",
 			nfp, v, FW_MASQ_MARK);
 		fprintf(f,
 			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port_local%c meta mark set meta mark | 0x%x\n",
+			"@node_port_local%c meta mark set meta mark | 0x%08x\n",
 			nfp, v, FW_MASQ_MARK);
 	} else if (strcmp(chain, "input") == 0) {
-		fprintf(f,
-			"\t\tct state new %s daddr @vip%c meta l4proto { tcp, udp, sctp } "
-			"%s != @cluster_ip%c %s != @external%c %s != @external_local%c "
-			"meta l4proto . th dport != @hc_node_port reject\n",
-			ip, v, key, v, key, v, key, v);
+		fprintf(
+		    f,
+		    "\t\tct state new %s daddr @vip%c meta l4proto { tcp, udp, sctp } "
+		    "%s != @cluster_ip%c %s != @external%c %s != @external_local%c "
+		    "meta l4proto . th dport != @hc_node_port reject with %s port-unreachable\n",
+		    ip, v, key, v, key, v, key, v, family == AF_INET6 ? "icmpv6" : "icmp");
 	} else if (strcmp(chain, "postrouting") == 0) {
 		fprintf(f,
 			"\t\t%s daddr . meta l4proto . th dport . %s saddr @hairpin%c "
@@ -383,7 +386,7 @@ static char *fw_base_text(const struct fw_config *cfg, const char *table)
 		if (strcmp(chains[c].name, "forward") == 0)
 			fprintf(f, "\t\tct state invalid drop\n");
 		else if (strcmp(chains[c].name, "postrouting") == 0)
-			fprintf(f, "\t\tmeta mark & 0x%x == 0x%x masquerade fully-random\n",
+			fprintf(f, "\t\tmeta mark & 0x%08x == 0x%08x masquerade fully-random\n",
 				FW_MASQ_MARK, FW_MASQ_MARK);
 		fw_write_rules(f, cfg, AF_INET, chains[c].name);
 		fw_write_rules(f, cfg, AF_INET6, chains[c].name);
@@ -432,36 +435,70 @@ struct fw *fw_free(struct fw *fw)
 	return NULL;
 }
 
-int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
+/* `list table`, terse (no set elements) or full, into *ret_out; -ENOENT when absent. */
+static int fw_table_list(struct fw *fw, bool terse, char **ret_out)
 {
-	_cleanup_free_ char *cmd = NULL, *out = NULL, *buf = NULL;
-	char mark[64];
-	bool exists;
+	_cleanup_free_ char *cmd = NULL;
 	int r;
 
-	snprintf(mark, sizeof(mark), "kipvs base %016llx", (unsigned long long)fw->fingerprint);
 	if (asprintf(&cmd, "list table inet %s", fw->table) < 0) {
 		cmd = NULL;
 		return -ENOMEM;
 	}
-	r = fw_run(fw->nft, cmd, &out, NULL, 0);
-	if (r < 0 && r != -ENOENT)
+	if (terse)
+		nft_ctx_output_set_flags(fw->nft, NFT_CTX_OUTPUT_TERSE);
+	r = fw_run(fw->nft, cmd, ret_out, NULL, 0);
+	if (terse)
+		nft_ctx_output_set_flags(fw->nft, 0);
+	return r;
+}
+
+static void fw_mark_format(const struct fw *fw, char *buf, size_t size)
+{
+	snprintf(buf, size, "kipvs base %016llx", (unsigned long long)fw->fingerprint);
+}
+
+/*
+ * The transaction that (re)creates the table: a delete when it exists, the base block with its
+ * fingerprint comment, then `extra` (may be NULL: element adds). malloc'd, or NULL.
+ */
+static char *fw_base_cmd(const struct fw *fw, bool exists, const char *extra)
+{
+	const char *brace = strchr(fw->base, '{');
+	char mark[64], *buf = NULL;
+
+	fw_mark_format(fw, mark, sizeof(mark));
+	/* The comment goes in as the table block's first statement. */
+	if (asprintf(&buf, "%s%s%s%.*s{\n\tcomment \"%s\"%s%s", exists ? "delete table inet " : "",
+		     exists ? fw->table : "", exists ? "\n" : "", (int)(brace - fw->base), fw->base,
+		     mark, brace + 1, extra ? extra : "") < 0)
+		return NULL;
+	return buf;
+}
+
+int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
+{
+	_cleanup_free_ char *out = NULL, *buf = NULL;
+	char mark[64];
+	bool exists;
+	int r;
+
+	fw_mark_format(fw, mark, sizeof(mark));
+	r = fw_table_list(fw, true, &out);
+	if (r < 0 && r != -ENOENT) {
+		_cleanup_free_ char *cmd = NULL;
+
+		if (asprintf(&cmd, "list table inet %s", fw->table) < 0) {
+			cmd = NULL;
+			return -ENOMEM;
+		}
 		return fw_run(fw->nft, cmd, NULL, err, err_size);
+	}
 	exists = r == 0;
 	if (exists && strstr(out, mark))
 		return 0;
-	/* The comment goes in as the table block's first statement. */
-	{
-		const char *brace = strchr(fw->base, '{');
-
-		if (asprintf(&buf, "%s%s%s%.*s{\n\tcomment \"%s\"%s",
-			     exists ? "delete table inet " : "", exists ? fw->table : "",
-			     exists ? "\n" : "", (int)(brace - fw->base), fw->base, mark,
-			     brace + 1) < 0) {
-			buf = NULL;
-			return -ENOMEM;
-		}
-	}
+	if (!(buf = fw_base_cmd(fw, exists, NULL)))
+		return -ENOMEM;
 	r = fw_run(fw->nft, buf, NULL, err, err_size);
 	if (r < 0)
 		return r;
@@ -652,12 +689,127 @@ static void fw_strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* The element adds that refill kipvs's sets with what they hold now; "" when none. */
+static int fw_current_elements(struct fw *fw, char **ret)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	for (int s = 0; r == 0 && s < _PLAN_FW_SET_MAX; s++)
+		for (int fam = 0; r == 0 && fam < 2; fam++) {
+			_cleanup_free_ char *cmd = NULL, *out = NULL;
+			char **v = NULL, name[64];
+			size_t n = 0, cap = 0;
+
+			if (fw_set_is_shared((enum plan_fw_set)s) && fam)
+				continue;
+			fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET, name,
+				    sizeof(name));
+			if (asprintf(&cmd, "list set inet %s %s", fw->table, name) < 0) {
+				cmd = NULL;
+				r = -ENOMEM;
+				break;
+			}
+			r = fw_run(fw->nft, cmd, &out, NULL, 0);
+			if (r == -ENOENT) { /* deleted by hand: the next sync refills it */
+				r = 0;
+				continue;
+			}
+			if (r == 0)
+				r = fw_parse_elements(out, &v, &n, &cap);
+			if (r == 0 && n > 0) {
+				fprintf(f, "add element inet %s %s { ", fw->table, name);
+				for (size_t k = 0; k < n; k++)
+					fprintf(f, "%s%s", k ? ", " : "", v[k]);
+				fprintf(f, " }\n");
+			}
+			fw_strv_free(v, n);
+		}
+	if (fclose(f) != 0)
+		r = r < 0 ? r : -ENOMEM;
+	f = NULL;
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	return 0;
+}
+
+/*
+ * The structure half of fw_verify(): 0 when the table is as kipvs installs it, 1 when it
+ * drifted and was reinstalled (logged), or -errno.
+ */
+static int fw_structure_check(struct fw *fw)
+{
+	_cleanup_free_ char *out = NULL, *elems = NULL, *buf = NULL;
+	char what[512], q[600], err[512] = "";
+	bool exists;
+	int r;
+
+	if (fw->structure_off)
+		return 0;
+	r = fw_table_list(fw, true, &out);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	exists = r == 0;
+	if (exists) {
+		r = fw_structure_diff(fw->base, out, what, sizeof(what));
+		if (r <= 0)
+			return r;
+		r = fw_current_elements(fw, &elems);
+		if (r < 0)
+			return r;
+	} else {
+		snprintf(what, sizeof(what), "table absent");
+	}
+	log_warn("fw", "nftables table drifted from what kipvs installs; reinstalling it",
+		 "table=%s drift=%s", fw->table, log_quote(q, sizeof(q), what));
+	/* One transaction: delete, create, refill each set with what it held. */
+	if (!(buf = fw_base_cmd(fw, exists, elems)))
+		return -ENOMEM;
+	r = fw_run(fw->nft, buf, NULL, err, sizeof(err));
+	if (r < 0 && elems && *elems) {
+		/* A set recreated by hand with another key cannot take its elements back. */
+		free(buf);
+		if (!(buf = fw_base_cmd(fw, exists, NULL)))
+			return -ENOMEM;
+		r = fw_run(fw->nft, buf, NULL, err, sizeof(err));
+	}
+	if (r < 0) {
+		log_warn("fw", "nftables table reinstall failed", "table=%s detail=%s err=\"%s\"",
+			 fw->table, log_quote(q, sizeof(q), err), strerror(-r));
+		return r;
+	}
+	plan_fw_clear(&fw->known);
+	fw->resync = true;
+	/* A rule kipvs writes in another form than nft prints back would drift forever. */
+	free(out);
+	out = NULL;
+	if (fw_table_list(fw, true, &out) == 0 &&
+	    fw_structure_diff(fw->base, out, what, sizeof(what)) > 0) {
+		log_error("fw",
+			  "nftables table still differs after its reinstall; structure check off",
+			  "table=%s drift=%s", fw->table, log_quote(q, sizeof(q), what));
+		fw->structure_off = true;
+	}
+	return 1;
+}
+
 int fw_verify(struct fw *fw, const struct plan_fw *desired)
 {
 	char **got = NULL, **want = NULL;
 	size_t n_got = 0, cap_got = 0, n_want = 0;
-	int r = 0;
+	int drift, r = 0;
 
+	drift = fw_structure_check(fw);
+	if (drift < 0)
+		return drift;
 	want = calloc(desired->n_elems ? desired->n_elems : 1, sizeof(*want));
 	if (!want)
 		return -ENOMEM;
@@ -717,7 +869,7 @@ int fw_verify(struct fw *fw, const struct plan_fw *desired)
 	}
 	fw_strv_free(got, n_got);
 	fw_strv_free(want, n_want);
-	return r;
+	return r == 1 && drift > 0 ? 0 : r;
 }
 
 /* ---- Cleanup and the foreign-drop check ---- */

@@ -9,6 +9,8 @@
  *   --ipvs: the IPVS table too, through fw_node_sync() and a kipvs state file; --previous FILE:
  *   the table the last sync made, for the UDP conntrack cleanup)
  *   fw_driver print FILE --node NAME --node-ip IP      (the derived elements, no kernel)
+ *   fw_driver verify FILE --node NAME --node-ip IP [--cluster-cidr CIDR]  (fw_verify() once:
+ *             structure, reinstalled when it drifted, then the sets; exit 0 matched, 3 differed)
  *   fw_driver remove        fw_driver forward-drop     (exit 0 when a foreign drop is found)
  *   fw_driver conntrack-flush VIP PORT [KEEP_IP:PORT]...  (UDP entries; prints deleted=N)
  */
@@ -27,7 +29,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: fw_driver apply|print FILE --node NAME --node-ip IP "
+	fprintf(stderr, "usage: fw_driver apply|print|verify FILE --node NAME --node-ip IP "
 			"[--cluster-cidr CIDR] [--masquerade-all] [--phase add|delete|all]\n"
 			"       fw_driver remove | forward-drop\n");
 	return 2;
@@ -234,6 +236,16 @@ int main(int argc, char **argv)
 			       want.elems[i].port);
 		}
 		rc = 0;
+		goto out;
+	}
+	if (strcmp(argv[1], "verify") == 0) {
+		/* One verification, as the daemon's periodic one: structure, then the sets. */
+		if ((r = fw_open(&cfg, &fw)) < 0)
+			goto out;
+		r = fw_verify(fw, &want);
+		fprintf(stderr, "fw_driver: verify: %s\n",
+			r == 1 ? "matched" : r == 0 ? "differed (repaired)" : strerror(-r));
+		rc = r == 1 ? 0 : r == 0 ? 3 : 1;
 		goto out;
 	}
 	if (strcmp(argv[1], "apply") != 0) {

@@ -3,7 +3,9 @@
 # kipvs's nftables table against the real kernel (runs in the guest, in a fresh network
 # namespace): the table, chains, sets and rules are created once; the sets hold what plan_fw
 # derives (read back and compared); a change is element adds and deletes with every chain and
-# rule handle unchanged; drift is repaired; a changed configuration replaces the table; a
+# rule handle unchanged; drift is repaired (set elements by the next sync; a rule deleted by
+# handle, a chain flushed or deleted, the table deleted: by verification, which reinstalls the
+# table in one transaction with its elements); a changed configuration replaces the table; a
 # foreign forward drop is detected and warned about; strict ARP is set once; another table is
 # never touched; removal deletes only ours.
 # usage: fw_table.sh [FW_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/fw_driver)
@@ -80,6 +82,52 @@ expect_line "verified" "$out" "fw_driver: verified 16 elements"
 expect_eq "cluster_ip4 repaired" "$(fw_set_elements t cluster_ip4)" "10.96.0.10 . tcp . 80
 10.96.0.12 . tcp . 443"
 expect_eq "handles unchanged after repair" "$(handles)" "$h1"
+
+step "structural drift (a rule deleted by handle, a chain flushed, a chain deleted) is caught by verification"
+# The table as listed, each set's elements sorted (a recreated hash set may list them in
+# another order).
+listing() {
+    ip netns exec t nft list table inet kipvs | python3 -S -c '
+import re, sys
+def f(m):
+    els = sorted(e.strip() for e in m.group(1).split(",") if e.strip())
+    return "elements = { " + ", ".join(els) + " }"
+sys.stdout.write(re.sub(r"elements = [{]([^}]*)[}]", f, sys.stdin.read()))'
+}
+before=$(listing)
+out=$(d verify /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "verify of an untouched table did not match"; }
+grep -q 'drifted' <<<"$out" && { echo "$out"; fail "an untouched table reported as drifted"; }
+h=$(ip netns exec t nft -a list chain inet kipvs forward | sed -n 's/.*ct state invalid drop # handle \([0-9]*\)$/\1/p')
+[ -n "$h" ] || fail "no handle for the forward drop rule"
+ip netns exec t nft delete rule inet kipvs forward handle "$h" || fail "delete rule by handle"
+ip netns exec t nft flush chain inet kipvs prerouting || fail "flush chain"
+ip netns exec t nft flush chain inet kipvs output || fail "flush chain output"
+ip netns exec t nft delete chain inet kipvs output || fail "delete chain"
+out=$(d verify /tmp/b.json "${node[@]}" 2>&1) && rc=0 || rc=$?
+echo "$out"
+expect_eq "verify exit status (3: differed, repaired)" "$rc" 3
+warn=$(grep '^level=warn component=fw msg="nftables table drifted from what kipvs installs; reinstalling it" table=kipvs drift=' <<<"$out") ||
+    fail "no warn line about the drift"
+for what in "chain prerouting rule missing: ip daddr . meta l4proto . th dport @no_local4 drop" \
+    "chain output missing" "chain forward rule missing: ct state invalid drop"; do
+    grep -qF "$what" <<<"$warn" || fail "the warn line does not name '$what'"
+done
+step "the table is back whole (chains, rules, and every set with its elements), in one transaction"
+expect_eq "table after the reinstall" "$(listing)" "$before"
+out=$(d verify /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "verify after the reinstall did not match"; }
+expect_line "matched" "$out" "fw_driver: verify: matched"
+h1=$(handles)
+step "the table deleted by hand is recreated with kipvs's structure by verification"
+ip netns exec t nft delete table inet kipvs || fail "delete table"
+out=$(d verify /tmp/b.json "${node[@]}" 2>&1) && rc=0 || rc=$?
+echo "$out"
+expect_eq "verify exit status" "$rc" 3
+grep -q 'drift="table absent"' <<<"$out" || fail "no warn line for the absent table"
+expect_eq "table recreated (empty sets: the next sync fills them)" \
+    "$(listing | grep -c '^\s*chain ')" "$(grep -c '^\s*chain ' <<<"$before")"
+out=$(d apply /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "apply after the recreate failed"; }
+expect_eq "table after the next sync" "$(listing)" "$before"
+h1=$(handles)
 
 step "a changed configuration (cluster CIDR) replaces the table in one transaction"
 out=$(d apply /tmp/b.json --node node-a --node-ip 192.168.49.3 --cluster-cidr 10.200.0.0/16 2>&1) ||
