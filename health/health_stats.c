@@ -43,70 +43,73 @@ int health_stats_init(struct health *h)
 	static const char *const vs[] = {"namespace", "service", "port_name", "vip", NULL};
 	static const char *const vs_dir[] = {"namespace", "service",   "port_name",
 					     "vip",	  "direction", NULL};
-	struct health_metrics *reg = h->metrics;
 	double sync_b[15], prog_b[96];
 	size_t n_prog = health_programming_buckets(prog_b);
+	const struct {
+		struct health_metric **slot;
+		const char *name, *help;
+		enum health_metric_type type;
+		const char *const *labels;
+		const double *buckets;
+		size_t n_buckets;
+	} defs[] = {
+	    {&h->m_sync_duration, "kubeproxy_sync_proxy_rules_duration_seconds",
+	     "SyncProxyRules latency in seconds", HEALTH_METRIC_HISTOGRAM, NULL, sync_b,
+	     ARRAY_SIZE(sync_b)},
+	    {&h->m_sync_last, "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+	     "The last time proxy rules were successfully synced", HEALTH_METRIC_GAUGE, NULL, NULL,
+	     0},
+	    {&h->m_last_queued, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
+	     "The last time a sync of proxy rules was queued", HEALTH_METRIC_GAUGE, NULL, NULL, 0},
+	    {&h->m_programming, "kubeproxy_network_programming_duration_seconds",
+	     "In Cluster Network Programming Latency in seconds", HEALTH_METRIC_HISTOGRAM, NULL,
+	     prog_b, n_prog},
+	    {&h->m_changes_pending[HEALTH_CHANGE_SERVICE],
+	     "kubeproxy_sync_proxy_rules_service_changes_pending",
+	     "Pending proxy rules Service changes", HEALTH_METRIC_GAUGE, NULL, NULL, 0},
+	    {&h->m_changes_total[HEALTH_CHANGE_SERVICE],
+	     "kubeproxy_sync_proxy_rules_service_changes_total",
+	     "Cumulative proxy rules Service changes", HEALTH_METRIC_COUNTER, NULL, NULL, 0},
+	    {&h->m_changes_pending[HEALTH_CHANGE_ENDPOINTS],
+	     "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
+	     "Pending proxy rules Endpoint changes", HEALTH_METRIC_GAUGE, NULL, NULL, 0},
+	    {&h->m_changes_total[HEALTH_CHANGE_ENDPOINTS],
+	     "kubeproxy_sync_proxy_rules_endpoint_changes_total",
+	     "Cumulative proxy rules Endpoint changes", HEALTH_METRIC_COUNTER, NULL, NULL, 0},
+	    /* A gauge despite its name, as in kube-proxy. */
+	    {&h->m_no_local, "kubeproxy_sync_proxy_rules_no_local_endpoints_total",
+	     "Number of services with a Local traffic policy and no endpoints", HEALTH_METRIC_GAUGE,
+	     policy, NULL, 0},
+	    {&h->m_nl_ops, "kipvs_netlink_operations_total",
+	     "IPVS netlink operations sent, by kind", HEALTH_METRIC_COUNTER, op, NULL, 0},
+	    {&h->m_nl_errors, "kipvs_netlink_errors_total",
+	     "IPVS netlink operations that failed, by kind and errno", HEALTH_METRIC_COUNTER,
+	     op_errno, NULL, 0},
+	    {&h->m_draining, "kipvs_draining_real_servers",
+	     "Real servers at weight 0 kept until their connections end", HEALTH_METRIC_GAUGE, NULL,
+	     NULL, 0},
+	    {&h->m_vs_conns, "kipvs_virtual_server_connections_total",
+	     "Connections scheduled by the virtual server (kernel counter)", HEALTH_METRIC_COUNTER,
+	     vs, NULL, 0},
+	    {&h->m_vs_packets, "kipvs_virtual_server_packets_total",
+	     "Packets through the virtual server by direction (kernel counter)",
+	     HEALTH_METRIC_COUNTER, vs_dir, NULL, 0},
+	    {&h->m_vs_bytes, "kipvs_virtual_server_bytes_total",
+	     "Bytes through the virtual server by direction (kernel counter)",
+	     HEALTH_METRIC_COUNTER, vs_dir, NULL, 0},
+	};
+	int r = 0;
 
 	health_sync_buckets(sync_b, ARRAY_SIZE(sync_b));
-	h->m_sync_duration = health_metrics_add(
-	    reg, "kubeproxy_sync_proxy_rules_duration_seconds", "SyncProxyRules latency in seconds",
-	    HEALTH_METRIC_HISTOGRAM, NULL, sync_b, ARRAY_SIZE(sync_b));
-	h->m_sync_last =
-	    health_metrics_add(reg, "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
-			       "The last time proxy rules were successfully synced",
-			       HEALTH_METRIC_GAUGE, NULL, NULL, 0);
-	h->m_last_queued = health_metrics_add(
-	    reg, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
-	    "The last time a sync of proxy rules was queued", HEALTH_METRIC_GAUGE, NULL, NULL, 0);
-	h->m_programming = health_metrics_add(reg, "kubeproxy_network_programming_duration_seconds",
-					      "In Cluster Network Programming Latency in seconds",
-					      HEALTH_METRIC_HISTOGRAM, NULL, prog_b, n_prog);
-	h->m_changes_pending[HEALTH_CHANGE_SERVICE] = health_metrics_add(
-	    reg, "kubeproxy_sync_proxy_rules_service_changes_pending",
-	    "Pending proxy rules Service changes", HEALTH_METRIC_GAUGE, NULL, NULL, 0);
-	h->m_changes_total[HEALTH_CHANGE_SERVICE] = health_metrics_add(
-	    reg, "kubeproxy_sync_proxy_rules_service_changes_total",
-	    "Cumulative proxy rules Service changes", HEALTH_METRIC_COUNTER, NULL, NULL, 0);
-	h->m_changes_pending[HEALTH_CHANGE_ENDPOINTS] = health_metrics_add(
-	    reg, "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
-	    "Pending proxy rules Endpoint changes", HEALTH_METRIC_GAUGE, NULL, NULL, 0);
-	h->m_changes_total[HEALTH_CHANGE_ENDPOINTS] = health_metrics_add(
-	    reg, "kubeproxy_sync_proxy_rules_endpoint_changes_total",
-	    "Cumulative proxy rules Endpoint changes", HEALTH_METRIC_COUNTER, NULL, NULL, 0);
-	/* A gauge despite its name, as in kube-proxy. */
-	h->m_no_local =
-	    health_metrics_add(reg, "kubeproxy_sync_proxy_rules_no_local_endpoints_total",
-			       "Number of services with a Local traffic policy and no endpoints",
-			       HEALTH_METRIC_GAUGE, policy, NULL, 0);
-	h->m_nl_ops = health_metrics_add(reg, "kipvs_netlink_operations_total",
-					 "IPVS netlink operations sent, by kind",
-					 HEALTH_METRIC_COUNTER, op, NULL, 0);
-	h->m_nl_errors =
-	    health_metrics_add(reg, "kipvs_netlink_errors_total",
-			       "IPVS netlink operations that failed, by kind and errno",
-			       HEALTH_METRIC_COUNTER, op_errno, NULL, 0);
-	h->m_draining =
-	    health_metrics_add(reg, "kipvs_draining_real_servers",
-			       "Real servers at weight 0 kept until their connections end",
-			       HEALTH_METRIC_GAUGE, NULL, NULL, 0);
-	h->m_vs_conns =
-	    health_metrics_add(reg, "kipvs_virtual_server_connections_total",
-			       "Connections scheduled by the virtual server (kernel counter)",
-			       HEALTH_METRIC_COUNTER, vs, NULL, 0);
-	h->m_vs_packets =
-	    health_metrics_add(reg, "kipvs_virtual_server_packets_total",
-			       "Packets through the virtual server by direction (kernel counter)",
-			       HEALTH_METRIC_COUNTER, vs_dir, NULL, 0);
-	h->m_vs_bytes =
-	    health_metrics_add(reg, "kipvs_virtual_server_bytes_total",
-			       "Bytes through the virtual server by direction (kernel counter)",
-			       HEALTH_METRIC_COUNTER, vs_dir, NULL, 0);
-	if (!h->m_sync_duration || !h->m_sync_last || !h->m_last_queued || !h->m_programming ||
-	    !h->m_changes_pending[0] || !h->m_changes_pending[1] || !h->m_changes_total[0] ||
-	    !h->m_changes_total[1] || !h->m_no_local || !h->m_nl_ops || !h->m_nl_errors ||
-	    !h->m_draining || !h->m_vs_conns || !h->m_vs_packets || !h->m_vs_bytes)
-		return -ENOMEM;
-	return 0;
+	/* Every family is registered, in this order (the /metrics order), before any failure. */
+	for (size_t i = 0; i < ARRAY_SIZE(defs); i++) {
+		*defs[i].slot =
+		    health_metrics_add(h->metrics, defs[i].name, defs[i].help, defs[i].type,
+				       defs[i].labels, defs[i].buckets, defs[i].n_buckets);
+		if (!*defs[i].slot)
+			r = -ENOMEM;
+	}
+	return r;
 }
 
 void health_no_local_endpoints_set(struct health *h, size_t internal, size_t external)
