@@ -212,15 +212,32 @@ struct health_metric *health_metrics_add(struct health_metrics *reg, const char 
 	return m;
 }
 
-int health_metric_set(struct health_metric *m, const char *const *label_values, double v)
+/*
+ * The series of label_values in m, made on first use, for an update that needs a histogram
+ * (histogram) or a counter or gauge (!histogram): 0 and *ret_s, -EINVAL for the other type,
+ * -ENOMEM.
+ */
+static int health_series_for_update(struct health_metric *m, const char *const *label_values,
+				    bool histogram, struct health_series **ret_s)
 {
 	struct health_series *s;
 
-	if (m->type == HEALTH_METRIC_HISTOGRAM)
+	if ((m->type == HEALTH_METRIC_HISTOGRAM) != histogram)
 		return -EINVAL;
 	s = health_series_get(m, label_values);
 	if (!s)
 		return -ENOMEM;
+	*ret_s = s;
+	return 0;
+}
+
+int health_metric_set(struct health_metric *m, const char *const *label_values, double v)
+{
+	struct health_series *s;
+	int r = health_series_for_update(m, label_values, false, &s);
+
+	if (r < 0)
+		return r;
 	s->value = v;
 	s->is_u64 = false;
 	return 0;
@@ -229,12 +246,10 @@ int health_metric_set(struct health_metric *m, const char *const *label_values, 
 int health_metric_add(struct health_metric *m, const char *const *label_values, double delta)
 {
 	struct health_series *s;
+	int r = health_series_for_update(m, label_values, false, &s);
 
-	if (m->type == HEALTH_METRIC_HISTOGRAM)
-		return -EINVAL;
-	s = health_series_get(m, label_values);
-	if (!s)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	if (s->is_u64) {
 		s->value = (double)s->u64;
 		s->is_u64 = false;
@@ -246,12 +261,10 @@ int health_metric_add(struct health_metric *m, const char *const *label_values, 
 int health_metric_set_u64(struct health_metric *m, const char *const *label_values, uint64_t v)
 {
 	struct health_series *s;
+	int r = health_series_for_update(m, label_values, false, &s);
 
-	if (m->type == HEALTH_METRIC_HISTOGRAM)
-		return -EINVAL;
-	s = health_series_get(m, label_values);
-	if (!s)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	s->u64 = v;
 	s->is_u64 = true;
 	return 0;
@@ -260,12 +273,10 @@ int health_metric_set_u64(struct health_metric *m, const char *const *label_valu
 int health_metric_observe(struct health_metric *m, const char *const *label_values, double v)
 {
 	struct health_series *s;
+	int r = health_series_for_update(m, label_values, true, &s);
 
-	if (m->type != HEALTH_METRIC_HISTOGRAM)
-		return -EINVAL;
-	s = health_series_get(m, label_values);
-	if (!s)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < m->n_buckets; i++)
 		if (v <= m->buckets[i]) {
 			s->bucket_counts[i]++;
