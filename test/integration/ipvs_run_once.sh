@@ -7,6 +7,10 @@
 # kube-ipvs0). Each namespace has its own state file: the instances never see each other.
 # The packet path comes with the sync: after `run --once` the cluster_ip4/6 sets of table inet
 # kipvs hold exactly the plan's ClusterIP virtual servers, and `kipvs cleanup` deletes the table.
+# Last, `run --once` exits 1 and logs why when an nftables transaction fails: a foreign process
+# holds `table inet kipvs` with `flags owner` (only it may change that table), first a table of
+# its own (kipvs's base transaction fails: IPVS is left alone), then a copy of kipvs's own table
+# (kept by its fingerprint, so the element transaction fails: IPVS is synced all the same).
 # Usage: ipvs_run_once.sh [PATH-TO-KIPVS [SCENARIO-DIR]]
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 
@@ -92,4 +96,63 @@ for args_file in "$dir"/*.args; do
     n=$((n + 1))
 done
 [ "$n" -gt 0 ] || fail "no scenario in $dir"
-echo "PASS: $n scenarios synced with run --once (IPVS and the ClusterIP set elements), read back as planned, cleaned up"
+
+# own_table NS FILE: a foreign process (nft -i) creates `table inet kipvs` from FILE with
+# `flags owner`, so that only it can change or delete that table, and holds it until
+# own_release; kipvs's nftables transactions on it then fail with EPERM.
+own_table() {
+    rm -f /tmp/own.fifo
+    mkfifo /tmp/own.fifo
+    ip netns exec "$1" nft -i </tmp/own.fifo >/tmp/own.out 2>&1 &
+    own_pid=$!
+    exec 9>/tmp/own.fifo
+    echo "include \"$2\"" >&9
+    for ((i = 0; i < 50; i++)); do
+        # (no pipe into grep -q under pipefail: nft would die of SIGPIPE)
+        [[ $(ip netns exec "$1" nft -t list table inet kipvs 2>/dev/null) == *"flags owner"* ]] && return 0
+        sleep 0.2
+    done
+    cat /tmp/own.out
+    fail "the foreign process did not create its owned table"
+}
+own_release() {
+    exec 9>&-
+    wait "$own_pid" || true
+}
+json=$dir/s01-clusterip-basic.json
+args=(--hostname-override node-a)
+plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "kipvs plan failed"
+
+step "run --once, the nftables base transaction fails (a foreign owner holds table inet kipvs): exit 1, logged, IPVS left alone"
+netns_add own
+printf 'table inet kipvs {\n\tflags owner\n\tchain c {\n\t}\n}\n' >/tmp/own.nft
+own_table own /tmp/own.nft
+ip netns exec own "$kipvs" run --from "$json" "${args[@]}" --once 2>/tmp/own.err && rc=0 || rc=$?
+cat /tmp/own.err
+expect_eq "run --once exit status" "$rc" 1
+grep -q '^level=warn component=fw msg="nftables base table failed; IPVS left unsynced" detail=".*Operation not permitted.*" err="Operation not permitted"' /tmp/own.err ||
+    fail "no warn line for the failed base transaction"
+expect_line "the reason" "$(cat /tmp/own.err)" "kipvs run: sync failed: Operation not permitted"
+expect_eq "IPVS left alone" "$(ip netns exec own ipvsadm -Sn)" ""
+own_release
+
+step "run --once, the element transaction fails (the owner holds kipvs's own table): exit 1, logged, IPVS synced"
+# kipvs's own table (same fingerprint, so kipvs keeps it) from a first run, then nothing.
+ip netns exec own "$kipvs" run --from "$json" "${args[@]}" --once 2>/tmp/own.err ||
+    { cat /tmp/own.err; fail "run --once failed with no foreign table"; }
+ip netns exec own nft list table inet kipvs | sed '1a\	flags owner' >/tmp/own.nft
+ip netns exec own "$kipvs" cleanup 2>/dev/null || fail "cleanup"
+expect_eq "IPVS after cleanup" "$(ip netns exec own ipvsadm -Sn)" ""
+own_table own /tmp/own.nft
+ip netns exec own "$kipvs" run --from "$json" "${args[@]}" --once 2>/tmp/own.err && rc=0 || rc=$?
+cat /tmp/own.err
+expect_eq "run --once exit status" "$rc" 1
+grep -q '^level=warn component=fw msg="nftables element adds failed" detail=".*Operation not permitted.*"' /tmp/own.err ||
+    fail "no warn line for the failed element transaction"
+expect_line "the reason" "$(cat /tmp/own.err)" \
+    "kipvs run: the kernel does not match the plan after the sync (IPVS or the nftables packet path; see the failures above)"
+expect_eq "IPVS synced all the same" "$(ip netns exec own ipvsadm -Sn | sort)" "$(sort <<<"$plan")"
+own_release
+ip netns exec own "$kipvs" cleanup 2>/dev/null || fail "cleanup after the owner left"
+ip netns del own
+echo "PASS: $n scenarios synced with run --once (IPVS and the ClusterIP set elements), read back as planned, cleaned up; a failed nftables transaction (base or elements) makes run --once exit 1"
