@@ -392,6 +392,16 @@ struct ipvs_state_drain *ipvs_state_drain_find(const struct ipvs_state *st,
 struct ipvs_state_drain *ipvs_state_drain_add(struct ipvs_state *st, const struct ipvs_key *vs,
 					      const struct ipvs_key *rs, uint64_t since_ms);
 void ipvs_state_drain_del(struct ipvs_state *st, struct ipvs_state_drain *d);
+/*
+ * Address sets (uthash of struct ipvs_state_addr, keyed by the zero-padded address): the state's
+ * bound addresses and the node's working sets. find: the entry or NULL. add: 1 when added, 0
+ * when already there, -ENOMEM. clear: frees every entry and leaves the set empty (NULL).
+ */
+struct ipvs_state_addr *ipvs_state_addrset_find(struct ipvs_state_addr *set,
+						const struct net_addr *addr);
+int ipvs_state_addrset_add(struct ipvs_state_addr **set, const struct net_addr *addr)
+    __attribute__((warn_unused_result));
+void ipvs_state_addrset_clear(struct ipvs_state_addr **set);
 bool ipvs_state_addr_has(const struct ipvs_state *st, const struct net_addr *addr);
 int ipvs_state_addr_add(struct ipvs_state *st, const struct net_addr *addr)
     __attribute__((warn_unused_result));

@@ -184,42 +184,6 @@ static bool ipvs_node_keep_cb(const struct ipvs_vs *vs, const struct ipvs_rs *rs
 	return true;
 }
 
-static void ipvs_node_addrset_clear(struct ipvs_state_addr **set)
-{
-	struct ipvs_state_addr *a, *tmp;
-
-	HASH_ITER(hh, *set, a, tmp)
-	{
-		HASH_DEL(*set, a);
-		free(a);
-	}
-}
-
-static bool ipvs_node_addrset_has(struct ipvs_state_addr *set, const struct net_addr *addr)
-{
-	struct ipvs_state_addr *a = NULL;
-	struct net_addr key = {.family = addr->family};
-
-	memcpy(key.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_FIND(hh, set, &key, sizeof(key), a);
-	return a != NULL;
-}
-
-static int ipvs_node_addrset_add(struct ipvs_state_addr **set, const struct net_addr *addr)
-{
-	struct ipvs_state_addr *a;
-
-	if (ipvs_node_addrset_has(*set, addr))
-		return 0;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	a->addr.family = addr->family;
-	memcpy(a->addr.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_ADD(hh, *set, addr, sizeof(a->addr), a);
-	return 0;
-}
-
 /* The addresses every virtual server of a table uses (owned or foreign). */
 static int ipvs_node_table_addrs(const struct ipvs_table *t, struct ipvs_state_addr **ret)
 {
@@ -229,7 +193,7 @@ static int ipvs_node_table_addrs(const struct ipvs_table *t, struct ipvs_state_a
 	HASH_ITER(hh, t->vs, vs, tmp)
 	{
 		ipvs_key_to_net_addr(&vs->svc.key, &a);
-		if (ipvs_node_addrset_add(ret, &a) < 0)
+		if (ipvs_state_addrset_add(ret, &a) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -254,8 +218,8 @@ static int ipvs_node_addrs_release(struct ipvs_node *node, struct ipvs_node_resu
 	{
 		struct net_addr addr = a->addr;
 
-		if (ipvs_node_addrset_has(node->want_addrs, &addr) ||
-		    ipvs_node_addrset_has(used, &addr))
+		if (ipvs_state_addrset_find(node->want_addrs, &addr) ||
+		    ipvs_state_addrset_find(used, &addr))
 			continue;
 		r = ipvs_vip_unbind(node->vip, &addr);
 		if (r < 0) {
@@ -273,7 +237,7 @@ static int ipvs_node_addrs_release(struct ipvs_node *node, struct ipvs_node_resu
 	}
 	r = first;
 out:
-	ipvs_node_addrset_clear(&used);
+	ipvs_state_addrset_clear(&used);
 	return r;
 }
 
@@ -284,15 +248,15 @@ static int ipvs_node_addrs_bind(struct ipvs_node *node, const struct plan_table 
 	char buf[NET_ADDR_STRLEN];
 	int r, first = 0;
 
-	ipvs_node_addrset_clear(&node->want_addrs);
+	ipvs_state_addrset_clear(&node->want_addrs);
 	for (size_t i = 0; i < desired->n_vs; i++) {
 		const struct net_addr *addr = &desired->vs[i].addr;
 
-		if (ipvs_node_addrset_has(node->want_addrs, addr))
-			continue;
-		r = ipvs_node_addrset_add(&node->want_addrs, addr);
+		r = ipvs_state_addrset_add(&node->want_addrs, addr);
 		if (r < 0)
 			return r;
+		if (r == 0)
+			continue; /* already seen */
 		if (!node->vip || ipvs_vip_is_local_elsewhere(node->vip, addr))
 			continue;
 		if (!ipvs_vip_has(node->vip, addr)) {
@@ -695,7 +659,7 @@ struct ipvs_node *ipvs_node_free(struct ipvs_node *node)
 	node->ctx = ipvs_ctx_free(node->ctx);
 	ipvs_state_clear(&node->state); /* releases the lock */
 	ipvs_node_keyset_clear(&node->need_refresh);
-	ipvs_node_addrset_clear(&node->want_addrs);
+	ipvs_state_addrset_clear(&node->want_addrs);
 	free(node->ifname);
 	free(node->scheduler);
 	free(node->proc_root);
@@ -876,7 +840,9 @@ static void ipvs_node_log_foreign(struct ipvs_node *node)
 		if (!n)
 			ipvs_key_format(&vs->svc.key, first);
 		n++;
-		(void)ipvs_node_addrset_add(&addrs, &a);
+		/* ENOMEM only makes the logged address count short. */
+		if (ipvs_state_addrset_add(&addrs, &a) < 0)
+			continue;
 	}
 	if (n)
 		log_info("ipvs",
@@ -884,7 +850,7 @@ static void ipvs_node_log_foreign(struct ipvs_node *node)
 			 "if=%s services=%u addresses=%u first=%s excluded=%u hint=\"kube-proxy "
 			 "leftovers? kipvs never changes them\"",
 			 node->ifname, n, HASH_COUNT(addrs), first, excluded);
-	ipvs_node_addrset_clear(&addrs);
+	ipvs_state_addrset_clear(&addrs);
 }
 
 static int ipvs_node_lock(struct ipvs_node *node, const char *state_dir, char *err, size_t err_size)
@@ -1128,7 +1094,7 @@ int ipvs_node_cleanup(const struct ipvs_node_config *cfg, struct ipvs_node_resul
 		}
 		HASH_ITER(hh, node->state.addrs, a, atmp)
 		{
-			if (ipvs_node_addrset_has(used, &a->addr))
+			if (ipvs_state_addrset_find(used, &a->addr))
 				continue; /* a foreign service still uses it */
 			if (!ipvs_vip_has(node->vip, &a->addr))
 				continue;
@@ -1157,7 +1123,7 @@ int ipvs_node_cleanup(const struct ipvs_node_config *cfg, struct ipvs_node_resul
 out:
 	if (r >= 0 && ret_result)
 		*ret_result = res;
-	ipvs_node_addrset_clear(&used);
+	ipvs_state_addrset_clear(&used);
 	ipvs_oplist_clear(&ops);
 	ipvs_table_clear(&actual);
 	ipvs_node_free(node);

@@ -107,39 +107,63 @@ void ipvs_state_drain_del(struct ipvs_state *st, struct ipvs_state_drain *d)
 	st->dirty = true;
 }
 
-bool ipvs_state_addr_has(const struct ipvs_state *st, const struct net_addr *addr)
+struct ipvs_state_addr *ipvs_state_addrset_find(struct ipvs_state_addr *set,
+						const struct net_addr *addr)
 {
 	struct ipvs_state_addr *a = NULL;
 	struct net_addr key = {.family = addr->family};
 
 	memcpy(key.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_FIND(hh, st->addrs, &key, sizeof(key), a);
-	return a != NULL;
+	HASH_FIND(hh, set, &key, sizeof(key), a);
+	return a;
 }
 
-int ipvs_state_addr_add(struct ipvs_state *st, const struct net_addr *addr)
+int ipvs_state_addrset_add(struct ipvs_state_addr **set, const struct net_addr *addr)
 {
 	struct ipvs_state_addr *a;
 
-	if (ipvs_state_addr_has(st, addr))
+	if (ipvs_state_addrset_find(*set, addr))
 		return 0;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
 	a->addr.family = addr->family;
 	memcpy(a->addr.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_ADD(hh, st->addrs, addr, sizeof(a->addr), a);
-	st->dirty = true;
+	HASH_ADD(hh, *set, addr, sizeof(a->addr), a);
+	return 1;
+}
+
+void ipvs_state_addrset_clear(struct ipvs_state_addr **set)
+{
+	struct ipvs_state_addr *a, *tmp;
+
+	HASH_ITER(hh, *set, a, tmp)
+	{
+		HASH_DEL(*set, a);
+		free(a);
+	}
+}
+
+bool ipvs_state_addr_has(const struct ipvs_state *st, const struct net_addr *addr)
+{
+	return ipvs_state_addrset_find(st->addrs, addr) != NULL;
+}
+
+int ipvs_state_addr_add(struct ipvs_state *st, const struct net_addr *addr)
+{
+	int r = ipvs_state_addrset_add(&st->addrs, addr);
+
+	if (r < 0)
+		return r;
+	if (r > 0)
+		st->dirty = true;
 	return 0;
 }
 
 void ipvs_state_addr_del(struct ipvs_state *st, const struct net_addr *addr)
 {
-	struct ipvs_state_addr *a = NULL;
-	struct net_addr key = {.family = addr->family};
+	struct ipvs_state_addr *a = ipvs_state_addrset_find(st->addrs, addr);
 
-	memcpy(key.bytes, addr->bytes, (size_t)net_addr_len(addr));
-	HASH_FIND(hh, st->addrs, &key, sizeof(key), a);
 	if (a) {
 		HASH_DEL(st->addrs, a);
 		free(a);
@@ -351,14 +375,9 @@ int ipvs_state_remove(struct ipvs_state *st)
 
 void ipvs_state_clear(struct ipvs_state *st)
 {
-	struct ipvs_state_addr *a, *atmp;
 	struct ipvs_state_drain *d, *dtmp;
 
-	HASH_ITER(hh, st->addrs, a, atmp)
-	{
-		HASH_DEL(st->addrs, a);
-		free(a);
-	}
+	ipvs_state_addrset_clear(&st->addrs);
 	HASH_ITER(hh, st->drains, d, dtmp)
 	{
 		HASH_DEL(st->drains, d);
