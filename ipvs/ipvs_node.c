@@ -386,6 +386,27 @@ static int ipvs_node_refresh_leaving(struct ipvs_node *node, const struct plan_t
 	return r;
 }
 
+/*
+ * The start of a pass over desired (a sync or a plan diff): reads the kernel table when none is
+ * held (the read counted in *ret_read), then makes the leaving real servers' counters fresh.
+ * 0 or -errno.
+ */
+static int ipvs_node_pass_begin(struct ipvs_node *node, const struct plan_table *desired,
+				struct ipvs_sync_result *ret_read)
+{
+	node->keep_err = 0;
+	node->fresh_all = node->fresh_next && ipvs_sync_has_actual(node->sync);
+	node->fresh_next = false;
+	if (!ipvs_sync_has_actual(node->sync)) {
+		int r = ipvs_sync_read(node->sync, ret_read);
+
+		if (r < 0)
+			return r;
+		node->fresh_all = true;
+	}
+	return ipvs_node_refresh_leaving(node, desired);
+}
+
 int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 		   struct ipvs_node_result *ret_result)
 {
@@ -397,16 +418,7 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 
 	if (node->cfg.read_only)
 		return -EROFS;
-	node->keep_err = 0;
-	node->fresh_all = node->fresh_next && ipvs_sync_has_actual(node->sync);
-	node->fresh_next = false;
-	if (!ipvs_sync_has_actual(node->sync)) {
-		r = ipvs_sync_read(node->sync, &res.sync);
-		if (r < 0)
-			return r;
-		node->fresh_all = true;
-	}
-	r = ipvs_node_refresh_leaving(node, desired);
+	r = ipvs_node_pass_begin(node, desired, &res.sync);
 	if (r < 0)
 		return r;
 
@@ -548,20 +560,9 @@ bool ipvs_node_matches(struct ipvs_node *node, const struct plan_table *desired)
 
 int ipvs_node_plan_diff(struct ipvs_node *node, const struct plan_table *desired, FILE *f)
 {
-	int r;
+	struct ipvs_sync_result res = {0};
+	int r = ipvs_node_pass_begin(node, desired, &res);
 
-	node->keep_err = 0;
-	node->fresh_all = node->fresh_next && ipvs_sync_has_actual(node->sync);
-	node->fresh_next = false;
-	if (!ipvs_sync_has_actual(node->sync)) {
-		struct ipvs_sync_result res = {0};
-
-		r = ipvs_sync_read(node->sync, &res);
-		if (r < 0)
-			return r;
-		node->fresh_all = true;
-	}
-	r = ipvs_node_refresh_leaving(node, desired);
 	if (r < 0)
 		return r;
 	node->mode = IPVS_NODE_KEEP_DECIDE;
