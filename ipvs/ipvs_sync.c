@@ -393,6 +393,34 @@ static int ipvs_sync_adopt(struct ipvs_sync *s, const struct plan_table *desired
 	return 0;
 }
 
+/*
+ * The first diff of a pass: reads the table when none is held or verify is set (counted in res),
+ * makes desired's virtual servers ours (adoption), fills hooks (for later re-diffs) and computes
+ * the operations into ops, timed in res->diff_ms. 0 or -errno.
+ */
+static int ipvs_sync_diff_first(struct ipvs_sync *s, const struct plan_table *desired,
+				struct ipvs_diff_hooks *hooks, struct ipvs_oplist *ops,
+				struct ipvs_sync_result *res)
+{
+	double t0;
+	int r;
+
+	if (!s->have_actual || s->verify) {
+		r = ipvs_sync_read_all(s, res);
+		if (r < 0)
+			return r;
+	}
+	/* The virtual servers of the desired table are ours from now on (adoption). */
+	r = ipvs_sync_adopt(s, desired);
+	if (r < 0)
+		return r;
+	ipvs_sync_hooks(s, hooks);
+	t0 = ipvs_sync_now_ms();
+	r = ipvs_diff_compute_hooks(desired, &s->actual, hooks, ops);
+	res->diff_ms += ipvs_sync_now_ms() - t0;
+	return r;
+}
+
 int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 		  struct ipvs_sync_result *ret_result)
 {
@@ -403,19 +431,7 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 	double t0;
 	int r;
 
-	if (!s->have_actual || s->verify) {
-		r = ipvs_sync_read_all(s, &res);
-		if (r < 0)
-			return r;
-	}
-	/* The virtual servers of the desired table are ours from now on (adoption). */
-	r = ipvs_sync_adopt(s, desired);
-	if (r < 0)
-		return r;
-	ipvs_sync_hooks(s, &hooks);
-	t0 = ipvs_sync_now_ms();
-	r = ipvs_diff_compute_hooks(desired, &s->actual, &hooks, &ops);
-	res.diff_ms += ipvs_sync_now_ms() - t0;
+	r = ipvs_sync_diff_first(s, desired, &hooks, &ops, &res);
 	if (r < 0)
 		goto out;
 
@@ -494,20 +510,9 @@ int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, F
 {
 	struct ipvs_oplist ops = {0};
 	struct ipvs_sync_result res = {0};
-	int r;
+	struct ipvs_diff_hooks hooks;
+	int r = ipvs_sync_diff_first(s, desired, &hooks, &ops, &res);
 
-	if (!s->have_actual || s->verify) {
-		r = ipvs_sync_read_all(s, &res);
-		if (r < 0)
-			return r;
-	}
-	r = ipvs_sync_adopt(s, desired);
-	if (r >= 0) {
-		struct ipvs_diff_hooks hooks;
-
-		ipvs_sync_hooks(s, &hooks);
-		r = ipvs_diff_compute_hooks(desired, &s->actual, &hooks, &ops);
-	}
 	if (r >= 0) {
 		for (size_t i = 0; i < ops.n; i++)
 			ipvs_op_write(&ops.ops[i], f);
