@@ -18,24 +18,25 @@
 
 static void cleanup_usage(FILE *stream)
 {
-	fprintf(stream,
-		"Usage: kipvs cleanup [OPTIONS]\n"
-		"\n"
-		"Removes every IPVS virtual server, address and interface kipvs created in this\n"
-		"network namespace (as recorded in " IPVS_NODE_STATE_DIR "), and nothing else:\n"
-		"an address a foreign service still uses stays bound, and the dummy interface goes\n"
-		"only if kipvs created it and nothing is left on it. kipvs's nftables table\n"
-		"(inet " FW_TABLE_DEFAULT ") goes too. Takes run's options; it uses\n"
-		"--dummy-interface, --ipvs-exclude-cidrs, --config and -v.\n"
-		"\n"
-		"Exit status: 0 success, 1 failure (a kipvs is running here, not root, ...),\n"
-		"2 usage error or invalid value.\n");
+	fprintf(
+	    stream,
+	    "Usage: kipvs cleanup [OPTIONS]\n"
+	    "\n"
+	    "Removes every IPVS virtual server, address and interface kipvs created in this\n"
+	    "network namespace (as recorded in " IPVS_NODE_STATE_DIR "), and nothing else:\n"
+	    "an address a foreign service still uses stays bound, and the dummy interface goes\n"
+	    "only if kipvs created it and nothing is left on it. kipvs's nftables table\n"
+	    "(inet " FW_TABLE_DEFAULT ") goes too. Takes run's options; it uses\n"
+	    "--dummy-interface, --ipvs-exclude-cidrs, --config and -v.\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure (a kipvs is running here, not root, ...),\n"
+	    "2 usage error or invalid value.\n");
 }
 
 int cmd_cleanup_main(int argc, char **argv)
 {
-	_cleanup_(kube_options_clear) struct kube_options o = { 0 };
-	struct ipvs_node_result res = { 0 };
+	_cleanup_(kube_options_clear) struct kube_options o = {0};
+	struct ipvs_node_result res = {0};
 	char err[512] = "";
 	int r;
 
@@ -55,11 +56,11 @@ int cmd_cleanup_main(int argc, char **argv)
 	log_set_verbosity(o.verbosity);
 
 	const struct ipvs_node_config cfg = {
-		.proc_root = "/proc",
-		.state_dir = IPVS_NODE_STATE_DIR,
-		.dummy_ifname = o.dummy_interface,
-		.exclude_cidrs = o.exclude_cidrs,
-		.n_exclude_cidrs = o.n_exclude_cidrs,
+	    .proc_root = "/proc",
+	    .state_dir = IPVS_NODE_STATE_DIR,
+	    .dummy_ifname = o.dummy_interface,
+	    .exclude_cidrs = o.exclude_cidrs,
+	    .n_exclude_cidrs = o.n_exclude_cidrs,
 	};
 	r = ipvs_node_cleanup(&cfg, &res, err, sizeof(err));
 	if (r < 0) {
@@ -69,7 +70,8 @@ int cmd_cleanup_main(int argc, char **argv)
 	/* The packet-path table: kipvs owns all of it and nothing else (ipvs/fw.h). */
 	r = fw_table_remove(NULL, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "kipvs cleanup: nftables table inet %s: %s\n", FW_TABLE_DEFAULT, err);
+		fprintf(stderr, "kipvs cleanup: nftables table inet %s: %s\n", FW_TABLE_DEFAULT,
+			err);
 		return EXIT_RUNTIME;
 	}
 	fprintf(stderr, "cleanup: services -%u, addresses -%u, nftables tables -%d\n",

@@ -41,14 +41,14 @@ static void plan_usage(FILE *stream)
 static int plan_diff(const struct kube_options *o, const struct plan_table *table)
 {
 	const struct ipvs_node_config cfg = {
-		.proc_root = "/proc",
-		.state_dir = IPVS_NODE_STATE_DIR,
-		.dummy_ifname = o->dummy_interface,
-		.scheduler = o->scheduler,
-		.drain_timeout_ms = o->drain_timeout_ms,
-		.exclude_cidrs = o->exclude_cidrs,
-		.n_exclude_cidrs = o->n_exclude_cidrs,
-		.read_only = true,
+	    .proc_root = "/proc",
+	    .state_dir = IPVS_NODE_STATE_DIR,
+	    .dummy_ifname = o->dummy_interface,
+	    .scheduler = o->scheduler,
+	    .drain_timeout_ms = o->drain_timeout_ms,
+	    .exclude_cidrs = o->exclude_cidrs,
+	    .n_exclude_cidrs = o->n_exclude_cidrs,
+	    .read_only = true,
 	};
 	struct ipvs_node *node = NULL;
 	char err[512];
@@ -75,7 +75,7 @@ static int plan_diff(const struct kube_options *o, const struct plan_table *tabl
 /* Loads, plans and prints; returns the exit status. */
 static int plan_run(const struct kube_options *o)
 {
-	_cleanup_(plan_table_clear) struct plan_table table = { 0 };
+	_cleanup_(plan_table_clear) struct plan_table table = {0};
 
 	if (cmd_source_plan(o, "kipvs plan", &table) < 0)
 		return EXIT_RUNTIME;
@@ -90,7 +90,7 @@ static int plan_run(const struct kube_options *o)
 
 int cmd_plan_main(int argc, char **argv)
 {
-	_cleanup_(kube_options_clear) struct kube_options o = { 0 };
+	_cleanup_(kube_options_clear) struct kube_options o = {0};
 	char err[512];
 	int r;
 
