@@ -40,20 +40,9 @@ int cmd_cleanup_main(int argc, char **argv)
 	char err[512] = "";
 	int r;
 
-	if (cmd_wants_help(argc, argv)) {
-		cleanup_usage(stdout);
-		return EXIT_OK;
-	}
-	r = kube_options_parse(&o, KUBE_OPTIONS_CMD_RUN, argc, argv, err, sizeof(err));
-	if (r == -EINVAL) {
-		fprintf(stderr, "%s\nTry 'kipvs cleanup --help'.\n", err);
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		fprintf(stderr, "kipvs cleanup: out of memory\n");
-		return EXIT_RUNTIME;
-	}
-	log_set_verbosity(o.verbosity);
+	r = cmd_options_begin(argc, argv, KUBE_OPTIONS_CMD_RUN, "cleanup", cleanup_usage, &o);
+	if (r != CMD_CONTINUE)
+		return r;
 
 	const struct ipvs_node_config cfg = {
 	    .proc_root = "/proc",

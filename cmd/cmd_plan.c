@@ -91,22 +91,10 @@ static int plan_run(const struct kube_options *o)
 int cmd_plan_main(int argc, char **argv)
 {
 	_cleanup_(kube_options_clear) struct kube_options o = {0};
-	char err[512];
 	int r;
 
-	if (cmd_wants_help(argc, argv)) {
-		plan_usage(stdout);
-		return EXIT_OK;
-	}
-	r = kube_options_parse(&o, KUBE_OPTIONS_CMD_PLAN, argc, argv, err, sizeof(err));
-	if (r == -EINVAL) {
-		fprintf(stderr, "%s\nTry 'kipvs plan --help'.\n", err);
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		fprintf(stderr, "kipvs plan: out of memory\n");
-		return EXIT_RUNTIME;
-	}
-	log_set_verbosity(o.verbosity);
+	r = cmd_options_begin(argc, argv, KUBE_OPTIONS_CMD_PLAN, "plan", plan_usage, &o);
+	if (r != CMD_CONTINUE)
+		return r;
 	return plan_run(&o);
 }

@@ -73,23 +73,11 @@ static int run_once(const struct kube_options *o)
 int cmd_run_main(int argc, char **argv)
 {
 	_cleanup_(kube_options_clear) struct kube_options o = { 0 };
-	char err[512];
 	int r;
 
-	if (cmd_wants_help(argc, argv)) {
-		run_usage(stdout);
-		return EXIT_OK;
-	}
-	r = kube_options_parse(&o, KUBE_OPTIONS_CMD_RUN, argc, argv, err, sizeof(err));
-	if (r == -EINVAL) {
-		fprintf(stderr, "%s\nTry 'kipvs run --help'.\n", err);
-		return EXIT_USAGE;
-	}
-	if (r < 0) {
-		fprintf(stderr, "kipvs run: out of memory\n");
-		return EXIT_RUNTIME;
-	}
-	log_set_verbosity(o.verbosity);
+	r = cmd_options_begin(argc, argv, KUBE_OPTIONS_CMD_RUN, "run", run_usage, &o);
+	if (r != CMD_CONTINUE)
+		return r;
 	if (o.once)
 		return run_once(&o);
 	return daemon_run(&o);
