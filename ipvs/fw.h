@@ -70,9 +70,10 @@ int fw_sync(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
  * elements and compared (fw_structure_diff()) with the chains, hooks, rules and set
  * declarations kipvs installs; when they differ (a rule or chain deleted or flushed by hand, the
  * table gone), it is reinstalled in one transaction (delete and create, each set refilled with
- * the elements it held), logged at warn with what drifted. Then every set is read back and
- * compared with `desired`. Returns 1 when both matched, 0 when not (the next sync then rewrites
- * the sets), or -errno when it cannot read or reinstall.
+ * the elements it held), logged at warn with what drifted. An absent table counts only once
+ * this handle has created or kept it (before that, the next fw_base_ensure() creates it). Then
+ * every set is read back and compared with `desired`. Returns 1 when both matched, 0 when not
+ * (the next sync then rewrites the sets), or -errno when it cannot read or reinstall.
  */
 int fw_verify(struct fw *fw, const struct plan_fw *desired) __attribute__((warn_unused_result));
 

@@ -28,6 +28,7 @@ struct fw {
 	struct plan_fw known; /* what the sets hold, when !resync */
 	bool resync;
 	bool structure_off; /* a reinstall did not help: the structure check is off (logged) */
+	bool installed;	    /* this handle created or kept the table (fw_base_ensure()) */
 };
 
 static void fw_filep(FILE **f)
@@ -495,8 +496,10 @@ int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
 		return fw_run(fw->nft, cmd, NULL, err, err_size);
 	}
 	exists = r == 0;
-	if (exists && strstr(out, mark))
+	if (exists && strstr(out, mark)) {
+		fw->installed = true;
 		return 0;
+	}
 	if (!(buf = fw_base_cmd(fw, exists, NULL)))
 		return -ENOMEM;
 	r = fw_run(fw->nft, buf, NULL, err, err_size);
@@ -504,6 +507,7 @@ int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
 		return r;
 	plan_fw_clear(&fw->known);
 	fw->resync = true;
+	fw->installed = true;
 	return 1;
 }
 
@@ -758,6 +762,9 @@ static int fw_structure_check(struct fw *fw)
 	if (r < 0 && r != -ENOENT)
 		return r;
 	exists = r == 0;
+	/* Before the first sync there is nothing to compare: fw_base_ensure() creates it. */
+	if (!exists && !fw->installed)
+		return 0;
 	if (exists) {
 		r = fw_structure_diff(fw->base, out, what, sizeof(what));
 		if (r <= 0)

@@ -4,8 +4,8 @@
 # namespace): the table, chains, sets and rules are created once; the sets hold what plan_fw
 # derives (read back and compared); a change is element adds and deletes with every chain and
 # rule handle unchanged; drift is repaired (set elements by the next sync; a rule deleted by
-# handle, a chain flushed or deleted, the table deleted: by verification, which reinstalls the
-# table in one transaction with its elements); a changed configuration replaces the table; a
+# handle, a chain flushed or deleted: by verification, which reinstalls the table in one
+# transaction with its elements); a changed configuration replaces the table; a
 # foreign forward drop is detected and warned about; strict ARP is set once; another table is
 # never touched; removal deletes only ours.
 # usage: fw_table.sh [FW_DRIVER] (default: $KIPVS_BUILD_DIR/test/integration/fw_driver)
@@ -116,19 +116,6 @@ step "the table is back whole (chains, rules, and every set with its elements), 
 expect_eq "table after the reinstall" "$(listing)" "$before"
 out=$(d verify /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "verify after the reinstall did not match"; }
 expect_line "matched" "$out" "fw_driver: verify: matched"
-h1=$(handles)
-step "the table deleted by hand is recreated with kipvs's structure by verification"
-ip netns exec t nft delete table inet kipvs || fail "delete table"
-out=$(d verify /tmp/b.json "${node[@]}" 2>&1) && rc=0 || rc=$?
-echo "$out"
-expect_eq "verify exit status" "$rc" 3
-grep -q 'drift="table absent"' <<<"$out" || fail "no warn line for the absent table"
-expect_eq "table recreated (empty sets: the next sync fills them)" \
-    "$(listing | grep -c '^\s*chain ')" "$(grep -c '^\s*chain ' <<<"$before")"
-out=$(d apply /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "apply after the recreate failed"; }
-expect_eq "table after the next sync" "$(listing)" "$before"
-h1=$(handles)
-
 step "a changed configuration (cluster CIDR) replaces the table in one transaction"
 out=$(d apply /tmp/b.json --node node-a --node-ip 192.168.49.3 --cluster-cidr 10.200.0.0/16 2>&1) ||
     { echo "$out"; fail "apply with another CIDR failed"; }
