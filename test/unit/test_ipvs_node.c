@@ -3,8 +3,9 @@
  * Unit tests for ipvs/ipvs_node.c and ipvs_state.c against the fake kernel: draining decisions
  * step by step (drain, keep, come back, idle, expired, UDP at once, a deleted Service's VS),
  * the sweep, drain records surviving a restart through the state file, ownership from the
- * state file, the state file's text, the summary line, and what ipvs_node_open() says when
- * modprobe cannot load IPVS (a fake modprobe first on PATH, a fake proc root).
+ * state file, the state file's text, the address sets and the state's dirty flag, the summary
+ * line, and what ipvs_node_open() says when modprobe cannot load IPVS (a fake modprobe first on
+ * PATH, a fake proc root).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -253,6 +254,71 @@ static void test_state_text(void **state)
 	}
 }
 
+/* The address sets (ipvs_state_addrset_*) and the state's bound set over them: dirty on change. */
+static void test_state_addrs(void **state)
+{
+	static const struct {
+		const char *name;
+		char op; /* 'a': addrset_add on a working set, 'A': addr_add, 'D': addr_del */
+		const char *addr;
+		int want_r;	 /* 'a' only */
+		bool want_dirty; /* 'A'/'D' only: the state changed */
+		unsigned want_n; /* entries in the set after the step */
+	} steps[] = {
+	    {"new IPv4 added", 'a', "10.96.0.10", 1, false, 1},
+	    {"same IPv4 again", 'a', "10.96.0.10", 0, false, 1},
+	    {"IPv6 added", 'a', "fd00::a", 1, false, 2},
+	    {"IPv4 of another value", 'a', "10.96.0.11", 1, false, 3},
+	    {"state: new address is dirty", 'A', "10.96.0.10", 0, true, 1},
+	    {"state: same address is not", 'A', "10.96.0.10", 0, false, 1},
+	    {"state: absent delete is not", 'D', "10.96.0.99", 0, false, 1},
+	    {"state: delete is dirty", 'D', "10.96.0.10", 0, true, 0},
+	};
+	struct ipvs_state_addr *set = NULL;
+	struct ipvs_state st;
+
+	(void)state;
+	assert_int_equal(ipvs_state_init(&st, "/nonexistent", NULL), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct net_addr a;
+		unsigned n;
+		int r = 0;
+
+		assert_int_equal(net_addr_parse(steps[i].addr, &a), 0);
+		st.dirty = false;
+		switch (steps[i].op) {
+		case 'a':
+			r = ipvs_state_addrset_add(&set, &a);
+			n = HASH_COUNT(set);
+			if (!ipvs_state_addrset_find(set, &a))
+				fail_msg("step \"%s\": %s not found after add", steps[i].name,
+					 steps[i].addr);
+			break;
+		case 'A':
+			r = ipvs_state_addr_add(&st, &a);
+			n = HASH_COUNT(st.addrs);
+			if (!ipvs_state_addr_has(&st, &a))
+				fail_msg("step \"%s\": %s not held after add", steps[i].name,
+					 steps[i].addr);
+			break;
+		default:
+			ipvs_state_addr_del(&st, &a);
+			n = HASH_COUNT(st.addrs);
+			if (ipvs_state_addr_has(&st, &a))
+				fail_msg("step \"%s\": %s still held after delete", steps[i].name,
+					 steps[i].addr);
+			break;
+		}
+		if (r != steps[i].want_r || st.dirty != steps[i].want_dirty || n != steps[i].want_n)
+			fail_msg("step \"%s\": returned %d dirty %d count %u, want %d %d %u",
+				 steps[i].name, r, st.dirty, n, steps[i].want_r,
+				 steps[i].want_dirty, steps[i].want_n);
+	}
+	ipvs_state_addrset_clear(&set);
+	assert_null(set);
+	ipvs_state_clear(&st);
+}
+
 static void test_result_format(void **state)
 {
 	struct ipvs_node_result r = { 0 };
@@ -367,6 +433,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain_steps),
 		cmocka_unit_test(test_state_text),
+		cmocka_unit_test(test_state_addrs),
 		cmocka_unit_test(test_result_format),
 		cmocka_unit_test(test_open_modprobe_messages),
 	};
