@@ -37,7 +37,7 @@ CLUSTER_POD_ECHO[sshd-a]=$!
 pods_wait
 svc_create np 10.96.0.50 --tcp 80 --node-port 30050 --lb "$LB_IP"
 slice_set_endpoints np web-a
-nodes_wait_line "-a -t 10.96.0.50:80 -r $(pod_ip web-a):8080 -m -w 1" 60
+nodes_wait_line "-a -t 10.96.0.50:80 -r $(pod_ip web-a):8080 -m -w 1" 120 # kipvs under ASan, loaded host
 nodes_wait_line "-a -t $LB_IP:80 -r $(pod_ip web-a):8080 -m -w 1" 30
 for n in $CLUSTER_NODES; do
     wait_for "$n: NodePort 30050" 30 node_has_line "$n" "-a -t $(node_ip "$n"):30050 -r $(pod_ip web-a):8080 -m -w 1"
