@@ -111,14 +111,17 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 	int r;
 
 	if (k->verify_fw) {
-		/* 0 (differs) marks every set for a rewrite in the sync below. */
+		/*
+		 * 0 (differs) marks every set for a rewrite in the sync below; a drifted
+		 * structure (rules, chains) was already reinstalled by fw_verify() (its warn line).
+		 */
 		r = fw_verify(k->fw, fw_desired);
 		if (r < 0)
-			log_debug("daemon", "cannot read the nftables sets back", "err=\"%s\"",
+			log_debug("daemon", "cannot verify the nftables table", "err=\"%s\"",
 				  strerror(-r));
 		else if (r == 0)
-			log_info("daemon", "nftables sets differed from the plan; rewriting them",
-				 "");
+			log_info("daemon",
+				 "nftables table differed from the plan; rewriting its sets", "");
 		k->verify_fw = false;
 	}
 	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,

@@ -142,6 +142,30 @@ out=$(d apply /tmp/b.json "${node[@]}" --strict-arp 2>&1) || { echo "$out"; fail
 grep -q 'strict ARP sysctl set' <<<"$out" && fail "strict ARP rewritten although unchanged"
 ip netns exec t nft delete table ip filter
 
+step "the daemon's own periodic verification repairs a rule deleted by handle"
+kipvs=$KIPVS_BUILD_DIR/cmd/kipvs
+[ -x "$kipvs" ] || fail "no kipvs at '$kipvs'"
+netns_add dn
+ip netns exec dn "$kipvs" run --from /tmp/a.json --hostname-override node-a \
+    --cluster-cidr 10.244.0.0/16 --ipvs-sync-period 2s >/tmp/dn.log 2>&1 &
+dn_pid=$!
+# forward_has_drop: table inet kipvs in dn has the forward drop (no pipe into grep -q).
+forward_has_drop() {
+    [[ $(ip netns exec dn nft -t list chain inet kipvs forward 2>/dev/null) == *"ct state invalid drop"* ]]
+}
+for ((i = 0; i < 200; i++)); do forward_has_drop && break; sleep 0.3; done
+forward_has_drop || { cat /tmp/dn.log; fail "the daemon did not install its table"; }
+h=$(ip netns exec dn nft -a list chain inet kipvs forward | sed -n 's/.*ct state invalid drop # handle \([0-9]*\)$/\1/p')
+ip netns exec dn nft delete rule inet kipvs forward handle "$h" || fail "delete rule by handle"
+# The next verification comes within --ipvs-sync-period (2 s); allow for a loaded guest.
+for ((i = 0; i < 100; i++)); do forward_has_drop && break; sleep 0.3; done
+forward_has_drop || { cat /tmp/dn.log; fail "the daemon did not put the forward drop back"; }
+kill "$dn_pid"
+wait "$dn_pid" || true
+grep -q '^level=warn component=fw msg="nftables table drifted from what kipvs installs; reinstalling it" table=kipvs drift="chain forward rule missing: ct state invalid drop"$' /tmp/dn.log ||
+    { cat /tmp/dn.log; fail "no warn line from the daemon naming the drift"; }
+ip netns del dn
+
 step "remove deletes only kipvs's table; a second remove is a no-op"
 d remove || fail "remove failed"
 ip netns exec t nft list table inet kipvs >/dev/null 2>&1 && fail "table inet kipvs survived"
