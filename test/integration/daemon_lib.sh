@@ -37,8 +37,14 @@ json_field() {
 }
 
 # fake_start DIR [ARGS...]: the fake API server in the background (readiness in DIR/ready.json);
-# sets FAKE_PID, FAKE_URL, FAKE_CTL, FAKE_DIR.
+# sets FAKE_PID, FAKE_URL, FAKE_CTL, FAKE_DIR. fake_spawn and fake_wait are its two halves, for
+# doing other work while it starts (it takes tens of seconds under TCG).
 fake_start() {
+    fake_spawn "$@"
+    fake_wait
+}
+
+fake_spawn() {
     FAKE_DIR=$1
     shift
     mkdir -p "$FAKE_DIR"
@@ -47,6 +53,9 @@ fake_start() {
         --ready-file "$FAKE_DIR/ready.json" --bookmark-interval 1 "$@" \
         >>"$FAKE_DIR/fake.out" 2>>"$FAKE_DIR/fake.err" &
     FAKE_PID=$!
+}
+
+fake_wait() {
     wait_until "fake API server ready" 180 test -s "$FAKE_DIR/ready.json"
     FAKE_URL=$(json_field "$FAKE_DIR/ready.json" url)
     FAKE_CTL=$(json_field "$FAKE_DIR/ready.json" control_url)
