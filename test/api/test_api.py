@@ -17,6 +17,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,10 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Optional
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "pylib"))
+from test_ports import free_port  # noqa: E402
 
 NODE = "node-1"
 SELECTOR_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless")
@@ -630,10 +635,7 @@ def t_http2_shared_connection(ctx: "Ctx") -> None:
     fake = ctx.fake()
     populate(fake, 20)
     pki = fake.info
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(os.path.join(ctx.workdir, "nghttpx.log"), "w")
     proxy = subprocess.Popen([nghttpx, f"--frontend=127.0.0.1,{port}",
                               f"--backend=127.0.0.1,{pki['port']};;tls;proto=http/1.1",

@@ -29,9 +29,11 @@ from typing import Any, Optional
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
 
 from fakeapi import certs  # noqa: E402
 from fakeapi.server import FakeAPIServer  # noqa: E402
+from test_ports import free_port  # noqa: E402
 
 NGHTTPX = "/usr/sbin/nghttpx"
 TOKEN = "s3cret-token"
@@ -1190,12 +1192,6 @@ class TestPlainHttp(FakeTest):
         self.assertNotIn("certificate-authority-data", vals)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class TestHttp2ThroughNghttpx(FakeTest):
     """nghttpx terminates TLS with ALPN h2 and forwards to the fake over HTTP/1.1."""
 
@@ -1208,7 +1204,7 @@ class TestHttp2ThroughNghttpx(FakeTest):
         super().setUpClass()
         d = cls.info["dir"]
         for attempt in range(5):
-            cls.front = _free_port()
+            cls.front = free_port()
             cls.proxy = subprocess.Popen(
                 [NGHTTPX, "--conf=/dev/null", f"--frontend=127.0.0.1,{cls.front}",
                  f"--backend=127.0.0.1,{cls.info['port']};;proto=http/1.1", "--workers=1",

@@ -16,6 +16,10 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "pylib"))
+from test_ports import free_port  # noqa: E402
+
 
 class Failure(Exception):
     pass
@@ -24,14 +28,6 @@ class Failure(Exception):
 def check(cond, what):
     if not cond:
         raise Failure(what)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Driver:
@@ -375,9 +371,9 @@ def test_nodeport_move(a):
 def test_nodeport_bind_retry(a):
     busy = socket.socket()
     busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    busy.bind(("", 0))
+    p_busy = free_port()
+    busy.bind(("", p_busy))
     busy.listen(1)
-    p_busy = busy.getsockname()[1]
     p_free = free_port()
     d = Driver(a.driver, "--node", "node-a", "--nodeport-addr", "127.0.0.1")
     try:
