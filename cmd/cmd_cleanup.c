@@ -40,7 +40,7 @@ int cmd_cleanup_main(int argc, char **argv)
 	char err[512] = "";
 	int r;
 
-	r = cmd_options_begin(argc, argv, KUBE_OPTIONS_CMD_RUN, "cleanup", cleanup_usage, &o);
+	r = cmd_options_begin(argc, argv, KUBE_OPTIONS_CMD_CLEANUP, "cleanup", cleanup_usage, &o);
 	if (r != CMD_CONTINUE)
 		return r;
 

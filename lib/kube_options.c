@@ -349,8 +349,9 @@ static int kube_options_set_verbosity(struct kube_options *o, const char *value,
 	return 0;
 }
 
-#define CMD_BOTH (KUBE_OPTIONS_CMD_RUN | KUBE_OPTIONS_CMD_PLAN)
-#define CMD_RUN KUBE_OPTIONS_CMD_RUN
+/* cleanup accepts run's flags, so that it can be given the same command line as run. */
+#define CMD_RUN (KUBE_OPTIONS_CMD_RUN | KUBE_OPTIONS_CMD_CLEANUP)
+#define CMD_BOTH (CMD_RUN | KUBE_OPTIONS_CMD_PLAN)
 
 const struct kube_option kube_options_table[] = {
 	{ "config", "FILE", CMD_BOTH, NULL,
@@ -442,6 +443,8 @@ static const char *kube_options_cmd_to_string(enum kube_options_cmd cmd)
 		return "run";
 	case KUBE_OPTIONS_CMD_PLAN:
 		return "plan";
+	case KUBE_OPTIONS_CMD_CLEANUP:
+		return "cleanup";
 	}
 	return "?";
 }
@@ -518,10 +521,13 @@ static int kube_options_walk(struct kube_options *o, enum kube_options_cmd cmd, 
 		opt = kube_options_find(name, name_len);
 		if (!opt || (opt->cmds & cmd) == 0) {
 			if (opt)
-				return kube_options_fail(err, err_size,
-							 "kipvs %s: unknown option '%s' (it applies "
-							 "to kipvs run)",
-							 cmd_name, arg);
+				return kube_options_fail(
+				    err, err_size,
+				    "kipvs %s: unknown option '%s' (it applies to kipvs %s)",
+				    cmd_name, arg,
+				    kube_options_cmd_to_string(opt->cmds & KUBE_OPTIONS_CMD_RUN
+								   ? KUBE_OPTIONS_CMD_RUN
+								   : KUBE_OPTIONS_CMD_PLAN));
 			return kube_options_fail(err, err_size, "kipvs %s: unknown option '%s'",
 						 cmd_name, arg);
 		}

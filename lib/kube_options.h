@@ -14,10 +14,11 @@
 
 #include "net_addr.h"
 
-/* The subcommands; each flag applies to a set of them. */
+/* The subcommands; each flag applies to a set of them. cleanup takes every flag run takes. */
 enum kube_options_cmd {
 	KUBE_OPTIONS_CMD_RUN = 1u << 0,
 	KUBE_OPTIONS_CMD_PLAN = 1u << 1,
+	KUBE_OPTIONS_CMD_CLEANUP = 1u << 2,
 };
 
 /* An address to serve HTTP on. port 0 means disabled (the address is then all zero). */

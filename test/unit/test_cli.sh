@@ -32,5 +32,6 @@ check "no command exits 2"       2 "Usage: kipvs"          "$kipvs"
 for c in run plan cleanup version; do
     check "$c --help"            0 "Usage: kipvs $c"       "$kipvs" "$c" --help
 done
+check "cleanup names itself"     2 "kipvs cleanup: unknown option '--bogus'" "$kipvs" cleanup --bogus
 check "version takes no args"    2 "takes no arguments"    "$kipvs" version extra
 exit $failed

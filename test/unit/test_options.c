@@ -438,6 +438,7 @@ static void check_min_equals_sync(const struct kube_options *o, const char *name
 
 #define RUN KUBE_OPTIONS_CMD_RUN
 #define PLAN KUBE_OPTIONS_CMD_PLAN
+#define CLEANUP KUBE_OPTIONS_CMD_CLEANUP
 
 static const struct argv_case argv_cases[] = {
 	{ "run defaults", RUN, { "run", NULL }, NULL, check_defaults },
@@ -478,6 +479,10 @@ static const struct argv_case argv_cases[] = {
 	{ "-h", RUN, { "run", "-h", NULL }, NULL, check_help },
 	{ "empty scheduler is rr", RUN, { "run", "--ipvs-scheduler=", NULL }, NULL,
 	  check_empty_scheduler },
+	{ "cleanup takes run's flags", CLEANUP,
+	  { "cleanup", "--ipvs-sync-period", "45s", "--ipvs-scheduler=lc", "--masquerade-all=true",
+	    "--ipvs-strict-arp=false", "--v=3", NULL },
+	  NULL, check_equals_form },
 	{ "min sync period may equal sync period", RUN,
 	  { "run", "--ipvs-sync-period=5s", "--ipvs-min-sync-period=5s", NULL }, NULL,
 	  check_min_equals_sync },
@@ -487,6 +492,10 @@ static const struct argv_case argv_cases[] = {
 	{ "unknown short option", RUN, { "run", "-x", NULL }, "unknown option '-x'", NULL },
 	{ "run flag on plan", PLAN, { "plan", "--masquerade-all", NULL },
 	  "unknown option '--masquerade-all' (it applies to kipvs run)", NULL },
+	{ "plan flag on cleanup", CLEANUP, { "cleanup", "--diff", NULL },
+	  "kipvs cleanup: unknown option '--diff' (it applies to kipvs plan)", NULL },
+	{ "unknown option on cleanup", CLEANUP, { "cleanup", "--bogus", NULL },
+	  "kipvs cleanup: unknown option '--bogus'", NULL },
 	{ "missing value", PLAN, { "plan", "--from", NULL }, "kipvs plan: --from needs a value",
 	  NULL },
 	{ "stray argument", RUN, { "run", "extra", NULL }, "kipvs run: unexpected argument 'extra'",
