@@ -188,34 +188,6 @@ static int cmd_dump(struct ipvs_ctx *ctx, bool procfs, bool stats)
 	return 0;
 }
 
-/* read-bench: time a full read over netlink (1+N requests) and over netlink + procfs. */
-static int cmd_read_bench(struct ipvs_ctx *ctx)
-{
-	for (int procfs = 0; procfs < 2; procfs++) {
-		struct ipvs_table t = {0};
-		struct ipvs_nl_counters c0, c1;
-		double t0 = now_ms(), dt;
-		size_t n_rs, n_vs;
-		int r;
-
-		ipvs_ctx_counters(ctx, &c0);
-		r = procfs ? ipvs_nl_table_read_procfs(ctx, "/proc", &t)
-			   : ipvs_nl_table_read(ctx, &t);
-		dt = now_ms() - t0;
-		ipvs_ctx_counters(ctx, &c1);
-		if (r < 0) {
-			fprintf(stderr, "ipvs_driver: read failed: %s\n", strerror(-r));
-			return 1;
-		}
-		n_vs = ipvs_table_count(&t, &n_rs);
-		printf("read %s: services=%zu dests=%zu requests=%llu took %.1f ms\n",
-		       procfs ? "netlink+procfs" : "netlink", n_vs, n_rs,
-		       (unsigned long long)(c1.sendmsg - c0.sendmsg), dt);
-		ipvs_table_clear(&t);
-	}
-	return 0;
-}
-
 static int cmd_info(struct ipvs_ctx *ctx)
 {
 	uint32_t version, size, tcp, fin, udp;
@@ -269,7 +241,7 @@ static int usage(void)
 			"[--rcvbuf BYTES] < rules\n"
 			"       ipvs_driver sync [--runs N] < desired -A/-a rules\n"
 			"       ipvs_driver dump [--procfs] [--stats]\n"
-			"       ipvs_driver info | timeouts TCP TCPFIN UDP | read-bench\n"
+			"       ipvs_driver info | timeouts TCP TCPFIN UDP\n"
 			"       ipvs_driver vip IFNAME [--remove-link] ADDR...\n");
 	return 2;
 }
@@ -318,8 +290,6 @@ int main(int argc, char **argv)
 		r = cmd_sync(ctx, runs);
 	else if (strcmp(argv[1], "dump") == 0)
 		r = cmd_dump(ctx, procfs, stats);
-	else if (strcmp(argv[1], "read-bench") == 0)
-		r = cmd_read_bench(ctx);
 	else if (strcmp(argv[1], "info") == 0)
 		r = cmd_info(ctx);
 	else if (strcmp(argv[1], "timeouts") == 0 && argc == 5)
