@@ -6,6 +6,10 @@
 # cluster_up builds three node namespaces on one bridge, a router and an external client, and
 # starts the fake API server and one `kipvs run` per node. Topology and addresses:
 # docs/test-cluster.md. Every helper that can fail says what failed and ends the job.
+# CLUSTER_IPV6=1 (set before cluster_up) makes the cluster dual-stack: nodes, router, client and
+# pods get IPv6 addresses too (fd00:49::/64, fd00:244:N::/64, 2001:db8:100::/64), the Node
+# objects both InternalIPs, kipvs both node addresses and both cluster CIDRs. Off by default, so
+# the IPv4 tests keep their timing.
 
 CLUSTER_SRC=${KIPVS_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 CLUSTER_KIPVS=${CLUSTER_KIPVS:-${KIPVS_BUILD_DIR:-$CLUSTER_SRC/build}/cmd/kipvs}
@@ -21,13 +25,18 @@ CLUSTER_NODES="node-a node-b node-c"
 CLUSTER_TOKEN=cluster-token
 CLUSTER_ECHO_TCP=8080 # every pod's echo server: HTTP on this port ...
 CLUSTER_ECHO_UDP=5353 # ... and UDP on this one
+CLUSTER_IPV6=${CLUSTER_IPV6:-0}
+CLUSTER_ROUTER_IP6=fd00:49::1
+CLUSTER_CLIENT_IP6=2001:db8:100::79
+CLUSTER_CIDR6=fd00:244::/32 # pod CIDRs fd00:244:<index>::/64
 
 declare -A CLUSTER_NODE_IP=([node-a]=192.168.49.3 [node-b]=192.168.49.4 [node-c]=192.168.49.5)
 declare -A CLUSTER_NODE_INDEX=([node-a]=1 [node-b]=2 [node-c]=3) # pod CIDR 10.244.<index>.0/24
-declare -A CLUSTER_POD_IP=() CLUSTER_POD_NODE=() CLUSTER_POD_ECHO=()
+declare -A CLUSTER_NODE_IP6=([node-a]=fd00:49::3 [node-b]=fd00:49::4 [node-c]=fd00:49::5)
+declare -A CLUSTER_POD_IP=() CLUSTER_POD_NODE=() CLUSTER_POD_ECHO=() CLUSTER_POD_IP6=()
 declare -A CLUSTER_NEXT_HOST=()
 declare -A CLUSTER_KIPVS_PID=() CLUSTER_KIPVS_ARGS=()
-declare -A CLUSTER_SVC_PORTS=() CLUSTER_SVC_EPS=()
+declare -A CLUSTER_SVC_PORTS=() CLUSTER_SVC_EPS=() CLUSTER_SVC_FAMILY=()
 CLUSTER_API_CTL=
 CLUSTER_API_PID=
 CLUSTER_KUBECONFIG=
@@ -67,6 +76,22 @@ pod_ip() {
     echo "${CLUSTER_POD_IP[$1]}"
 }
 
+# cluster_ipv6: true in the dual-stack mode (CLUSTER_IPV6=1).
+cluster_ipv6() {
+    [ "$CLUSTER_IPV6" = 1 ]
+}
+
+# node_ip6 NODE / pod_ip6 POD: their IPv6 addresses (dual-stack mode only).
+node_ip6() {
+    cluster_ipv6 || fail "node_ip6 $1: the cluster is not dual-stack (CLUSTER_IPV6=1)"
+    [ -n "${CLUSTER_NODE_IP6[$1]:-}" ] || fail "no node '$1'"
+    echo "${CLUSTER_NODE_IP6[$1]}"
+}
+pod_ip6() {
+    [ -n "${CLUSTER_POD_IP6[$1]:-}" ] || fail "no IPv6 address for pod '$1' (CLUSTER_IPV6=1?)"
+    echo "${CLUSTER_POD_IP6[$1]}"
+}
+
 # ---- the network ------------------------------------------------------------------------------
 
 # cluster_sysctl NS KEY=VALUE...: write /proc/sys/KEY (with slashes) in namespace NS, all in
@@ -102,12 +127,19 @@ $cmds"
 # node addresses (and at LB addresses routed with lb_route). Nodes get
 # net.ipv4.conf.default.proxy_arp=1 after their eth0 exists, so each pod's cali-* veth made
 # later answers ARP for the pod's gateway 169.254.1.1.
+# Dual-stack mode adds: the bridge without multicast snooping (neighbour discovery is multicast);
+# fd00:49::N/64 on each node's eth0, default via the router's fd00:49::1, routes to the other
+# nodes' fd00:244:M::/64 via their fd00:49:: addresses, IPv6 forwarding on and DAD off for the
+# cali-* veths made later; the router fd00:49::1 and 2001:db8:100::1, the client
+# 2001:db8:100::79 (default via ::1). Static addresses are `nodad`: a tentative address stalls
+# packets for a second or more.
 cluster_network() {
-    local n m root='' cmds
+    local n m root='' cmds mcast=''
     for n in $CLUSTER_NODES router client; do
         ip netns add "$n" || fail "ip netns add $n"
     done
-    root="link add $CLUSTER_BRIDGE type bridge
+    cluster_ipv6 && mcast=' mcast_snooping 0'
+    root="link add $CLUSTER_BRIDGE type bridge$mcast
 addr add $CLUSTER_API_IP/24 dev $CLUSTER_BRIDGE
 link set $CLUSTER_BRIDGE up"
     for n in $CLUSTER_NODES router; do
@@ -131,30 +163,57 @@ route add default via $CLUSTER_ROUTER_IP"
             cmds+="
 route add 10.244.${CLUSTER_NODE_INDEX[$m]}.0/24 via ${CLUSTER_NODE_IP[$m]}"
         done
+        if cluster_ipv6; then
+            cmds+="
+addr add ${CLUSTER_NODE_IP6[$n]}/64 dev eth0 nodad
+route add ::/0 via $CLUSTER_ROUTER_IP6"
+            for m in $CLUSTER_NODES; do
+                [ "$n" = "$m" ] && continue
+                cmds+="
+route add fd00:244:${CLUSTER_NODE_INDEX[$m]}::/64 via ${CLUSTER_NODE_IP6[$m]}"
+            done
+        fi
         cluster_ip "$n" <<<"$cmds"
-        cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1
+        if cluster_ipv6; then
+            cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1 \
+                net/ipv6/conf/all/forwarding=1 net/ipv6/conf/default/accept_dad=0
+        else
+            cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1
+        fi
     done
-    cluster_ip router <<EOF
-link set lo up
+    cmds="link set lo up
 link set eth0 up
 addr add $CLUSTER_ROUTER_IP/24 dev eth0
 link add ext0 type veth peer name eth0 netns client
 link set ext0 up
-addr add 198.51.100.1/24 dev ext0
-EOF
-    cluster_sysctl router net/ipv4/ip_forward=1
-    cluster_ip client <<EOF
-link set lo up
+addr add 198.51.100.1/24 dev ext0"
+    cluster_ipv6 && cmds+="
+addr add $CLUSTER_ROUTER_IP6/64 dev eth0 nodad
+addr add 2001:db8:100::1/64 dev ext0 nodad"
+    cluster_ip router <<<"$cmds"
+    if cluster_ipv6; then
+        cluster_sysctl router net/ipv4/ip_forward=1 net/ipv6/conf/all/forwarding=1
+    else
+        cluster_sysctl router net/ipv4/ip_forward=1
+    fi
+    cmds="link set lo up
 link set eth0 up
 addr add $CLUSTER_CLIENT_IP/24 dev eth0
-route add default via 198.51.100.1
-EOF
+route add default via 198.51.100.1"
+    cluster_ipv6 && cmds+="
+addr add $CLUSTER_CLIENT_IP6/64 dev eth0 nodad
+route add ::/0 via 2001:db8:100::1"
+    cluster_ip client <<<"$cmds"
 }
 
 # lb_route IP NODE: the router sends traffic for IP (an LB ingress address) to NODE, as a
-# MetalLB-style announcement would.
+# MetalLB-style announcement would. An IPv6 IP goes to the node's IPv6 address.
 lb_route() {
-    ip -n router route replace "$1/32" via "$(node_ip "$2")" || fail "router: $1 via $2"
+    if [[ $1 == *:* ]]; then
+        ip -n router route replace "$1/128" via "$(node_ip6 "$2")" || fail "router: $1 via $2"
+    else
+        ip -n router route replace "$1/32" via "$(node_ip "$2")" || fail "router: $1 via $2"
+    fi
 }
 
 # ---- pods ---------------------------------------------------------------------------------------
@@ -164,8 +223,10 @@ lb_route() {
 # for it by proxy_arp (the node's conf.default) and the node has a /32 route to IP over it. IP
 # defaults to the next free address of the node's pod CIDR (from .10). Starts the echo server in
 # the background (pods_wait waits for it). NAME: at most 10 characters.
+# Dual-stack mode: the pod also gets fd00:244:<index>::<host>/128 (host: IP's last byte) on
+# eth0, default via fe80::1, which the node's cali-NAME holds (nodad); the node has a /128 route.
 pod_add() {
-    local node=$1 name=$2 ip=${3:-} idx=${CLUSTER_NODE_INDEX[$1]:-} host
+    local node=$1 name=$2 ip=${3:-} idx=${CLUSTER_NODE_INDEX[$1]:-} host ip6='' ncmds pcmds
     [ -n "$idx" ] || fail "pod_add: no node '$node'"
     [ ${#name} -le 10 ] || fail "pod_add: name '$name' is longer than 10 characters"
     if [ -z "$ip" ]; then
@@ -173,19 +234,27 @@ pod_add() {
         CLUSTER_NEXT_HOST[$node]=$((host + 1))
         ip=10.244.$idx.$host
     fi
+    cluster_ipv6 && ip6=fd00:244:$idx::${ip##*.}
     ip netns add "$name" || fail "ip netns add $name"
-    cluster_ip "$node" <<EOF
-link add cali-$name type veth peer name eth0 netns $name
+    ncmds="link add cali-$name type veth peer name eth0 netns $name
 link set cali-$name up
-route add $ip/32 dev cali-$name
-EOF
-    cluster_ip "$name" <<EOF
-link set lo up
+route add $ip/32 dev cali-$name"
+    pcmds="link set lo up
 link set eth0 up
 addr add $ip/32 dev eth0
 route add 169.254.1.1 dev eth0 scope link
-route add default via 169.254.1.1 dev eth0
-EOF
+route add default via 169.254.1.1 dev eth0"
+    if [ -n "$ip6" ]; then
+        ncmds+="
+addr add fe80::1/64 dev cali-$name nodad
+route add $ip6/128 dev cali-$name"
+        pcmds+="
+addr add $ip6/128 dev eth0 nodad
+route add ::/0 via fe80::1 dev eth0"
+        CLUSTER_POD_IP6[$name]=$ip6
+    fi
+    cluster_ip "$node" <<<"$ncmds"
+    cluster_ip "$name" <<<"$pcmds"
     CLUSTER_POD_IP[$name]=$ip
     CLUSTER_POD_NODE[$name]=$node
     echo_start "$name"
@@ -219,6 +288,10 @@ pod_del() {
     echo_stop "$pod"
     ip netns del "$pod" || fail "ip netns del $pod"
     ip -n "${CLUSTER_POD_NODE[$pod]}" route del "${CLUSTER_POD_IP[$pod]}/32" 2>/dev/null || true
+    if [ -n "${CLUSTER_POD_IP6[$pod]:-}" ]; then
+        ip -n "${CLUSTER_POD_NODE[$pod]}" route del "${CLUSTER_POD_IP6[$pod]}/128" 2>/dev/null || true
+        unset "CLUSTER_POD_IP6[$pod]"
+    fi
     unset "CLUSTER_POD_IP[$pod]" "CLUSTER_POD_NODE[$pod]"
 }
 
@@ -271,17 +344,23 @@ api_ctl() {
     echo "$out"
 }
 
-# cluster_nodes_json: a List of the three Node objects (InternalIP, Hostname, podCIDR).
+# cluster_nodes_json: a List of the three Node objects (InternalIP, Hostname, podCIDR; in the
+# dual-stack mode a second InternalIP and podCIDR, the IPv6 ones).
 cluster_nodes_json() {
-    local n sep=''
+    local n sep='' i cidr6='' ip6=''
     printf '{"kind":"List","apiVersion":"v1","items":['
     for n in $CLUSTER_NODES; do
+        i=${CLUSTER_NODE_INDEX[$n]}
+        if cluster_ipv6; then
+            cidr6=",\"fd00:244:$i::/64\""
+            ip6=",{\"type\":\"InternalIP\",\"address\":\"${CLUSTER_NODE_IP6[$n]}\"}"
+        fi
         printf '%s{"kind":"Node","apiVersion":"v1","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s"}},' \
             "$sep" "$n" "$n"
-        printf '"spec":{"podCIDR":"10.244.%s.0/24","podCIDRs":["10.244.%s.0/24"]},' \
-            "${CLUSTER_NODE_INDEX[$n]}" "${CLUSTER_NODE_INDEX[$n]}"
-        printf '"status":{"addresses":[{"type":"InternalIP","address":"%s"},{"type":"Hostname","address":"%s"}]}}' \
-            "${CLUSTER_NODE_IP[$n]}" "$n"
+        printf '"spec":{"podCIDR":"10.244.%s.0/24","podCIDRs":["10.244.%s.0/24"%s]},' \
+            "$i" "$i" "$cidr6"
+        printf '"status":{"addresses":[{"type":"InternalIP","address":"%s"}%s,{"type":"Hostname","address":"%s"}]}}' \
+            "${CLUSTER_NODE_IP[$n]}" "$ip6" "$n"
         sep=,
     done
     printf ']}\n'
@@ -289,7 +368,9 @@ cluster_nodes_json() {
 
 # ---- Services and EndpointSlices ----------------------------------------------------------------
 
-# svc_create NAME CLUSTER_IP [OPTIONS]: create (or replace) Service default/NAME.
+# svc_create NAME CLUSTER_IP [OPTIONS]: create (or replace) Service default/NAME. An IPv6
+# CLUSTER_IP makes an IPv6 single-stack Service (ipFamilies [IPv6]; its slice is addressType
+# IPv6 with the pods' IPv6 addresses).
 #   --tcp PORT[:TARGET]  --udp PORT[:TARGET]   a port (named tcp-PORT / udp-PORT); TARGET
 #                                               defaults to the echo servers' port
 #   --node-port N       the nodePort of the port just given (sets type NodePort unless --type)
@@ -336,7 +417,10 @@ svc_create() {
     done
     [ -n "$ports" ] || fail "svc_create $name: no port"
     [ -n "$type" ] || type=ClusterIP
-    local spec="\"type\":\"$type\",\"clusterIP\":\"$cip\",\"clusterIPs\":[\"$cip\"],\"ipFamilies\":[\"IPv4\"]"
+    local family=IPv4
+    [[ $cip == *:* ]] && family=IPv6
+    local spec="\"type\":\"$type\",\"clusterIP\":\"$cip\",\"clusterIPs\":[\"$cip\"],\"ipFamilies\":[\"$family\"]"
+    [ $family = IPv6 ] && spec+=",\"ipFamilyPolicy\":\"SingleStack\""
     spec+=",\"ports\":[$ports],\"sessionAffinity\":\"$aff\""
     [ -n "$etp" ] && spec+=",\"externalTrafficPolicy\":\"$etp\""
     [ -n "$hc" ] && spec+=",\"healthCheckNodePort\":$hc"
@@ -346,6 +430,7 @@ svc_create() {
  \"metadata\":{\"namespace\":\"default\",\"name\":\"$name\"},\"spec\":{$spec},
  \"status\":{\"loadBalancer\":{\"ingress\":[$lbs]}}}" >/dev/null
     CLUSTER_SVC_PORTS[$name]=$pspec
+    CLUSTER_SVC_FAMILY[$name]=$family
 }
 
 # svc_delete NAME: delete Service default/NAME and its EndpointSlice.
@@ -369,11 +454,13 @@ cluster_conditions() {
 }
 
 # slice_set_endpoints SVC [POD[=STATE]]...: set the EndpointSlice default/SVC-1 of Service SVC
-# (all of its ports, the target ports) to these pods, each with its address and nodeName.
+# (all of its ports, the target ports) to these pods, each with its address (of the Service's
+# family) and nodeName.
 # STATE: ready (default), terminating (terminating+serving), notserving (terminating, not
 # serving), notready.
 slice_set_endpoints() {
-    local svc=$1 ep pod state eps='' ports='' pp pname proto target
+    local svc=$1 ep pod state eps='' ports='' pp pname proto target addr
+    local family=${CLUSTER_SVC_FAMILY[$1]:-IPv4}
     shift
     [ -n "${CLUSTER_SVC_PORTS[$svc]+x}" ] || fail "slice_set_endpoints: no Service '$svc' (svc_create first)"
     for pp in ${CLUSTER_SVC_PORTS[$svc]}; do
@@ -385,13 +472,18 @@ slice_set_endpoints() {
         state=ready
         [[ $ep == *=* ]] && state=${ep#*=}
         [ -n "${CLUSTER_POD_IP[$pod]:-}" ] || fail "slice_set_endpoints $svc: no pod '$pod'"
-        eps+="${eps:+,}{\"addresses\":[\"${CLUSTER_POD_IP[$pod]}\"],\"conditions\":$(cluster_conditions "$state"),"
+        addr=${CLUSTER_POD_IP[$pod]}
+        if [ "$family" = IPv6 ]; then
+            addr=${CLUSTER_POD_IP6[$pod]:-}
+            [ -n "$addr" ] || fail "slice_set_endpoints $svc: pod '$pod' has no IPv6 address"
+        fi
+        eps+="${eps:+,}{\"addresses\":[\"$addr\"],\"conditions\":$(cluster_conditions "$state"),"
         eps+="\"nodeName\":\"${CLUSTER_POD_NODE[$pod]}\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"$pod\"}}"
     done
     api_ctl POST /control/objects "{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",
  \"metadata\":{\"namespace\":\"default\",\"name\":\"$svc-1\",\"labels\":{\"kubernetes.io/service-name\":\"$svc\",
  \"endpointslice.kubernetes.io/managed-by\":\"endpointslice-controller.k8s.io\"}},
- \"addressType\":\"IPv4\",\"ports\":[$ports],\"endpoints\":[$eps]}" >/dev/null
+ \"addressType\":\"$family\",\"ports\":[$ports],\"endpoints\":[$eps]}" >/dev/null
     CLUSTER_SVC_EPS[$svc]="$*"
 }
 
@@ -414,15 +506,21 @@ pod_move() {
 # the fake API server (--kubeconfig, --hostname-override NODE, --node-ip, --cluster-cidr
 # 10.244.0.0/16, healthz on :10256 and metrics on 127.0.0.1:10249 of the node), plus ARGS; its
 # log goes to CLUSTER_DIR/kipvs-NODE.log (appended). ARGS are remembered for node_kipvs_restart.
+# Dual-stack mode: a second --node-ip (the node's IPv6 address) and --cluster-cidr
+# 10.244.0.0/16,fd00:244::/32.
 node_kipvs_start() {
-    local node=$1
+    local node=$1 cidr=$CLUSTER_CIDR v6=()
     shift
+    if cluster_ipv6; then
+        cidr+=,$CLUSTER_CIDR6
+        v6=(--node-ip "$(node_ip6 "$node")")
+    fi
     [ -x "$CLUSTER_KIPVS" ] || fail "no kipvs binary at '$CLUSTER_KIPVS'"
     [ -z "${CLUSTER_KIPVS_PID[$node]:-}" ] || fail "kipvs already runs on $node"
     CLUSTER_KIPVS_ARGS[$node]="$*"
     echo "--- [$(cluster_now_ms) ms] kipvs run on $node $*" >>"$CLUSTER_DIR/kipvs-$node.log"
     ip netns exec "$node" "$CLUSTER_KIPVS" run --kubeconfig "$CLUSTER_KUBECONFIG" \
-        --hostname-override "$node" --node-ip "$(node_ip "$node")" --cluster-cidr "$CLUSTER_CIDR" \
+        --hostname-override "$node" --node-ip "$(node_ip "$node")" "${v6[@]}" --cluster-cidr "$cidr" \
         --healthz-bind-address 0.0.0.0:10256 --metrics-bind-address 127.0.0.1:10249 \
         --ipvs-sync-period 10s "$@" >>"$CLUSTER_DIR/kipvs-$node.log" 2>&1 &
     CLUSTER_KIPVS_PID[$node]=$!

@@ -3,7 +3,8 @@
 # The test cluster's echo server (one per pod): each TCP port answers any HTTP request with
 #   pod=<name> client=<ip>:<port>
 # (then closes the connection), each UDP port answers any datagram with the same line, so a test
-# sees which pod answered and which source address that pod saw. Writes READY_FILE once every
+# sees which pod answered and which source address that pod saw. Each port listens on 0.0.0.0
+# and on :: (IPv6-only; an IPv6 client shows as <ipv6>:<port>). Writes READY_FILE once every
 # socket is bound. Only socket and selectors: each import costs seconds under TCG emulation.
 # Usage: echo.py NAME READY_FILE [tcp:PORT|udp:PORT]...
 import os
@@ -16,21 +17,35 @@ def line(name, addr):
     return f"pod={name} client={addr[0]}:{addr[1]}\n".encode()
 
 
+def listener(family, host, kind, port):
+    """A non-blocking TCP or UDP socket bound to host:port; an IPv6 one is IPv6-only (the
+    IPv4 socket keeps IPv4 clients' plain addresses). None when the kernel has no IPv6."""
+    try:
+        s = socket.socket(family, socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM)
+    except OSError:
+        if family == socket.AF_INET6:
+            return None
+        raise
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    if kind == "tcp":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    if kind == "tcp":
+        s.listen(128)
+    s.setblocking(False)
+    return s
+
+
 def main():
     name, ready = sys.argv[1], sys.argv[2]
     sel = selectors.DefaultSelector()
     for spec in sys.argv[3:]:
         kind, port = spec.split(":")
-        if kind == "tcp":
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", int(port)))
-            s.listen(128)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(("0.0.0.0", int(port)))
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ, ("listen", kind))
+        for family, host in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            s = listener(family, host, kind, int(port))
+            if s:
+                sel.register(s, selectors.EVENT_READ, ("listen", kind))
     with open(ready + ".tmp", "w") as f:
         f.write(f"{os.getpid()}\n")
     os.rename(ready + ".tmp", ready)

@@ -15,7 +15,7 @@ import time
 def main():
     ip, port, out, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     interval = float(sys.argv[5]) if len(sys.argv) > 5 else 0.2
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((ip, port))
     s.settimeout(1.0)
     t0 = time.monotonic()
