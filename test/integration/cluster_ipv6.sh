@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs in the test guest (test cluster, test/cluster/cluster.sh, dual-stack: CLUSTER_IPV6=1):
+# IPv6 traffic through the packet path, on one IPv6 single-stack LoadBalancer Service (ClusterIP
+# fd00:96::50, TCP 80 with NodePort 30060, UDP 53; LB ingress 2001:db8:200::140, routed by the
+# router to one node at a time with lb_route; loadBalancerSourceRanges 2001:db8:100::/64, the
+# client's network) whose only pod web-a is on node-a:
+#  - ipvsadm -Ln on node-a shows the [v6]:port virtual servers with web-a's [v6]:port;
+#  - pod -> the IPv6 ClusterIP on the same node (cli-a) and across nodes (cli-b): the pod sees
+#    the client pod's own IPv6 address (no SNAT); UDP the same through the ClusterIP;
+#  - hairpin: web-a reaches itself through its own IPv6 ClusterIP, masqueraded;
+#  - node-b itself -> the ClusterIP (output chain) and the external client -> the ClusterIP
+#    through node-b (the router given a route for it; a source outside the IPv6 --cluster-cidr):
+#    both masqueraded, the pod sees fd00:49::4;
+#  - eTP=Cluster: the external client (2001:db8:100::79) reaches the NodePort on node-b's IPv6
+#    address (node-b has no pod) and the LB address through node-b: the pod sees node-b's
+#    fd00:49::4 (SNAT); the router (fd00:49::1, outside the source ranges) is dropped at the LB
+#    address;
+#  - the VIP filter: a listener on node-a's port 22 answers on node-a's IPv6 address but is
+#    refused through the IPv6 ClusterIP, whose Service port answers;
+#  - eTP=Local: through node-a (NodePort and LB address) the pod sees 2001:db8:100::79; node-b
+#    and node-c drop silently (a timeout, not a refusal).
+. "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/../cluster/cluster.sh"
+
+VIP=fd00:96::50
+LB=2001:db8:200::140
+RANGE=2001:db8:100::/64
+
+# silent_drop DESC URL [NS]: GET URL from NS (default: the client) gets no answer and no
+# refusal: the connect times out (1 s) rather than failing at once.
+silent_drop() {
+    local t out took ns=${3:-client}
+    t=$(cluster_now_ms)
+    if out=$(from_ns "$ns" curl --connect-timeout 1 "$2" 2>&1); then
+        fail "$1 answered: $out"
+    fi
+    took=$(($(cluster_now_ms) - t))
+    echo "$1: $out (${took} ms)"
+    [ "$took" -ge 900 ] || fail "$1: refused after ${took} ms, want a silent drop (timeout)"
+}
+
+step "dual-stack cluster up; web-a and cli-a on node-a, cli-b on node-b; a listener on node-a's port 22"
+CLUSTER_IPV6=1
+cluster_up
+pod_add node-a web-a
+pod_add node-a cli-a
+pod_add node-b cli-b
+# A stand-in for sshd on node-a (echo.py listens on :: too); cluster_down stops it.
+mkdir -p "$CLUSTER_DIR/pods"
+ip netns exec node-a "$CLUSTER_PY" -S "$CLUSTER_SRC/test/cluster/echo.py" sshd-a \
+    "$CLUSTER_DIR/pods/sshd-a.ready" tcp:22 >>"$CLUSTER_DIR/pods/sshd-a.log" 2>&1 &
+CLUSTER_POD_ECHO[sshd-a]=$!
+pods_wait
+WEB=$(pod_ip6 web-a)
+svc_create web6 "$VIP" --tcp 80 --node-port 30060 --udp 53 --node-port 30061 --lb "$LB" \
+    --source-range "$RANGE"
+slice_set_endpoints web6 web-a
+nodes_wait_line "-a -t [$VIP]:80 -r [$WEB]:8080 -m -w 1" 120 # kipvs under ASan, loaded host
+nodes_wait_line "-a -u [$VIP]:53 -r [$WEB]:5353 -m -w 1" 30
+nodes_wait_line "-a -t [$LB]:80 -r [$WEB]:8080 -m -w 1" 30
+for n in $CLUSTER_NODES; do
+    wait_for "$n: NodePort [$(node_ip6 "$n")]:30060" 30 node_has_line "$n" \
+        "-a -t [$(node_ip6 "$n")]:30060 -r [$WEB]:8080 -m -w 1"
+done
+
+step "ipvsadm -Ln on node-a: the [v6]:port virtual servers and their real server"
+ln=$(ip netns exec node-a ipvsadm -Ln) || fail "ipvsadm -Ln on node-a"
+echo "$ln"
+# vs_has_rs PROTO VS RS: the -Ln block of virtual server VS lists real server RS (Masq).
+vs_has_rs() {
+    awk -v vs="$1  $2 " -v rs="  -> $3 " '
+        /^(TCP|UDP|SCTP) / { cur = (index($0, vs) == 1) }
+        cur && index($0, rs) == 1 && / Masq / { found = 1 }
+        END { exit !found }' <<<"$ln"
+}
+for want in "TCP [$VIP]:80 [$WEB]:8080" "UDP [$VIP]:53 [$WEB]:5353" "TCP [$LB]:80 [$WEB]:8080" \
+    "TCP [$(node_ip6 node-a)]:30060 [$WEB]:8080" "UDP [$(node_ip6 node-a)]:30061 [$WEB]:5353"; do
+    read -r proto vs rs <<<"$want"
+    vs_has_rs "$proto" "$vs" "$rs" || fail "node-a ipvsadm -Ln: no '$proto $vs' with real server $rs"
+done
+
+step "pod -> IPv6 ClusterIP: same node (cli-a) and across nodes (cli-b) keep the client's address"
+for c in cli-a cli-b; do
+    out=$(http_from "$c" "http://[$VIP]/")
+    echo "$c: $out"
+    expect_eq "$c -> [$VIP]:80: pod" "$(echo_pod "$out")" web-a
+    expect_eq "$c -> [$VIP]:80: client seen" "$(echo_client "$out")" "$(pod_ip6 "$c")"
+done
+
+step "UDP over IPv6 through the ClusterIP"
+out=$(udp_query cli-b "$VIP" 53) || fail "cli-b -> [$VIP]:53/udp: no answer"
+echo "cli-b udp: $out"
+expect_eq "cli-b -> [$VIP]:53/udp: pod" "$(echo_pod "$out")" web-a
+expect_eq "cli-b -> [$VIP]:53/udp: client seen" "$(echo_client "$out")" "$(pod_ip6 cli-b)"
+
+step "hairpin: web-a -> its own IPv6 ClusterIP (masqueraded)"
+out=$(http_from web-a "http://[$VIP]/")
+echo "hairpin: $out"
+expect_eq "hairpin: pod" "$(echo_pod "$out")" web-a
+c=$(echo_client "$out")
+[ -n "$c" ] && [ "$c" != "$WEB" ] || fail "hairpin: the pod saw '$c', want a masqueraded source"
+
+step "node-b -> the ClusterIP; the client -> the ClusterIP via node-b (outside the cluster CIDR)"
+out=$(http_from node-b "http://[$VIP]/")
+echo "node-b: $out"
+expect_eq "node-b -> [$VIP]:80: pod" "$(echo_pod "$out")" web-a
+expect_eq "node-b -> [$VIP]:80: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
+ip -n router route add "$VIP/128" via "$(node_ip6 node-b)" || fail "router: $VIP via node-b"
+out=$(http_from client "http://[$VIP]/")
+echo "client via node-b: $out"
+expect_eq "client -> [$VIP]:80 via node-b: pod" "$(echo_pod "$out")" web-a
+expect_eq "client -> [$VIP]:80 via node-b: client seen (masqueraded)" "$(echo_client "$out")" \
+    "$(node_ip6 node-b)"
+ip -n router route del "$VIP/128" || fail "router: route to $VIP"
+
+step "eTP=Cluster: external client -> NodePort on node-b's IPv6 address (no pod there): SNAT"
+out=$(http_from client "http://[$(node_ip6 node-b)]:30060/")
+echo "via node-b: $out"
+expect_eq "via node-b: pod" "$(echo_pod "$out")" web-a
+expect_eq "via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
+
+step "eTP=Cluster: the client -> the LB address through node-b: SNAT; the router is not in the source ranges"
+lb_route "$LB" node-b
+out=$(http_from client "http://[$LB]/")
+echo "LB via node-b: $out"
+expect_eq "LB via node-b: pod" "$(echo_pod "$out")" web-a
+expect_eq "LB via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
+out=$(http_from router "http://[$(node_ip6 node-b)]:30060/")
+expect_eq "router -> NodePort via node-b (no source ranges there)" "$(echo_pod "$out")" web-a
+silent_drop "router ($CLUSTER_ROUTER_IP6, outside $RANGE) -> LB via node-b" "http://[$LB]/" router
+
+step "VIP filter: node-a's port 22 is refused through the IPv6 ClusterIP; the Service port is not"
+out=$(http_from client "http://[$(node_ip6 node-a)]:22/")
+expect_eq "[node-a]:22 (the listener is there)" "$(echo_pod "$out")" sshd-a
+out=$(http_from cli-a "http://[$(node_ip6 node-a)]:22/")
+expect_eq "cli-a -> [node-a]:22" "$(echo_pod "$out")" sshd-a
+# The refusal (ICMPv6 port unreachable) of the first SYN reaches cli-a while connect() still
+# holds the socket in the single-CPU guest (TcpExtLockDroppedIcmps), so TCP reports it for the
+# SYN retransmitted a second later: 3 s to connect, and exit 7 (refused) is not 28 (timeout).
+rc=0
+out=$(from_ns cli-a curl --connect-timeout 3 --max-time 5 "http://[$VIP]:22/" 2>&1) || rc=$?
+echo "cli-a -> [$VIP]:22: exit=$rc $out"
+expect_eq "cli-a -> [$VIP]:22 (curl exit status: refused)" "$rc" 7
+out=$(http_from cli-a "http://[$VIP]:80/")
+expect_eq "cli-a -> [$VIP]:80 after the refusal" "$(echo_pod "$out")" web-a
+
+step "eTP=Local: through node-a the pod sees 2001:db8:100::79; node-b and node-c drop silently"
+svc_create web6 "$VIP" --tcp 80 --node-port 30060 --udp 53 --node-port 30061 --lb "$LB" \
+    --source-range "$RANGE" --etp Local --hc-port 30062
+for n in node-b node-c; do
+    wait_for "$n drops its NodePort real server" 30 node_lacks_line "$n" \
+        "-a -t [$(node_ip6 "$n")]:30060 -r [$WEB]:8080 -m -w 1"
+    wait_for "$n drops its LB real server" 30 node_lacks_line "$n" "-a -t [$LB]:80 -r [$WEB]:8080 -m -w 1"
+done
+# real_client URL: the pod answers URL seeing the real client address (the nftables sets change
+# in the same sync as the table: poll).
+real_client() {
+    local out
+    out=$(http_try client "$1") || return 1
+    [ "$(echo_client "$out")" = "$CLUSTER_CLIENT_IP6" ]
+}
+lb_route "$LB" node-a
+for url in "http://[$(node_ip6 node-a)]:30060/" "http://[$LB]/"; do
+    wait_for "eTP=Local $url via node-a: the pod sees $CLUSTER_CLIENT_IP6" 30 real_client "$url"
+    out=$(http_from client "$url")
+    echo "$url via node-a: $out"
+    expect_eq "eTP=Local $url via node-a: pod" "$(echo_pod "$out")" web-a
+    expect_eq "eTP=Local $url via node-a: client seen" "$(echo_client "$out")" "$CLUSTER_CLIENT_IP6"
+done
+sleep 1
+for n in node-b node-c; do
+    silent_drop "eTP=Local NodePort via $n" "http://[$(node_ip6 "$n")]:30060/"
+    lb_route "$LB" "$n"
+    silent_drop "eTP=Local LB via $n" "http://[$LB]/"
+done
+echo "PASS: IPv6 ClusterIP (same node, cross-node, UDP, hairpin, from a node, from outside)," \
+    "NodePort and LB SNAT under eTP=Cluster, LB source ranges, the real client under eTP=Local" \
+    "and silent drops elsewhere, the VIP filter on port 22"
