@@ -17,18 +17,15 @@ import ssl
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from . import status
 from .faults import Fault
+from .handler import FakeHandler
 from .listing import ApiError, do_list, parse_rv
 from .resources import ResourceRequest, parse_api_path
 from .selector import FieldSelector, LabelSelector, SelectorError
 from .store import Event, ExpiredError, Obj
-
-if TYPE_CHECKING:
-    from .server import FakeAPIServer
 
 VERSION = {
     "major": "1", "minor": "29", "gitVersion": "v1.29.0-fake", "gitCommit": "0" * 40,
@@ -57,18 +54,8 @@ class _Abort(Exception):
     """The connection is gone or must be dropped: stop writing."""
 
 
-class APIHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class APIHandler(FakeHandler):
     server_version = "fake-apiserver"
-    sys_version = ""
-
-    @property
-    def fake(self) -> "FakeAPIServer":
-        return self.server.fake  # type: ignore[attr-defined]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        if self.fake.verbose:
-            super().log_message(format, *args)
 
     # -- plumbing --------------------------------------------------------
 

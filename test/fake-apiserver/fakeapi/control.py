@@ -17,10 +17,10 @@ Routes (see README.md for bodies):
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Optional
 
 from .faults import FaultError
+from .handler import FakeHandler
 from .resources import resource_for
 from .store import ObjectError
 
@@ -55,18 +55,8 @@ def load_objects(fake: "FakeAPIServer", doc: Any) -> list[dict[str, Any]]:
     return out
 
 
-class ControlHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class ControlHandler(FakeHandler):
     server_version = "fake-apiserver-control"
-    sys_version = ""
-
-    @property
-    def fake(self) -> "FakeAPIServer":
-        return self.server.fake  # type: ignore[attr-defined]
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        if self.fake.verbose:
-            super().log_message(format, *args)
 
     def _reply(self, code: int, body: Any) -> None:
         data = json.dumps(body, indent=1).encode() + b"\n"
