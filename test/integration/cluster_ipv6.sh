@@ -4,7 +4,8 @@
 # IPv6 traffic through the packet path, on one IPv6 single-stack LoadBalancer Service (ClusterIP
 # fd00:96::50, TCP 80 with NodePort 30060, UDP 53; LB ingress 2001:db8:200::140, routed by the
 # router to one node at a time with lb_route; loadBalancerSourceRanges 2001:db8:100::/64, the
-# client's network) whose only pod web-a is on node-a:
+# client's network; externalIP 2001:db8:300::7, routed the same way) whose only pod web-a is on
+# node-a:
 #  - ipvsadm -Ln on node-a shows the [v6]:port virtual servers with web-a's [v6]:port;
 #  - pod -> the IPv6 ClusterIP on the same node (cli-a) and across nodes (cli-b): the pod sees
 #    the client pod's own IPv6 address (no SNAT); UDP the same through the ClusterIP;
@@ -13,19 +14,22 @@
 #    through node-b (the router given a route for it; a source outside the IPv6 --cluster-cidr):
 #    both masqueraded, the pod sees fd00:49::4;
 #  - eTP=Cluster: the external client (2001:db8:100::79) reaches the NodePort on node-b's IPv6
-#    address (node-b has no pod) and the LB address through node-b: the pod sees node-b's
-#    fd00:49::4 (SNAT); the router (fd00:49::1, outside the source ranges) is dropped at the LB
-#    address;
+#    address (node-b has no pod), the LB address and the externalIP through node-b: the pod sees
+#    node-b's fd00:49::4 (SNAT); the router (fd00:49::1, outside the source ranges) is dropped at
+#    the LB address while it reaches the NodePort;
 #  - the VIP filter: a listener on node-a's port 22 answers on node-a's IPv6 address but is
 #    refused through the IPv6 ClusterIP, whose Service port answers;
-#  - eTP=Local: through node-a (NodePort and LB address) the pod sees 2001:db8:100::79; node-b
-#    and node-c drop silently (a timeout, not a refusal).
+#  - eTP=Local: through node-a (NodePort, LB address, externalIP) the pod sees
+#    2001:db8:100::79; node-b and node-c drop silently (a timeout, not a refusal); the VIP filter
+#    lets the healthCheckNodePort through at the LB address (200 with localEndpoints 1 through
+#    node-a, 503 with 0 through node-b).
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/../cluster/cluster.sh"
 
 VIP=fd00:96::50
 LB=2001:db8:200::140
 RANGE=2001:db8:100::/64
+EIP=2001:db8:300::7
 
 # silent_drop DESC URL [NS]: GET URL from NS (default: the client) gets no answer and no
 # refusal: the connect times out (1 s) rather than failing at once.
@@ -54,11 +58,12 @@ CLUSTER_POD_ECHO[sshd-a]=$!
 pods_wait
 WEB=$(pod_ip6 web-a)
 svc_create web6 "$VIP" --tcp 80 --node-port 30060 --udp 53 --node-port 30061 --lb "$LB" \
-    --source-range "$RANGE"
+    --source-range "$RANGE" --external-ip "$EIP"
 slice_set_endpoints web6 web-a
 nodes_wait_line "-a -t [$VIP]:80 -r [$WEB]:8080 -m -w 1" 120 # kipvs under ASan, loaded host
 nodes_wait_line "-a -u [$VIP]:53 -r [$WEB]:5353 -m -w 1" 30
 nodes_wait_line "-a -t [$LB]:80 -r [$WEB]:8080 -m -w 1" 30
+nodes_wait_line "-a -t [$EIP]:80 -r [$WEB]:8080 -m -w 1" 30
 for n in $CLUSTER_NODES; do
     wait_for "$n: NodePort [$(node_ip6 "$n")]:30060" 30 node_has_line "$n" \
         "-a -t [$(node_ip6 "$n")]:30060 -r [$WEB]:8080 -m -w 1"
@@ -74,7 +79,7 @@ vs_has_rs() {
         cur && index($0, rs) == 1 && / Masq / { found = 1 }
         END { exit !found }' <<<"$ln"
 }
-for want in "TCP [$VIP]:80 [$WEB]:8080" "UDP [$VIP]:53 [$WEB]:5353" "TCP [$LB]:80 [$WEB]:8080" \
+for want in "TCP [$VIP]:80 [$WEB]:8080" "UDP [$VIP]:53 [$WEB]:5353" "TCP [$LB]:80 [$WEB]:8080" "TCP [$EIP]:80 [$WEB]:8080" \
     "TCP [$(node_ip6 node-a)]:30060 [$WEB]:8080" "UDP [$(node_ip6 node-a)]:30061 [$WEB]:5353"; do
     read -r proto vs rs <<<"$want"
     vs_has_rs "$proto" "$vs" "$rs" || fail "node-a ipvsadm -Ln: no '$proto $vs' with real server $rs"
@@ -129,6 +134,11 @@ expect_eq "LB via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(
 out=$(http_from router "http://[$(node_ip6 node-b)]:30060/")
 expect_eq "router -> NodePort via node-b (no source ranges there)" "$(echo_pod "$out")" web-a
 silent_drop "router ($CLUSTER_ROUTER_IP6, outside $RANGE) -> LB via node-b" "http://[$LB]/" router
+lb_route "$EIP" node-b
+out=$(http_from client "http://[$EIP]/")
+echo "externalIP via node-b: $out"
+expect_eq "externalIP via node-b: pod" "$(echo_pod "$out")" web-a
+expect_eq "externalIP via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
 
 step "VIP filter: node-a's port 22 is refused through the IPv6 ClusterIP; the Service port is not"
 out=$(http_from client "http://[$(node_ip6 node-a)]:22/")
@@ -147,11 +157,13 @@ expect_eq "cli-a -> [$VIP]:80 after the refusal" "$(echo_pod "$out")" web-a
 
 step "eTP=Local: through node-a the pod sees 2001:db8:100::79; node-b and node-c drop silently"
 svc_create web6 "$VIP" --tcp 80 --node-port 30060 --udp 53 --node-port 30061 --lb "$LB" \
-    --source-range "$RANGE" --etp Local --hc-port 30062
+    --source-range "$RANGE" --external-ip "$EIP" --etp Local --hc-port 30062
 for n in node-b node-c; do
     wait_for "$n drops its NodePort real server" 30 node_lacks_line "$n" \
         "-a -t [$(node_ip6 "$n")]:30060 -r [$WEB]:8080 -m -w 1"
     wait_for "$n drops its LB real server" 30 node_lacks_line "$n" "-a -t [$LB]:80 -r [$WEB]:8080 -m -w 1"
+    wait_for "$n drops its externalIP real server" 30 node_lacks_line "$n" \
+        "-a -t [$EIP]:80 -r [$WEB]:8080 -m -w 1"
 done
 # real_client URL: the pod answers URL seeing the real client address (the nftables sets change
 # in the same sync as the table: poll).
@@ -161,7 +173,8 @@ real_client() {
     [ "$(echo_client "$out")" = "$CLUSTER_CLIENT_IP6" ]
 }
 lb_route "$LB" node-a
-for url in "http://[$(node_ip6 node-a)]:30060/" "http://[$LB]/"; do
+lb_route "$EIP" node-a
+for url in "http://[$(node_ip6 node-a)]:30060/" "http://[$LB]/" "http://[$EIP]/"; do
     wait_for "eTP=Local $url via node-a: the pod sees $CLUSTER_CLIENT_IP6" 30 real_client "$url"
     out=$(http_from client "$url")
     echo "$url via node-a: $out"
@@ -173,7 +186,23 @@ for n in node-b node-c; do
     silent_drop "eTP=Local NodePort via $n" "http://[$(node_ip6 "$n")]:30060/"
     lb_route "$LB" "$n"
     silent_drop "eTP=Local LB via $n" "http://[$LB]/"
+    lb_route "$EIP" "$n"
+    silent_drop "eTP=Local externalIP via $n" "http://[$EIP]/"
 done
+
+step "VIP filter on the LB address: the healthCheckNodePort 30062 is accepted"
+# hc_is CODE LOCAL: GET [LB]:30062 from the client answers CODE with localEndpoints LOCAL.
+hc_is() {
+    local got
+    got=$(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" 2>&1) || return 1
+    [[ "$got" == *"\"localEndpoints\":$2,"*" $1" ]]
+}
+lb_route "$LB" node-b
+wait_for "[LB]:30062 via node-b: 503, localEndpoints 0" 30 hc_is 503 0
+echo "[LB]:30062 via node-b: $(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" || true)"
+lb_route "$LB" node-a
+wait_for "[LB]:30062 via node-a: 200, localEndpoints 1" 30 hc_is 200 1
+echo "[LB]:30062 via node-a: $(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" || true)"
 echo "PASS: IPv6 ClusterIP (same node, cross-node, UDP, hairpin, from a node, from outside)," \
-    "NodePort and LB SNAT under eTP=Cluster, LB source ranges, the real client under eTP=Local" \
-    "and silent drops elsewhere, the VIP filter on port 22"
+    "NodePort, LB and externalIP SNAT under eTP=Cluster, LB source ranges, the real client under" \
+    "eTP=Local and silent drops elsewhere, the VIP filter (port 22 refused, health-check port in)"
