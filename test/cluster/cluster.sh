@@ -370,7 +370,8 @@ cluster_nodes_json() {
 
 # svc_create NAME CLUSTER_IP [OPTIONS]: create (or replace) Service default/NAME. An IPv6
 # CLUSTER_IP makes an IPv6 single-stack Service (ipFamilies [IPv6]; its slice is addressType
-# IPv6 with the pods' IPv6 addresses).
+# IPv6 with the pods' IPv6 addresses); two, comma-separated (10.96.0.70,fd00:96::70), a
+# RequireDualStack Service in that family order (one slice per family, SVC-1 and SVC-2).
 #   --tcp PORT[:TARGET]  --udp PORT[:TARGET]   a port (named tcp-PORT / udp-PORT); TARGET
 #                                               defaults to the echo servers' port
 #   --node-port N       the nodePort of the port just given (sets type NodePort unless --type)
@@ -417,10 +418,20 @@ svc_create() {
     done
     [ -n "$ports" ] || fail "svc_create $name: no port"
     [ -n "$type" ] || type=ClusterIP
-    local family=IPv4
-    [[ $cip == *:* ]] && family=IPv6
-    local spec="\"type\":\"$type\",\"clusterIP\":\"$cip\",\"clusterIPs\":[\"$cip\"],\"ipFamilies\":[\"$family\"]"
-    [ $family = IPv6 ] && spec+=",\"ipFamilyPolicy\":\"SingleStack\""
+    local c cips='' families='' family
+    for c in ${cip//,/ }; do
+        family=IPv4
+        [[ $c == *:* ]] && family=IPv6
+        cips+="${cips:+,}\"$c\""
+        families+="${families:+ }$family"
+    done
+    local spec="\"type\":\"$type\",\"clusterIP\":\"${cip%%,*}\",\"clusterIPs\":[$cips]"
+    spec+=",\"ipFamilies\":[\"${families// /\",\"}\"]"
+    if [[ $cip == *,* ]]; then
+        spec+=",\"ipFamilyPolicy\":\"RequireDualStack\""
+    elif [ "$families" = IPv6 ]; then
+        spec+=",\"ipFamilyPolicy\":\"SingleStack\""
+    fi
     spec+=",\"ports\":[$ports],\"sessionAffinity\":\"$aff\""
     [ -n "$etp" ] && spec+=",\"externalTrafficPolicy\":\"$etp\""
     [ -n "$hc" ] && spec+=",\"healthCheckNodePort\":$hc"
@@ -430,14 +441,17 @@ svc_create() {
  \"metadata\":{\"namespace\":\"default\",\"name\":\"$name\"},\"spec\":{$spec},
  \"status\":{\"loadBalancer\":{\"ingress\":[$lbs]}}}" >/dev/null
     CLUSTER_SVC_PORTS[$name]=$pspec
-    CLUSTER_SVC_FAMILY[$name]=$family
+    CLUSTER_SVC_FAMILY[$name]=$families
 }
 
 # svc_delete NAME: delete Service default/NAME and its EndpointSlice.
 svc_delete() {
+    local families=(${CLUSTER_SVC_FAMILY[$1]:-IPv4}) i
     api_ctl DELETE "/control/objects/Service/default/$1" >/dev/null
     if [ -n "${CLUSTER_SVC_EPS[$1]+x}" ]; then
-        api_ctl DELETE "/control/objects/EndpointSlice/default/$1-1" >/dev/null
+        for i in "${!families[@]}"; do
+            api_ctl DELETE "/control/objects/EndpointSlice/default/$1-$((i + 1))" >/dev/null
+        done
         unset "CLUSTER_SVC_EPS[$1]"
     fi
 }
@@ -455,35 +469,38 @@ cluster_conditions() {
 
 # slice_set_endpoints SVC [POD[=STATE]]...: set the EndpointSlice default/SVC-1 of Service SVC
 # (all of its ports, the target ports) to these pods, each with its address (of the Service's
-# family) and nodeName.
+# family) and nodeName; a dual-stack Service's second family goes to slice default/SVC-2.
 # STATE: ready (default), terminating (terminating+serving), notserving (terminating, not
 # serving), notready.
 slice_set_endpoints() {
-    local svc=$1 ep pod state eps='' ports='' pp pname proto target addr
-    local family=${CLUSTER_SVC_FAMILY[$1]:-IPv4}
+    local svc=$1 ep pod state eps ports='' pp pname proto target addr family i=0
     shift
     [ -n "${CLUSTER_SVC_PORTS[$svc]+x}" ] || fail "slice_set_endpoints: no Service '$svc' (svc_create first)"
     for pp in ${CLUSTER_SVC_PORTS[$svc]}; do
         IFS=/ read -r pname proto target <<<"$pp"
         ports+="${ports:+,}{\"name\":\"$pname\",\"port\":$target,\"protocol\":\"$proto\"}"
     done
-    for ep in "$@"; do
-        pod=${ep%%=*}
-        state=ready
-        [[ $ep == *=* ]] && state=${ep#*=}
-        [ -n "${CLUSTER_POD_IP[$pod]:-}" ] || fail "slice_set_endpoints $svc: no pod '$pod'"
-        addr=${CLUSTER_POD_IP[$pod]}
-        if [ "$family" = IPv6 ]; then
-            addr=${CLUSTER_POD_IP6[$pod]:-}
-            [ -n "$addr" ] || fail "slice_set_endpoints $svc: pod '$pod' has no IPv6 address"
-        fi
-        eps+="${eps:+,}{\"addresses\":[\"$addr\"],\"conditions\":$(cluster_conditions "$state"),"
-        eps+="\"nodeName\":\"${CLUSTER_POD_NODE[$pod]}\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"$pod\"}}"
-    done
-    api_ctl POST /control/objects "{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",
- \"metadata\":{\"namespace\":\"default\",\"name\":\"$svc-1\",\"labels\":{\"kubernetes.io/service-name\":\"$svc\",
+    for family in ${CLUSTER_SVC_FAMILY[$svc]:-IPv4}; do
+        i=$((i + 1))
+        eps=''
+        for ep in "$@"; do
+            pod=${ep%%=*}
+            state=ready
+            [[ $ep == *=* ]] && state=${ep#*=}
+            [ -n "${CLUSTER_POD_IP[$pod]:-}" ] || fail "slice_set_endpoints $svc: no pod '$pod'"
+            addr=${CLUSTER_POD_IP[$pod]}
+            if [ "$family" = IPv6 ]; then
+                addr=${CLUSTER_POD_IP6[$pod]:-}
+                [ -n "$addr" ] || fail "slice_set_endpoints $svc: pod '$pod' has no IPv6 address"
+            fi
+            eps+="${eps:+,}{\"addresses\":[\"$addr\"],\"conditions\":$(cluster_conditions "$state"),"
+            eps+="\"nodeName\":\"${CLUSTER_POD_NODE[$pod]}\",\"targetRef\":{\"kind\":\"Pod\",\"namespace\":\"default\",\"name\":\"$pod\"}}"
+        done
+        api_ctl POST /control/objects "{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",
+ \"metadata\":{\"namespace\":\"default\",\"name\":\"$svc-$i\",\"labels\":{\"kubernetes.io/service-name\":\"$svc\",
  \"endpointslice.kubernetes.io/managed-by\":\"endpointslice-controller.k8s.io\"}},
  \"addressType\":\"$family\",\"ports\":[$ports],\"endpoints\":[$eps]}" >/dev/null
+    done
     CLUSTER_SVC_EPS[$svc]="$*"
 }
 

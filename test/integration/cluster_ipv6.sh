@@ -22,7 +22,11 @@
 #  - eTP=Local: through node-a (NodePort, LB address, externalIP) the pod sees
 #    2001:db8:100::79; node-b and node-c drop silently (a timeout, not a refusal); the VIP filter
 #    lets the healthCheckNodePort through at the LB address (200 with localEndpoints 1 through
-#    node-a, 503 with 0 through node-b).
+#    node-a, 503 with 0 through node-b);
+#  - a RequireDualStack NodePort Service (10.96.0.70 and fd00:96::70, one slice per family):
+#    node-b's table has each family's virtual servers with that family's real server only;
+#    cli-b reaches both ClusterIPs with its own address of that family, and the client both of
+#    node-b's NodePorts, masqueraded to node-b's address of that family.
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/../cluster/cluster.sh"
 
@@ -203,6 +207,35 @@ echo "[LB]:30062 via node-b: $(from_ns client curl -w ' %{http_code}' "http://[$
 lb_route "$LB" node-a
 wait_for "[LB]:30062 via node-a: 200, localEndpoints 1" 30 hc_is 200 1
 echo "[LB]:30062 via node-a: $(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" || true)"
+step "a dual-stack Service: both ClusterIPs and both NodePorts, each family to its own real server"
+svc_create ds 10.96.0.70,fd00:96::70 --tcp 80 --node-port 30070
+slice_set_endpoints ds web-a
+for line in "-a -t 10.96.0.70:80 -r $(pod_ip web-a):8080 -m -w 1" \
+    "-a -t [fd00:96::70]:80 -r [$WEB]:8080 -m -w 1" \
+    "-a -t $(node_ip node-b):30070 -r $(pod_ip web-a):8080 -m -w 1" \
+    "-a -t [$(node_ip6 node-b)]:30070 -r [$WEB]:8080 -m -w 1"; do
+    wait_for "node-b: '$line'" 30 node_has_line node-b "$line"
+done
+t=$(node_table node-b) || fail "ipvsadm -Sn on node-b"
+n=$(grep -cE -- '^-a -t (10\.96\.0\.70:80|\[fd00:96::70\]:80|[^ ]*:30070) ' <<<"$t") || true
+expect_eq "node-b: real servers of the dual-stack Service (one per virtual server)" "$n" 4
+for url in http://10.96.0.70/ "http://[fd00:96::70]/"; do
+    out=$(http_from cli-b "$url")
+    echo "cli-b -> $url: $out"
+    want=$(pod_ip cli-b)
+    [[ $url == *"["* ]] && want=$(pod_ip6 cli-b)
+    expect_eq "cli-b -> $url: pod" "$(echo_pod "$out")" web-a
+    expect_eq "cli-b -> $url: client seen" "$(echo_client "$out")" "$want"
+done
+for url in "http://$(node_ip node-b):30070/" "http://[$(node_ip6 node-b)]:30070/"; do
+    out=$(http_from client "$url")
+    echo "client -> $url: $out"
+    want=$(node_ip node-b)
+    [[ $url == *"["* ]] && want=$(node_ip6 node-b)
+    expect_eq "client -> $url: pod" "$(echo_pod "$out")" web-a
+    expect_eq "client -> $url: client seen (masqueraded)" "$(echo_client "$out")" "$want"
+done
 echo "PASS: IPv6 ClusterIP (same node, cross-node, UDP, hairpin, from a node, from outside)," \
     "NodePort, LB and externalIP SNAT under eTP=Cluster, LB source ranges, the real client under" \
-    "eTP=Local and silent drops elsewhere, the VIP filter (port 22 refused, health-check port in)"
+    "eTP=Local and silent drops elsewhere, the VIP filter (port 22 refused, health-check port in)," \
+    "a dual-stack Service"
