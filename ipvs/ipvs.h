@@ -121,14 +121,21 @@ size_t ipvs_vip_count(const struct ipvs_vip *v);
  */
 int ipvs_vip_sync(struct ipvs_vip *v, const struct net_addr *want, size_t n_want,
 		  unsigned *ret_added, unsigned *ret_removed) __attribute__((warn_unused_result));
+/*
+ * Reads the node's addresses again, as ipvs_vip_open() does: what someone else deleted from the
+ * interface or added to another one since. An interface that vanished is created again
+ * (*ret_recreated). Called on each periodic verification. 0 or -errno.
+ */
+int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated) __attribute__((warn_unused_result));
 /* Deletes the interface if this handle created it; 0 otherwise. */
 int ipvs_vip_remove_link(struct ipvs_vip *v) __attribute__((warn_unused_result));
 
 /*
  * Whether an address may be bound on the dummy interface. Adds/deletes one address (as /32 or
  * /128); both are idempotent. _has: the handle's view of the interface. _is_local_elsewhere:
- * the address was on another interface of this node when the handle opened (such an address
- * -- an externalIP that is the node's own -- must not be bound on the dummy interface).
+ * the address was on another interface of this node at the handle's last read (open or
+ * refresh); such an address -- an externalIP that is the node's own -- must not be bound on
+ * the dummy interface.
  */
 int ipvs_vip_bind(struct ipvs_vip *v, const struct net_addr *addr)
     __attribute__((warn_unused_result));

@@ -45,6 +45,7 @@ struct ipvs_node {
 	void *impl;
 	struct ipvs_sync *sync;
 	struct ipvs_vip *vip; /* NULL: no address management (read-only, tests) */
+	bool vip_refresh;     /* verification requested: read the node's addresses again */
 	struct ipvs_state state;
 	bool have_state_file; /* state_dir given: the file is read and written */
 	uint64_t (*now_ms)(void);
@@ -241,6 +242,35 @@ out:
 	return r;
 }
 
+/*
+ * Verification of the addresses: reads the dummy interface's and the other interfaces' addresses
+ * again, so that an address someone deleted is bound again by the sync that follows, and an
+ * address that came to or left another interface is treated as the node's own or not. A dummy
+ * interface that vanished is created again (and recorded as kipvs's). A failed read is logged
+ * and retried at the next verification.
+ */
+static void ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_result *res)
+{
+	bool recreated = false;
+	int r;
+
+	if (!node->vip || !node->vip_refresh)
+		return;
+	r = ipvs_vip_refresh(node->vip, &recreated);
+	if (r < 0) {
+		log_warn("ipvs", "read addresses failed", "if=%s err=\"%s\" retry_in=next-verify",
+			 node->ifname, strerror(-r));
+		ipvs_failure_note(res->sync.failures, &res->sync.n_failures, "read_addresses", r);
+		return;
+	}
+	node->vip_refresh = false;
+	if (recreated) {
+		log_warn("ipvs", "dummy interface was gone, created again", "if=%s", node->ifname);
+		node->state.dirty = node->state.dirty || !node->state.link_created;
+		node->state.link_created = true;
+	}
+}
+
 /* Binds every address of the desired table (not the node's own) before its services exist. */
 static int ipvs_node_addrs_bind(struct ipvs_node *node, const struct plan_table *desired,
 				struct ipvs_node_result *res)
@@ -422,6 +452,7 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	if (r < 0)
 		return r;
 
+	ipvs_node_addrs_refresh(node, &res);
 	addr_err = ipvs_node_addrs_bind(node, desired, &res);
 	if (addr_err == -ENOMEM)
 		return addr_err;
@@ -529,6 +560,7 @@ out:
 void ipvs_node_request_verify(struct ipvs_node *node)
 {
 	ipvs_sync_request_verify(node->sync);
+	node->vip_refresh = true;
 }
 
 bool ipvs_node_matches(struct ipvs_node *node, const struct plan_table *desired)

@@ -194,6 +194,35 @@ static int ipvs_vip_read(struct ipvs_vip *v)
 	return rd.err;
 }
 
+/* Forgets the handle's view of the node's addresses (not the addresses themselves). */
+static void ipvs_vip_views_clear(struct ipvs_vip *v)
+{
+	struct ipvs_vip_entry *e, *tmp;
+
+	HASH_ITER(hh, v->bound, e, tmp)
+	ipvs_vip_forget(v, e);
+	HASH_ITER(hh, v->local, e, tmp)
+	{
+		HASH_DEL(v->local, e);
+		free(e);
+	}
+}
+
+int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated)
+{
+	bool was_created = v->created;
+	int r;
+
+	v->created = false;
+	r = ipvs_vip_link(v);
+	*ret_recreated = r >= 0 && v->created;
+	v->created = v->created || was_created;
+	if (r < 0)
+		return r;
+	ipvs_vip_views_clear(v);
+	return ipvs_vip_read(v);
+}
+
 static int ipvs_vip_open_flags(const char *ifname, bool create, struct ipvs_vip **ret_vip)
 {
 	struct ipvs_vip *v;
@@ -240,17 +269,9 @@ int ipvs_vip_open_existing(const char *ifname, struct ipvs_vip **ret_vip)
 
 struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v)
 {
-	struct ipvs_vip_entry *e, *tmp;
-
 	if (!v)
 		return NULL;
-	HASH_ITER(hh, v->bound, e, tmp)
-	ipvs_vip_forget(v, e);
-	HASH_ITER(hh, v->local, e, tmp)
-	{
-		HASH_DEL(v->local, e);
-		free(e);
-	}
+	ipvs_vip_views_clear(v);
 	if (v->sk)
 		nl_socket_free(v->sk);
 	free(v);

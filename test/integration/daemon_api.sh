@@ -144,6 +144,31 @@ wait_until "table repaired after ipvsadm -C" 20 table_is "$want"
 echo "BENCH repaired after $WAITED_MS ms"
 for i in 1 2; do http_get client http://10.0.162.149/ >/dev/null; done
 
+# The addresses are verified too: the dummy interface and the other interfaces are read again.
+has_vip() { ip -o addr show dev "$1" | grep -q " 10.0.162.149/32 "; }
+step "drift: a ClusterIP deleted from kube-ipvs0 is bound again at the next verification"
+ip addr del 10.0.162.149/32 dev kube-ipvs0
+wait_until "10.0.162.149 bound again" 20 has_vip kube-ipvs0
+echo "BENCH address repaired after $WAITED_MS ms"
+http_get client http://10.0.162.149/ >/dev/null
+step "drift: kube-ipvs0 deleted, created again with its addresses"
+n_vips=$(ip -o addr show dev kube-ipvs0 | wc -l)
+ip link del kube-ipvs0
+wait_until "kube-ipvs0 and 10.0.162.149 back" 20 has_vip kube-ipvs0
+expect_eq "addresses on the new kube-ipvs0" "$(ip -o addr show dev kube-ipvs0 | wc -l)" "$n_vips"
+kipvs_log a | grep -q 'msg="dummy interface was gone, created again" if=kube-ipvs0' ||
+    fail "no log line for the recreated interface"
+http_get client http://10.0.162.149/ >/dev/null
+step "an address that moves to another interface is left to it, and taken back when it goes"
+ip addr add 10.0.162.149/32 dev lo
+ip addr del 10.0.162.149/32 dev kube-ipvs0
+sleep 12 # two verification periods
+! has_vip kube-ipvs0 || fail "10.0.162.149 bound on kube-ipvs0 while lo holds it"
+http_get client http://10.0.162.149/ >/dev/null # lo's address is as local to IPVS
+ip addr del 10.0.162.149/32 dev lo
+wait_until "10.0.162.149 taken back by kube-ipvs0" 20 has_vip kube-ipvs0
+http_get client http://10.0.162.149/ >/dev/null
+
 step "/healthz, /livez, /proxyMode"
 body=$(curl -sS -w ' %{http_code}' "$H/healthz")
 echo "/healthz: $body"
