@@ -247,7 +247,7 @@ out:
  * again, so that an address someone deleted is bound again by the sync that follows, and an
  * address that came to or left another interface is treated as the node's own or not. A dummy
  * interface that vanished is created again (and recorded as kipvs's). A failed read is logged
- * and retried at the next verification.
+ * and retried at the next sync.
  */
 static void ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_result *res)
 {
@@ -258,7 +258,7 @@ static void ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_res
 		return;
 	r = ipvs_vip_refresh(node->vip, &recreated);
 	if (r < 0) {
-		log_warn("ipvs", "read addresses failed", "if=%s err=\"%s\" retry_in=next-verify",
+		log_warn("ipvs", "read addresses failed", "if=%s err=\"%s\" retry_in=next-sync",
 			 node->ifname, strerror(-r));
 		ipvs_failure_note(res->sync.failures, &res->sync.n_failures, "read_addresses", r);
 		return;

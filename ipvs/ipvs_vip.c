@@ -107,10 +107,14 @@ static void ipvs_vip_forget(struct ipvs_vip *v, struct ipvs_vip_entry *e)
 	free(e);
 }
 
-/* Finds the interface, or creates it as a NOARP dummy; brings it up either way. */
+/*
+ * Finds the interface, or creates it as a NOARP dummy (and marks it as created); brings it up
+ * either way. 1 when it created it, 0 when it found it, or -errno.
+ */
 static int ipvs_vip_link(struct ipvs_vip *v)
 {
 	struct rtnl_link *link = NULL, *change;
+	bool made = false;
 	int r;
 
 	r = rtnl_link_get_kernel(v->sk, 0, v->ifname, &link);
@@ -130,7 +134,7 @@ static int ipvs_vip_link(struct ipvs_vip *v)
 		rtnl_link_put(want);
 		if (r < 0)
 			return ipvs_vip_errno(r);
-		v->created = true;
+		v->created = made = true;
 		r = rtnl_link_get_kernel(v->sk, 0, v->ifname, &link);
 	}
 	if (r < 0)
@@ -147,7 +151,7 @@ static int ipvs_vip_link(struct ipvs_vip *v)
 		rtnl_link_put(change);
 	}
 	rtnl_link_put(link);
-	return r < 0 ? ipvs_vip_errno(r) : 0;
+	return r < 0 ? ipvs_vip_errno(r) : made;
 }
 
 struct ipvs_vip_read {
@@ -210,15 +214,11 @@ static void ipvs_vip_views_clear(struct ipvs_vip *v)
 
 int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated)
 {
-	bool was_created = v->created;
-	int r;
+	int r = ipvs_vip_link(v);
 
-	v->created = false;
-	r = ipvs_vip_link(v);
-	*ret_recreated = r >= 0 && v->created;
-	v->created = v->created || was_created;
 	if (r < 0)
 		return r;
+	*ret_recreated = r > 0;
 	ipvs_vip_views_clear(v);
 	return ipvs_vip_read(v);
 }
@@ -226,6 +226,7 @@ int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated)
 static int ipvs_vip_open_flags(const char *ifname, bool create, struct ipvs_vip **ret_vip)
 {
 	struct ipvs_vip *v;
+	bool created; /* v->created records it */
 	int r;
 
 	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
@@ -245,9 +246,7 @@ static int ipvs_vip_open_flags(const char *ifname, bool create, struct ipvs_vip 
 		r = ipvs_vip_errno(r);
 		goto out_free;
 	}
-	r = ipvs_vip_link(v);
-	if (r >= 0)
-		r = ipvs_vip_read(v);
+	r = ipvs_vip_refresh(v, &created);
 	if (r < 0)
 		goto out_free;
 	*ret_vip = v;

@@ -134,11 +134,15 @@ $cmds"
 # 2001:db8:100::79 (default via ::1). Static addresses are `nodad`: a tentative address stalls
 # packets for a second or more.
 cluster_network() {
-    local n m root='' cmds mcast=''
+    local n m root='' cmds mcast='' v6_node=() v6_router=()
     for n in $CLUSTER_NODES router client; do
         ip netns add "$n" || fail "ip netns add $n"
     done
-    cluster_ipv6 && mcast=' mcast_snooping 0'
+    if cluster_ipv6; then
+        mcast=' mcast_snooping 0'
+        v6_router=(net/ipv6/conf/all/forwarding=1)
+        v6_node=(net/ipv6/conf/all/forwarding=1 net/ipv6/conf/default/accept_dad=0)
+    fi
     root="link add $CLUSTER_BRIDGE type bridge$mcast
 addr add $CLUSTER_API_IP/24 dev $CLUSTER_BRIDGE
 link set $CLUSTER_BRIDGE up"
@@ -174,12 +178,7 @@ route add fd00:244:${CLUSTER_NODE_INDEX[$m]}::/64 via ${CLUSTER_NODE_IP6[$m]}"
             done
         fi
         cluster_ip "$n" <<<"$cmds"
-        if cluster_ipv6; then
-            cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1 \
-                net/ipv6/conf/all/forwarding=1 net/ipv6/conf/default/accept_dad=0
-        else
-            cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1
-        fi
+        cluster_sysctl "$n" net/ipv4/ip_forward=1 net/ipv4/conf/default/proxy_arp=1 "${v6_node[@]}"
     done
     cmds="link set lo up
 link set eth0 up
@@ -191,11 +190,7 @@ addr add 198.51.100.1/24 dev ext0"
 addr add $CLUSTER_ROUTER_IP6/64 dev eth0 nodad
 addr add 2001:db8:100::1/64 dev ext0 nodad"
     cluster_ip router <<<"$cmds"
-    if cluster_ipv6; then
-        cluster_sysctl router net/ipv4/ip_forward=1 net/ipv6/conf/all/forwarding=1
-    else
-        cluster_sysctl router net/ipv4/ip_forward=1
-    fi
+    cluster_sysctl router net/ipv4/ip_forward=1 "${v6_router[@]}"
     cmds="link set lo up
 link set eth0 up
 addr add $CLUSTER_CLIENT_IP/24 dev eth0
@@ -209,11 +204,9 @@ route add ::/0 via 2001:db8:100::1"
 # lb_route IP NODE: the router sends traffic for IP (an LB ingress address) to NODE, as a
 # MetalLB-style announcement would. An IPv6 IP goes to the node's IPv6 address.
 lb_route() {
-    if [[ $1 == *:* ]]; then
-        ip -n router route replace "$1/128" via "$(node_ip6 "$2")" || fail "router: $1 via $2"
-    else
-        ip -n router route replace "$1/32" via "$(node_ip "$2")" || fail "router: $1 via $2"
-    fi
+    local via
+    if [[ $1 == *:* ]]; then via=$(node_ip6 "$2"); else via=$(node_ip "$2"); fi
+    ip -n router route replace "$1" via "$via" || fail "router: $1 via $2"
 }
 
 # ---- pods ---------------------------------------------------------------------------------------
@@ -685,6 +678,45 @@ echo_pod() {
 }
 echo_client() {
     sed -n 's/^pod=[^ ]* client=\(.*\):[0-9]*$/\1/p' <<<"$1"
+}
+
+# expect_answer DESC NS URL POD [CLIENT]: GET URL from NS is answered by POD, which saw the source
+# address CLIENT (when given); the echo line is printed.
+expect_answer() {
+    local out
+    out=$(http_from "$2" "$3")
+    echo "$1: $out"
+    expect_eq "$1: pod" "$(echo_pod "$out")" "$4"
+    [ $# -lt 5 ] || expect_eq "$1: client seen" "$(echo_client "$out")" "$5"
+}
+
+# sees_client URL ADDR: GET URL from the external client is answered, and the pod saw ADDR
+# (for wait_for: a policy change reaches the nftables sets and the table in the same sync).
+sees_client() {
+    local out
+    out=$(http_try client "$1") || return 1
+    [ "$(echo_client "$out")" = "$2" ]
+}
+
+# silent_drop DESC URL [NS]: GET URL from NS (default: the external client) gets no answer and
+# no refusal: the connect times out (1 s) rather than failing at once.
+silent_drop() {
+    local t out took ns=${3:-client}
+    t=$(cluster_now_ms)
+    if out=$(from_ns "$ns" curl --connect-timeout 1 "$2" 2>&1); then
+        fail "$1 answered: $out"
+    fi
+    took=$(($(cluster_now_ms) - t))
+    echo "$1: $out (${took} ms)"
+    [ "$took" -ge 900 ] || fail "$1: refused after ${took} ms, want a silent drop (timeout)"
+}
+
+# hc_is URL CODE LOCAL: GET URL (a health-check node port) from the external client answers
+# CODE with localEndpoints LOCAL.
+hc_is() {
+    local got
+    got=$(from_ns client curl -w ' %{http_code}' "$1" 2>&1) || return 1
+    [[ "$got" == *"\"localEndpoints\":$3,"*" $2" ]]
 }
 
 # ---- the whole cluster --------------------------------------------------------------------------

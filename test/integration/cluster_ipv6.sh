@@ -35,19 +35,6 @@ LB=2001:db8:200::140
 RANGE=2001:db8:100::/64
 EIP=2001:db8:300::7
 
-# silent_drop DESC URL [NS]: GET URL from NS (default: the client) gets no answer and no
-# refusal: the connect times out (1 s) rather than failing at once.
-silent_drop() {
-    local t out took ns=${3:-client}
-    t=$(cluster_now_ms)
-    if out=$(from_ns "$ns" curl --connect-timeout 1 "$2" 2>&1); then
-        fail "$1 answered: $out"
-    fi
-    took=$(($(cluster_now_ms) - t))
-    echo "$1: $out (${took} ms)"
-    [ "$took" -ge 900 ] || fail "$1: refused after ${took} ms, want a silent drop (timeout)"
-}
-
 step "dual-stack cluster up; web-a and cli-a on node-a, cli-b on node-b; a listener on node-a's port 22"
 CLUSTER_IPV6=1
 cluster_up
@@ -91,10 +78,7 @@ done
 
 step "pod -> IPv6 ClusterIP: same node (cli-a) and across nodes (cli-b) keep the client's address"
 for c in cli-a cli-b; do
-    out=$(http_from "$c" "http://[$VIP]/")
-    echo "$c: $out"
-    expect_eq "$c -> [$VIP]:80: pod" "$(echo_pod "$out")" web-a
-    expect_eq "$c -> [$VIP]:80: client seen" "$(echo_client "$out")" "$(pod_ip6 "$c")"
+    expect_answer "$c -> [$VIP]:80" "$c" "http://[$VIP]/" web-a "$(pod_ip6 "$c")"
 done
 
 step "UDP over IPv6 through the ClusterIP"
@@ -111,44 +95,28 @@ c=$(echo_client "$out")
 [ -n "$c" ] && [ "$c" != "$WEB" ] || fail "hairpin: the pod saw '$c', want a masqueraded source"
 
 step "node-b -> the ClusterIP; the client -> the ClusterIP via node-b (outside the cluster CIDR)"
-out=$(http_from node-b "http://[$VIP]/")
-echo "node-b: $out"
-expect_eq "node-b -> [$VIP]:80: pod" "$(echo_pod "$out")" web-a
-expect_eq "node-b -> [$VIP]:80: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
+expect_answer "node-b -> [$VIP]:80 (masqueraded)" node-b "http://[$VIP]/" web-a "$(node_ip6 node-b)"
 ip -n router route add "$VIP/128" via "$(node_ip6 node-b)" || fail "router: $VIP via node-b"
-out=$(http_from client "http://[$VIP]/")
-echo "client via node-b: $out"
-expect_eq "client -> [$VIP]:80 via node-b: pod" "$(echo_pod "$out")" web-a
-expect_eq "client -> [$VIP]:80 via node-b: client seen (masqueraded)" "$(echo_client "$out")" \
+expect_answer "client -> [$VIP]:80 via node-b (masqueraded)" client "http://[$VIP]/" web-a \
     "$(node_ip6 node-b)"
 ip -n router route del "$VIP/128" || fail "router: route to $VIP"
 
 step "eTP=Cluster: external client -> NodePort on node-b's IPv6 address (no pod there): SNAT"
-out=$(http_from client "http://[$(node_ip6 node-b)]:30060/")
-echo "via node-b: $out"
-expect_eq "via node-b: pod" "$(echo_pod "$out")" web-a
-expect_eq "via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
+expect_answer "via node-b (masqueraded)" client "http://[$(node_ip6 node-b)]:30060/" web-a \
+    "$(node_ip6 node-b)"
 
 step "eTP=Cluster: the client -> the LB address through node-b: SNAT; the router is not in the source ranges"
 lb_route "$LB" node-b
-out=$(http_from client "http://[$LB]/")
-echo "LB via node-b: $out"
-expect_eq "LB via node-b: pod" "$(echo_pod "$out")" web-a
-expect_eq "LB via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
-out=$(http_from router "http://[$(node_ip6 node-b)]:30060/")
-expect_eq "router -> NodePort via node-b (no source ranges there)" "$(echo_pod "$out")" web-a
+expect_answer "LB via node-b (masqueraded)" client "http://[$LB]/" web-a "$(node_ip6 node-b)"
+expect_answer "router -> NodePort via node-b (no source ranges there)" router \
+    "http://[$(node_ip6 node-b)]:30060/" web-a
 silent_drop "router ($CLUSTER_ROUTER_IP6, outside $RANGE) -> LB via node-b" "http://[$LB]/" router
 lb_route "$EIP" node-b
-out=$(http_from client "http://[$EIP]/")
-echo "externalIP via node-b: $out"
-expect_eq "externalIP via node-b: pod" "$(echo_pod "$out")" web-a
-expect_eq "externalIP via node-b: client seen (masqueraded)" "$(echo_client "$out")" "$(node_ip6 node-b)"
+expect_answer "externalIP via node-b (masqueraded)" client "http://[$EIP]/" web-a "$(node_ip6 node-b)"
 
 step "VIP filter: node-a's port 22 is refused through the IPv6 ClusterIP; the Service port is not"
-out=$(http_from client "http://[$(node_ip6 node-a)]:22/")
-expect_eq "[node-a]:22 (the listener is there)" "$(echo_pod "$out")" sshd-a
-out=$(http_from cli-a "http://[$(node_ip6 node-a)]:22/")
-expect_eq "cli-a -> [node-a]:22" "$(echo_pod "$out")" sshd-a
+expect_answer "[node-a]:22 (the listener is there)" client "http://[$(node_ip6 node-a)]:22/" sshd-a
+expect_answer "cli-a -> [node-a]:22" cli-a "http://[$(node_ip6 node-a)]:22/" sshd-a
 # The refusal (ICMPv6 port unreachable) of the first SYN reaches cli-a while connect() still
 # holds the socket in the single-CPU guest (TcpExtLockDroppedIcmps), so TCP reports it for the
 # SYN retransmitted a second later: 3 s to connect, and exit 7 (refused) is not 28 (timeout).
@@ -156,8 +124,7 @@ rc=0
 out=$(from_ns cli-a curl --connect-timeout 3 --max-time 5 "http://[$VIP]:22/" 2>&1) || rc=$?
 echo "cli-a -> [$VIP]:22: exit=$rc $out"
 expect_eq "cli-a -> [$VIP]:22 (curl exit status: refused)" "$rc" 7
-out=$(http_from cli-a "http://[$VIP]:80/")
-expect_eq "cli-a -> [$VIP]:80 after the refusal" "$(echo_pod "$out")" web-a
+expect_answer "cli-a -> [$VIP]:80 after the refusal" cli-a "http://[$VIP]:80/" web-a
 
 step "eTP=Local: through node-a the pod sees 2001:db8:100::79; node-b and node-c drop silently"
 svc_create web6 "$VIP" --tcp 80 --node-port 30060 --udp 53 --node-port 30061 --lb "$LB" \
@@ -169,21 +136,12 @@ for n in node-b node-c; do
     wait_for "$n drops its externalIP real server" 30 node_lacks_line "$n" \
         "-a -t [$EIP]:80 -r [$WEB]:8080 -m -w 1"
 done
-# real_client URL: the pod answers URL seeing the real client address (the nftables sets change
-# in the same sync as the table: poll).
-real_client() {
-    local out
-    out=$(http_try client "$1") || return 1
-    [ "$(echo_client "$out")" = "$CLUSTER_CLIENT_IP6" ]
-}
 lb_route "$LB" node-a
 lb_route "$EIP" node-a
 for url in "http://[$(node_ip6 node-a)]:30060/" "http://[$LB]/" "http://[$EIP]/"; do
-    wait_for "eTP=Local $url via node-a: the pod sees $CLUSTER_CLIENT_IP6" 30 real_client "$url"
-    out=$(http_from client "$url")
-    echo "$url via node-a: $out"
-    expect_eq "eTP=Local $url via node-a: pod" "$(echo_pod "$out")" web-a
-    expect_eq "eTP=Local $url via node-a: client seen" "$(echo_client "$out")" "$CLUSTER_CLIENT_IP6"
+    wait_for "eTP=Local $url via node-a: the pod sees $CLUSTER_CLIENT_IP6" 30 \
+        sees_client "$url" "$CLUSTER_CLIENT_IP6"
+    expect_answer "eTP=Local $url via node-a" client "$url" web-a "$CLUSTER_CLIENT_IP6"
 done
 sleep 1
 for n in node-b node-c; do
@@ -195,17 +153,11 @@ for n in node-b node-c; do
 done
 
 step "VIP filter on the LB address: the healthCheckNodePort 30062 is accepted"
-# hc_is CODE LOCAL: GET [LB]:30062 from the client answers CODE with localEndpoints LOCAL.
-hc_is() {
-    local got
-    got=$(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" 2>&1) || return 1
-    [[ "$got" == *"\"localEndpoints\":$2,"*" $1" ]]
-}
 lb_route "$LB" node-b
-wait_for "[LB]:30062 via node-b: 503, localEndpoints 0" 30 hc_is 503 0
+wait_for "[LB]:30062 via node-b: 503, localEndpoints 0" 30 hc_is "http://[$LB]:30062/" 503 0
 echo "[LB]:30062 via node-b: $(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" || true)"
 lb_route "$LB" node-a
-wait_for "[LB]:30062 via node-a: 200, localEndpoints 1" 30 hc_is 200 1
+wait_for "[LB]:30062 via node-a: 200, localEndpoints 1" 30 hc_is "http://[$LB]:30062/" 200 1
 echo "[LB]:30062 via node-a: $(from_ns client curl -w ' %{http_code}' "http://[$LB]:30062/" || true)"
 step "a dual-stack Service: both ClusterIPs and both NodePorts, each family to its own real server"
 svc_create ds 10.96.0.70,fd00:96::70 --tcp 80 --node-port 30070
@@ -219,22 +171,12 @@ done
 t=$(node_table node-b) || fail "ipvsadm -Sn on node-b"
 n=$(grep -cE -- '^-a -t (10\.96\.0\.70:80|\[fd00:96::70\]:80|[^ ]*:30070) ' <<<"$t") || true
 expect_eq "node-b: real servers of the dual-stack Service (one per virtual server)" "$n" 4
-for url in http://10.96.0.70/ "http://[fd00:96::70]/"; do
-    out=$(http_from cli-b "$url")
-    echo "cli-b -> $url: $out"
-    want=$(pod_ip cli-b)
-    [[ $url == *"["* ]] && want=$(pod_ip6 cli-b)
-    expect_eq "cli-b -> $url: pod" "$(echo_pod "$out")" web-a
-    expect_eq "cli-b -> $url: client seen" "$(echo_client "$out")" "$want"
-done
-for url in "http://$(node_ip node-b):30070/" "http://[$(node_ip6 node-b)]:30070/"; do
-    out=$(http_from client "$url")
-    echo "client -> $url: $out"
-    want=$(node_ip node-b)
-    [[ $url == *"["* ]] && want=$(node_ip6 node-b)
-    expect_eq "client -> $url: pod" "$(echo_pod "$out")" web-a
-    expect_eq "client -> $url: client seen (masqueraded)" "$(echo_client "$out")" "$want"
-done
+expect_answer "cli-b -> 10.96.0.70" cli-b http://10.96.0.70/ web-a "$(pod_ip cli-b)"
+expect_answer "cli-b -> [fd00:96::70]" cli-b "http://[fd00:96::70]/" web-a "$(pod_ip6 cli-b)"
+expect_answer "client -> node-b:30070 (masqueraded)" client "http://$(node_ip node-b):30070/" \
+    web-a "$(node_ip node-b)"
+expect_answer "client -> [node-b]:30070 (masqueraded)" client \
+    "http://[$(node_ip6 node-b)]:30070/" web-a "$(node_ip6 node-b)"
 echo "PASS: IPv6 ClusterIP (same node, cross-node, UDP, hairpin, from a node, from outside)," \
     "NodePort, LB and externalIP SNAT under eTP=Cluster, LB source ranges, the real client under" \
     "eTP=Local and silent drops elsewhere, the VIP filter (port 22 refused, health-check port in)," \

@@ -99,34 +99,15 @@ for n in node-b node-c; do
     wait_for "$n drops its LB real server" 30 node_lacks_line "$n" \
         "-a -t $LB_IP:80 -r $(pod_ip web-a):8080 -m -w 1"
 done
-# real_client URL: node-a answers URL with the real client address (the nftables sets are
-# changed in the same sync as the table; poll rather than guess when node-a got there).
-real_client() {
-    local out
-    out=$(http_try client "$1") || return 1
-    [ "$(echo_client "$out")" = "$CLUSTER_CLIENT_IP" ]
-}
 lb_route "$LB_IP" node-a
 wait_for "eTP=Local NodePort via node-a: the pod sees the real client 198.51.100.79" 30 \
-    real_client "http://$(node_ip node-a):30050/"
+    sees_client "http://$(node_ip node-a):30050/" "$CLUSTER_CLIENT_IP"
 echo "node-a: $(http_from client "http://$(node_ip node-a):30050/")"
 wait_for "eTP=Local LB via node-a: the pod sees the real client 198.51.100.79" 30 \
-    real_client "http://$LB_IP/"
+    sees_client "http://$LB_IP/" "$CLUSTER_CLIENT_IP"
 out=$(http_from client "http://$LB_IP/")
 echo "LB via node-a: $out"
 expect_eq "LB pod via node-a (eTP=Local)" "$(echo_pod "$out")" web-a
-# silent_drop DESC URL: GET URL from the client gets no answer and no refusal: the connect
-# times out (1 s) rather than failing at once.
-silent_drop() {
-    local t out took
-    t=$(cluster_now_ms)
-    if out=$(from_ns client curl --connect-timeout 1 "$2" 2>&1); then
-        fail "$1 answered: $out"
-    fi
-    took=$(($(cluster_now_ms) - t))
-    echo "$1: $out (${took} ms)"
-    [ "$took" -ge 900 ] || fail "$1: refused after ${took} ms, want a silent drop (timeout)"
-}
 sleep 1
 for n in node-b node-c; do
     silent_drop "eTP=Local NodePort via $n" "http://$(node_ip "$n"):30050/"
@@ -135,17 +116,11 @@ for n in node-b node-c; do
 done
 
 step "VIP filter on the LB IP: the health-check node port is accepted, port 22 is not"
-# hc_is CODE LOCAL: GET LB:30051 from the client answers CODE with localEndpoints LOCAL.
-hc_is() {
-    local got
-    got=$(from_ns client curl -w ' %{http_code}' "http://$LB_IP:30051/" 2>&1) || return 1
-    [[ "$got" == *"\"localEndpoints\":$2,"*" $1" ]]
-}
 lb_route "$LB_IP" node-b
-wait_for "LB:30051 via node-b: 503, localEndpoints 0" 30 hc_is 503 0
+wait_for "LB:30051 via node-b: 503, localEndpoints 0" 30 hc_is "http://$LB_IP:30051/" 503 0
 echo "LB:30051 via node-b: $(from_ns client curl -w ' %{http_code}' "http://$LB_IP:30051/" || true)"
 lb_route "$LB_IP" node-a
-wait_for "LB:30051 via node-a: 200, localEndpoints 1" 30 hc_is 200 1
+wait_for "LB:30051 via node-a: 200, localEndpoints 1" 30 hc_is "http://$LB_IP:30051/" 200 1
 echo "LB:30051 via node-a: $(from_ns client curl -w ' %{http_code}' "http://$LB_IP:30051/" || true)"
 out=$(http_from client "http://$(node_ip node-a):22/")
 expect_eq "node-a:22 (the listener is there)" "$(echo_pod "$out")" sshd-a
