@@ -10,6 +10,8 @@
 #     the node's address; the Service port on the ClusterIP is;
 #   - loadBalancerSourceRanges: the allowed source connects, another source times out;
 #   - hairpin: the pod reaches itself through its ClusterIP;
+#   - ClusterIP masquerade: a client inside --cluster-cidr keeps its address, with
+#     --masquerade-all it is masqueraded; with neither flag a warning says so;
 #   - INVALID drop: a TCP segment conntrack cannot track (SYN+FIN, crafted with a raw socket)
 #     routed through the node to the pod never reaches the pod.
 #   - INVALID drop on a live connection, as the upstream e2e "should drop INVALID conntrack
@@ -300,6 +302,24 @@ expect_eq "injected segments that reached the client (still the one from before)
 expect_eq "RSTs the client sent" "$(client_count out)" "0"
 r=$(get client http://192.168.49.3:30080/)
 expect_eq "eTP=Cluster source after the reinstall" "$(client_of "$r")" "10.244.1.1"
+
+step "ClusterIP masquerade by --cluster-cidr and --masquerade-all; the warning without either"
+# apply_with ARGS...: svc2 through fw_node_sync with other masquerade settings; output in $out.
+apply_with() {
+    out=$(ip netns exec node "$driver" apply /tmp/svc2.json --node node-a \
+        --node-ip 192.168.49.3 --ipvs "$@" 2>&1) || { echo "$out"; fail "fw_driver apply $* failed"; }
+}
+apply_with --cluster-cidr 192.168.49.0/24
+r=$(get client http://10.96.0.10:80/)
+expect_eq "ClusterIP from inside the cluster CIDR (not masqueraded)" "$(client_of "$r")" "192.168.49.100"
+apply_with --cluster-cidr 192.168.49.0/24 --masquerade-all
+r=$(get client http://10.96.0.10:80/)
+expect_eq "ClusterIP from inside the cluster CIDR with --masquerade-all" "$(client_of "$r")" "10.244.1.1"
+apply_with
+grep -q 'msg="neither --cluster-cidr nor --masquerade-all is set' <<<"$out" ||
+    fail "no warning without --cluster-cidr and --masquerade-all: $out"
+r=$(get client http://10.96.0.10:80/)
+expect_eq "ClusterIP without either (not masqueraded)" "$(client_of "$r")" "192.168.49.100"
 
 step "without kipvs's table the same checks fail (the rules, not the setup, did it)"
 ip netns exec node "$driver" remove || fail "remove failed"

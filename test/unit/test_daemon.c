@@ -458,7 +458,9 @@ static void test_periodic_verification(void **state)
 	fixture_close(&f);
 }
 
-static void sigterm_script(struct ev_loop *loop, ev_timer *w, int revents)
+static int stop_signal; /* what stop_script raises */
+
+static void stop_script(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct fixture *f = container_of(w, struct fixture, step);
 
@@ -466,17 +468,18 @@ static void sigterm_script(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (daemon_is_ready(f->d) && f->phase == 0) {
 		f->phase = 1;
-		assert_int_equal(raise(SIGTERM), 0);
+		assert_int_equal(raise(stop_signal), 0);
 	}
 }
 
-static void test_sigterm_stops_cleanly(void **state)
+/* SIGTERM (systemd) and SIGINT (Ctrl-C) both stop the loop and leave the kernel as it is. */
+static void check_signal_stops_cleanly(int sig)
 {
 	struct fixture f;
 
-	(void)state;
+	stop_signal = sig;
 	fixture_open(&f, true, NULL, 0);
-	run_script(&f, sigterm_script);
+	run_script(&f, stop_script);
 	assert_int_equal(f.phase, 1);
 	/* the loop ended on the signal; STOPPING=1 was sent; nothing was removed */
 	ev_run(f.loop, EVRUN_NOWAIT);
@@ -485,6 +488,18 @@ static void test_sigterm_stops_cleanly(void **state)
 	assert_int_equal(fake.syncs, 1);
 	fixture_close(&f);
 	assert_int_equal(fake.frees, 1);
+}
+
+static void test_sigterm_stops_cleanly(void **state)
+{
+	(void)state;
+	check_signal_stops_cleanly(SIGTERM);
+}
+
+static void test_sigint_stops_cleanly(void **state)
+{
+	(void)state;
+	check_signal_stops_cleanly(SIGINT);
 }
 
 /* ---- In-cluster configuration with an empty IPVS table (issue 3) ---- */
@@ -690,6 +705,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_sync_backoff),
 	    cmocka_unit_test(test_periodic_verification),
 	    cmocka_unit_test(test_sigterm_stops_cleanly),
+	    cmocka_unit_test(test_sigint_stops_cleanly),
 	    cmocka_unit_test(test_in_cluster_empty_table_warning),
 	    cmocka_unit_test(test_netlink_metrics_by_kind),
 	};

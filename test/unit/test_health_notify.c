@@ -206,12 +206,71 @@ static void test_watchdog_pings(void **state)
 	ev_loop_destroy(loop);
 }
 
+/* Counts the watchdog pings as they arrive and stops the loop at the second. */
+struct ping_clock {
+	ev_io io;
+	int pings;
+	ev_tstamp first, second;
+};
+
+static void on_ping(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ping_clock *c = (struct ping_clock *)w;
+	char buf[64];
+
+	(void)revents;
+	while (strcmp(recv_msg(w->fd, buf, sizeof(buf)), "") != 0) {
+		assert_string_equal(buf, "WATCHDOG=1");
+		ev_now_update(loop);
+		if (++c->pings == 1)
+			c->first = ev_now(loop);
+		else if (c->pings == 2)
+			c->second = ev_now(loop);
+	}
+	if (c->pings >= 2)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * The interval is half of $WATCHDOG_USEC, as sd_watchdog_enabled(3) asks: with 1 s the second
+ * ping comes about 0.5 s after the first, where a ping per full interval would take 1 s.
+ */
+static void test_watchdog_half_interval(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct health_notify *n = NULL;
+	struct ping_clock c = {0};
+	char name[64];
+	ev_timer stop;
+	int fd;
+
+	(void)state;
+	snprintf(name, sizeof(name), "@kipvs-test-watchdog-half-%d", (int)getpid());
+	fd = listen_dgram(name);
+	ev_io_init(&c.io, on_ping, fd, EV_READ);
+	ev_io_start(loop, &c.io);
+	ev_timer_init(&stop, on_stop, 3., 0.); /* a bound, should the pings not come */
+	ev_timer_start(loop, &stop);
+	assert_int_equal(health_notify_new(name, &n), 0);
+	assert_int_equal(health_notify_watchdog_start(n, loop, 1000000), 0);
+	ev_run(loop, 0);
+	if (c.pings < 2)
+		fail_msg("%d watchdog pings in 3 s at WATCHDOG_USEC=1 s", c.pings);
+	if (c.second - c.first < 0.4 || c.second - c.first > 0.8)
+		fail_msg("%.3f s between watchdog pings at WATCHDOG_USEC=1 s, want 0.5 s",
+			 c.second - c.first);
+	n = health_notify_free(n);
+	close(fd);
+	ev_loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_abstract),	   cmocka_unit_test(test_path),
 	    cmocka_unit_test(test_env_and_errors), cmocka_unit_test(test_watchdog_usec),
 	    cmocka_unit_test(test_watchdog_pings),
+	    cmocka_unit_test(test_watchdog_half_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,12 @@ failed=0
 
 fail() { echo "FAIL $*"; failed=1; }
 
-# name expected-exit expected-stderr-substring args...
+# name expected-exit expected-stderr-substring args... (of `kipvs plan`, or of `kipvs $sub`)
+sub=plan
 check() {
     name=$1 want_rc=$2 want_text=$3
     shift 3
-    "$kipvs" plan "$@" >"$tmp/out" 2>"$tmp/err"
+    "$kipvs" "$sub" "$@" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [ "$rc" -ne "$want_rc" ]; then
         fail "$name: exit $rc, want $want_rc; stderr: $(cat "$tmp/err")"
@@ -65,6 +66,13 @@ check "invalid field hints"      2 "Try 'kipvs plan --help'."     --config "$tmp
 check "missing file exits 2"     2 "for --config"                 --config "$tmp/none.yaml" --from "$s1"
 check "invalid flag exits 2"     2 "kipvs: invalid value \"5x\" for --sync-timeout: not a duration" --from "$s1" --sync-timeout 5 --sync-timeout 5x
 check "run-only flag exits 2"    2 "applies to kipvs run"         --from "$s1" --ipvs-sync-period 5s
+# `kipvs run` refuses the same way, before it touches anything (no root needed to see it).
+sub=run
+check "run: invalid flag exits 2"  2 "kipvs: invalid value \"0s\" for --ipvs-sync-period: must be greater than 0" --ipvs-sync-period 0s
+check "run: invalid field exits 2" 2 "for ipvs.scheduler in $tmp/bad.yaml" --config "$tmp/bad.yaml"
+check "run: hint"                  2 "Try 'kipvs run --help'."      --config "$tmp/bad.yaml"
+check "run: plan-only flag"        2 "applies to kipvs plan"        --diff
+sub=plan
 "$kipvs" plan --help >"$tmp/help" 2>&1
 if grep -q -- "--config FILE" "$tmp/help" && ! grep -q -- "--ipvs-sync-period" "$tmp/help"; then
     echo "ok   plan --help lists its flags only"
