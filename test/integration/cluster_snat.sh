@@ -72,20 +72,22 @@ for n in $CLUSTER_NODES; do
 done
 
 step "S12: node-c -> node-b's NodePort; every node -> its own NodePort"
-out=$(http_from node-c "http://$(node_ip node-b):30050/")
-expect_eq "node-c -> node-b:30050" "$(echo_pod "$out")" web-a
+expect_answer "node-c -> node-b:30050 (masqueraded to node-b)" node-c \
+    "http://$(node_ip node-b):30050/" web-a "$(node_ip node-b)"
 for n in $CLUSTER_NODES; do
     out=$(http_from "$n" "http://$(node_ip "$n"):30050/")
     expect_eq "$n -> its own NodePort" "$(echo_pod "$out")" web-a
 done
 
 step "node-b -> ClusterIP whose only pod is on node-a"
-out=$(http_from node-b http://10.96.0.50/)
-expect_eq "node-b -> ClusterIP" "$(echo_pod "$out")" web-a
+expect_answer "node-b -> ClusterIP (masqueraded to node-b)" node-b http://10.96.0.50/ web-a \
+    "$(node_ip node-b)"
 
 step "S16 hairpin: web-a -> its own ClusterIP"
 out=$(http_from web-a http://10.96.0.50/)
 expect_eq "hairpin" "$(echo_pod "$out")" web-a
+c=$(echo_client "$out")
+[ -n "$c" ] && [ "$c" != "$(pod_ip web-a)" ] || fail "hairpin: the pod saw '$c', want a masqueraded source"
 
 step "S3: cli-a -> ClusterIP -> web-a on the same node keeps cli-a's address"
 out=$(http_from cli-a http://10.96.0.50/)

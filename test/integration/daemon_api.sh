@@ -68,7 +68,8 @@ svc='{"kind":"Service","apiVersion":"v1","metadata":{"namespace":"default","name
  "ipFamilies":["IPv4"],"ports":[{"name":"http","port":80,"protocol":"TCP","targetPort":80}]}}'
 slice() {
     echo '{"kind":"EndpointSlice","apiVersion":"discovery.k8s.io/v1",
- "metadata":{"namespace":"default","name":"web-1","labels":{"kubernetes.io/service-name":"web"}},
+ "metadata":{"namespace":"default","name":"web-1","labels":{"kubernetes.io/service-name":"web"},
+  "annotations":{"endpoints.kubernetes.io/last-change-trigger-time":"'"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'"}},
  "addressType":"IPv4","ports":[{"name":"http","port":80,"protocol":"TCP"}],"endpoints":[
  {"addresses":["10.244.2.5"],"conditions":{"ready":true},"nodeName":"node-a"},
  {"addresses":["10.244.3.4"],"conditions":{"ready":'"$1"',"serving":true,"terminating":'"$2"'},"nodeName":"node-b"}]}'
@@ -202,10 +203,29 @@ conns = {(s.labels["service"], s.labels["vip"]): s.value
          for s in need("kipvs_virtual_server_connections").samples
          if s.name == "kipvs_virtual_server_connections_total"}
 assert conns.get(("my-nginx", "10.0.162.149:80/tcp"), 0) >= 2, conns
-print("metrics ok: %d families, syncs %d, ops %s, my-nginx conns %d" % (
-    len(fams), count, ops, conns[("my-nginx", "10.0.162.149:80/tcp")]))
+# The kernel's 64-bit packet and byte counters, with every label of the virtual server.
+nginx = {"namespace": "default", "service": "my-nginx", "port_name": "",
+         "vip": "10.0.162.149:80/tcp"}
+for fam in ("kipvs_virtual_server_packets", "kipvs_virtual_server_bytes"):
+    got = {s.labels["direction"]: s.value for s in need(fam).samples
+           if s.name == fam + "_total" and {k: s.labels.get(k) for k in nginx} == nginx}
+    assert got.get("in", 0) > 0 and got.get("out", 0) > 0, (fam, got)
+# web's slices carried endpoints.kubernetes.io/last-change-trigger-time: observed.
+prog = [s.value for s in need("kubeproxy_network_programming_duration_seconds").samples
+        if s.name.endswith("_count")][0]
+assert prog >= 1, prog
+changes = {n: need("kubeproxy_sync_proxy_rules_%s_changes" % n).samples[0].value
+           for n in ("service", "endpoint")}
+assert changes["service"] >= 2 and changes["endpoint"] >= 3, changes
+for n in ("service", "endpoint"):
+    v = need("kubeproxy_sync_proxy_rules_%s_changes_pending" % n).samples[0].value
+    assert v == 0, (n, "pending after the syncs", v)
+print("metrics ok: %d families, syncs %d, ops %s, my-nginx conns %d, programming %d, changes %s" % (
+    len(fams), count, ops, conns[("my-nginx", "10.0.162.149:80/tcp")], prog, changes))
 EOF
 
+# The HTTP servers run on the daemon's one libev loop (libmicrohttpd without threads).
+expect_eq "kipvs's threads" "$(ls "/proc/${KIPVS_PIDS[a]}/task" | wc -l)" 1
 kipvs_alive a
 kipvs_stop a TERM
 expect_eq "table after SIGTERM (left in place)" "$(table)" "$(sort <<<"$want")"
