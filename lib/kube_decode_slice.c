@@ -198,7 +198,8 @@ static int kube_dec_endpoint(struct kube_dec *d, const cJSON *e, size_t i, int f
 	snprintf(path, sizeof(path), "endpoints[%zu].conditions", i);
 	conds = kube_dec_get(d, e, "conditions", cJSON_Object, path);
 	ep->ready = kube_dec_condition(d, conds, "ready", i, true);
-	ep->serving = kube_dec_condition(d, conds, "serving", i, ep->ready);
+	/* Absent serving is true, as kube-proxy reads it (not the API reference's "= ready"). */
+	ep->serving = kube_dec_condition(d, conds, "serving", i, true);
 	ep->terminating = kube_dec_condition(d, conds, "terminating", i, false);
 	snprintf(path, sizeof(path), "endpoints[%zu].nodeName", i);
 	v = kube_dec_get(d, e, "nodeName", cJSON_String, path);

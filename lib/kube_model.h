@@ -103,7 +103,7 @@ struct kube_slice_port {
 struct kube_endpoint {
 	struct net_addr addr; /* addresses[0], as kube-proxy */
 	bool ready; /* absent: true */
-	bool serving; /* absent: the value of ready */
+	bool serving; /* absent: true, as kube-proxy reads it */
 	bool terminating; /* absent: false */
 	char *node_name; /* NULL when absent */
 	char *zone; /* NULL when absent */

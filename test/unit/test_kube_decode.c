@@ -440,7 +440,7 @@ static void check_slice_full(const struct kube_endpoint_slice *s)
 	assert_string_equal(s->ports[1].name, "");
 	assert_int_equal(s->ports[1].proto, KUBE_PROTO_UDP);
 	assert_int_equal(s->n_endpoints, 4);
-	/* absent conditions: ready true, serving = ready, terminating false */
+	/* absent conditions: ready true, serving true, terminating false */
 	assert_string_equal(addr_str(&s->endpoints[0].addr, b), "10.0.0.1");
 	assert_true(s->endpoints[0].ready);
 	assert_true(s->endpoints[0].serving);
@@ -449,9 +449,10 @@ static void check_slice_full(const struct kube_endpoint_slice *s)
 	assert_string_equal(s->endpoints[0].zone, "z1");
 	assert_int_equal(s->endpoints[0].n_hint_zones, 2);
 	assert_string_equal(s->endpoints[0].hint_zones[1], "z2");
-	/* ready false, serving absent: serving false */
+	/* ready false, serving absent: serving true (kube-proxy's nil || true) */
 	assert_false(s->endpoints[1].ready);
-	assert_false(s->endpoints[1].serving);
+	assert_true(s->endpoints[1].serving);
+	assert_false(s->endpoints[1].terminating);
 	/* terminating, still serving */
 	assert_false(s->endpoints[2].ready);
 	assert_true(s->endpoints[2].serving);
