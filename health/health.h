@@ -60,8 +60,8 @@ int health_service_body(char *buf, size_t size, const char *ns, const char *name
  * The number a health-check node port reports for svc on node node_name: distinct addresses
  * of the *ready* endpoints whose nodeName is node_name, across all the given slices of the
  * Service's primary IP family (spec.ipFamilies[0]; when absent, the family of the first
- * clusterIP; when that is absent too, every family). Terminating endpoints never count, even
- * when marked ready. Slices of another Service (namespace or kubernetes.io/service-name label)
+ * clusterIP; when that is absent too, every family). A ready endpoint counts even when it is
+ * also terminating, as upstream's LocalReadyEndpoints. Slices of another Service (namespace or kubernetes.io/service-name label)
  * are skipped. node_name NULL: 0. Returns the count, or -ENOMEM.
  */
 int health_local_endpoints_count(const struct kube_service *svc,

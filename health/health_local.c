@@ -55,10 +55,11 @@ int health_local_endpoints_count(const struct kube_service *svc,
 			const struct kube_endpoint *ep = &slice->endpoints[j];
 
 			/*
-			 * Only ready ones count. The API never marks a terminating endpoint
-			 * ready, but a defaulted condition could: terminating never counts.
+			 * Ready ones count, terminating or not (upstream's LocalReadyEndpoints): a
+			 * ready terminating endpoint (publishNotReadyAddresses) is one the table
+			 * routes to at weight 1, so the load balancer must see it too.
 			 */
-			if (!ep->ready || ep->terminating || !ep->node_name ||
+			if (!ep->ready || !ep->node_name ||
 			    strcmp(ep->node_name, node_name) != 0)
 				continue;
 			if (n == cap) {
