@@ -107,8 +107,11 @@ const char *plan_service_skip_reason(const struct kube_service *svc, const char 
 {
 	if (svc->type == KUBE_SVC_EXTERNAL_NAME)
 		return "type ExternalName";
-	if (svc->headless || svc->n_cluster_ips == 0)
+	if (svc->headless)
 		return "headless (clusterIP None)";
+	/* Not headless, yet no address: every clusterIP was invalid (the decoder said which). */
+	if (svc->n_cluster_ips == 0)
+		return "invalid clusterIP: no usable address in spec.clusterIP(s)";
 	/* kube_service_is_proxied() covers both labels; the headless one is told apart. */
 	if (svc->label_headless)
 		return "label " LABEL_HEADLESS;

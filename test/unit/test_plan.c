@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "cleanup.h"
 #include "kube_cache.h"
 #include "kube_model.h"
 #include "net_addr.h"
@@ -246,7 +247,7 @@ static char *t_sort_lines(const char *text)
 
 struct t_case {
 	const char *name;
-	struct t_svc svcs[4];
+	struct t_svc svcs[5];
 	struct t_slice slices[6];
 	const char *node; /* this node's name */
 	const char *node_ips[4];
@@ -261,7 +262,7 @@ static struct kube_cache *t_cache_fill(const struct t_case *c)
 	struct kube_cache *cache = kube_cache_new();
 
 	assert_non_null(cache);
-	for (size_t i = 0; i < 4 && c->svcs[i].name; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(c->svcs) && c->svcs[i].name; i++)
 		assert_true(kube_cache_put_service(cache, t_service(&c->svcs[i], "1")) >= 0);
 	for (size_t i = 0; i < 6 && c->slices[i].name; i++)
 		assert_true(kube_cache_put_slice(cache, t_slice(&c->slices[i])) >= 0);
@@ -565,11 +566,15 @@ static const struct t_case plan_cases[] = {
 			  .ports = { { "", TCP, 80 } }, .proxy_label = "cilium" },
 			{ .name = "labelled-headless", .cluster_ips = { "10.0.0.8" },
 			  .ports = { { "", TCP, 80 } }, .headless_label = true },
+			/* clusterIP set but invalid: the decoder dropped it; not headless */
+			{ .name = "bad-cluster-ip", .ports = { { "", TCP, 80 } } },
 		},
 		.slices = { { .name = "kubia-headless-1", .svc = "kubia-headless", .family = AF_INET,
 			      .ports = { { "", TCP, 8080 } }, .eps = { { "10.108.1.4" } } } },
 		.want = "",
 		.want_notes =
+			"skipped Service default/bad-cluster-ip: invalid clusterIP: no usable address "
+			"in spec.clusterIP(s)\n"
 			"skipped Service default/external-service: type ExternalName\n"
 			"skipped Service default/kubia-headless: headless (clusterIP None)\n"
 			"skipped Service default/labelled-headless: label "
