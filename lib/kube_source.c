@@ -514,11 +514,73 @@ static int kube_source_contest(struct kube_source_pass *pass, struct kube_source
 	return r;
 }
 
+/* The log key of an object of kind, as the decoder's lines name it. */
+static const char *kube_source_kind_key(enum kube_kind kind)
+{
+	switch (kind) {
+	case KUBE_KIND_SERVICE:
+		return "svc";
+	case KUBE_KIND_ENDPOINT_SLICE:
+		return "slice";
+	case KUBE_KIND_NODE:
+		return "node";
+	case _KUBE_KIND_MAX:
+		break;
+	}
+	return "object";
+}
+
+/*
+ * Reports each object the files give more than once: the cache keeps the last copy put, which
+ * is the last in file-name order (or the later one in one file). Said on every pass that reads
+ * the files, so an operator who fixes one file sees the line go. 0 or -ENOMEM.
+ */
+static int kube_source_report_twice(const struct kube_source_file *next, size_t n)
+{
+	struct kube_source_claim *claims = NULL;
+	char qobj[300], qwin[PATH_MAX + 8], qlost[PATH_MAX + 8];
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		for (size_t k = 0; k < next[i].n_keys; k++) {
+			const struct kube_source_key *key = &next[i].keys[k];
+			struct kube_source_claim *c = kube_source_claim(&claims, key);
+			char obj[280];
+
+			if (!c) {
+				r = -ENOMEM;
+				break;
+			}
+			if (c->last_file != 0) {
+				if (*key->ns)
+					(void)snprintf(obj, sizeof(obj), "%.130s/%.130s", key->ns,
+						       key->name);
+				else
+					(void)snprintf(obj, sizeof(obj), "%.260s", key->name);
+				log_warn("kube", "object given twice, the later one is used",
+					 "kind=%s %s=%s file=%s over=%s reason=\"%s\"",
+					 kube_kind_to_string(key->kind),
+					 kube_source_kind_key(key->kind),
+					 log_quote(qobj, sizeof(qobj), obj),
+					 log_quote(qwin, sizeof(qwin), next[i].path),
+					 log_quote(qlost, sizeof(qlost), next[c->last_file - 1].path),
+					 c->last_file == i + 1 ? "later in the same file"
+							       : "later in file-name order");
+			}
+			c->last_file = i + 1;
+		}
+	kube_source_claims_free(claims);
+	return r;
+}
+
 /* Puts the decoded objects, and keeps the objects of the files not decoded. Count or -ENOMEM. */
 static int kube_source_apply(struct kube_cache *cache, struct kube_source_file *next, size_t n)
 {
-	int count = 0, r = 0;
+	int count = 0, r;
 
+	r = kube_source_report_twice(next, n);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct kube_source_file *f = &next[i];
 

@@ -482,9 +482,20 @@ static void test_reload_logs_once(void **state)
 	}
 }
 
+/* The warn line for an object two places give, winner and loser as file names in tmpdir. */
+#define TWICE "msg=\"object given twice, the later one is used\" kind=Service "
+
+static void twice_line(char *buf, size_t size, const char *name, const char *file,
+		       const char *over, const char *reason)
+{
+	snprintf(buf, size, TWICE "svc=ns/%s file=%s/%s over=%s/%s reason=\"%s\"", name, tmpdir,
+		 file, tmpdir, over, reason);
+}
+
 /*
  * Two files giving the same Service: the file last in name order wins, as on a full re-read,
- * even when only one of them changed (unchanged files are not decoded again).
+ * even when only one of them changed (unchanged files are not decoded again). Each pass says
+ * which file won over which; one file giving a Service twice keeps the later copy, and says so.
  */
 static void test_reload_duplicate_across_files(void **state)
 {
@@ -494,28 +505,29 @@ static void test_reload_duplicate_across_files(void **state)
 		int port; /* of the Service it gives */
 		const char *gone; /* a file deleted before the reload, or NULL */
 		int want_port; /* the cached Service's port after the reload */
+		int want_lines; /* "given twice" lines this reload logs */
+		const char *won, *lost; /* files of one of those lines (NULL: none) */
 	} steps[] = {
-		{"first load: b wins", NULL, 0, NULL, 82},
-		{"a changes: b still wins", "a.json", 81, NULL, 82},
-		{"b changes", "b.json", 83, NULL, 83},
-		{"c appears later in order: c wins", "c.json", 84, NULL, 84},
-		{"a changes again: c still wins", "a.json", 85, NULL, 84},
-		{"c goes: b wins again", NULL, 0, "c.json", 83},
-		{"b goes: a is left", NULL, 0, "b.json", 85},
+		{"first load: b wins", NULL, 0, NULL, 82, 1, "b.json", "a.json"},
+		{"a changes: b still wins", "a.json", 81, NULL, 82, 1, "b.json", "a.json"},
+		{"b changes", "b.json", 83, NULL, 83, 1, "b.json", "a.json"},
+		{"c appears later in order: c wins", "c.json", 84, NULL, 84, 2, "c.json", "b.json"},
+		{"a changes again: c still wins", "a.json", 85, NULL, 84, 2, "c.json", "b.json"},
+		{"c goes: b wins again", NULL, 0, "c.json", 83, 1, "b.json", "a.json"},
+		{"b goes: a is left", NULL, 0, "b.json", 85, 0, NULL, NULL},
 	};
 	struct kube_cache *cache = kube_cache_new();
 	struct kube_source *src = NULL;
-	FILE *devnull = fopen("/dev/null", "we");
-	char buf[512], path[PATH_MAX];
+	const struct kube_service *svc;
+	struct log_capture cap = {0};
+	char buf[512], path[PATH_MAX], want[3 * PATH_MAX];
 
 	(void)state;
-	log_set_stream(devnull);
 	write_file("a.json", svc_json(buf, sizeof(buf), "dup", 80, ""), false);
 	write_file("b.json", svc_json(buf, sizeof(buf), "dup", 82, ""), false);
+	capture_start(&cap);
 	assert_int_equal(kube_source_new(NULL, cache, tmpdir, NULL, NULL, NULL, &src), 0);
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		const struct kube_service *svc;
-
 		if (steps[i].file)
 			write_file(steps[i].file,
 				   svc_json(buf, sizeof(buf), "dup", steps[i].port, ""), true);
@@ -523,19 +535,49 @@ static void test_reload_duplicate_across_files(void **state)
 			snprintf(path, sizeof(path), "%s/%s", tmpdir, steps[i].gone);
 			assert_int_equal(unlink(path), 0);
 		}
+		if (i > 0)
+			capture_reset(&cap);
 		if (kube_source_reload(src) < 0)
 			fail_msg("step %s: reload failed", steps[i].name);
 		svc = kube_cache_get_service(cache, "ns", "dup");
 		if (!svc || svc->ports[0].port != steps[i].want_port)
 			fail_msg("step %s: port %d, want %d", steps[i].name,
 				 svc ? svc->ports[0].port : -1, steps[i].want_port);
+		if (capture_count(&cap, TWICE) != steps[i].want_lines)
+			fail_msg("step %s: %d 'given twice' lines, want %d; log:\n%s",
+				 steps[i].name, capture_count(&cap, TWICE), steps[i].want_lines,
+				 cap.text);
+		if (!steps[i].won)
+			continue;
+		twice_line(want, sizeof(want), "dup", steps[i].won, steps[i].lost,
+			   "later in file-name order");
+		if (capture_count(&cap, want) != 1)
+			fail_msg("step %s: no line '%s'; log:\n%s", steps[i].name, want, cap.text);
 	}
+
+	/* One file, one Service twice: the later copy is cached, and the line says why. */
+	snprintf(buf, sizeof(buf),
+		 LIST("{\"kind\":\"Service\",\"metadata\":{\"name\":\"twin\",\"namespace\":"
+		      "\"ns\"},\"spec\":{\"clusterIP\":\"10.96.0.3\",\"ports\":[{\"port\":90}]}},"
+		      "{\"kind\":\"Service\",\"metadata\":{\"name\":\"twin\",\"namespace\":"
+		      "\"ns\"},\"spec\":{\"clusterIP\":\"10.96.0.3\",\"ports\":[{\"port\":91}]}}"));
+	write_file("e.json", buf, true);
+	capture_reset(&cap);
+	assert_true(kube_source_reload(src) >= 0);
+	svc = kube_cache_get_service(cache, "ns", "twin");
+	assert_non_null(svc);
+	assert_int_equal(svc->ports[0].port, 91);
+	twice_line(want, sizeof(want), "twin", "e.json", "e.json", "later in the same file");
+	if (capture_count(&cap, want) != 1)
+		fail_msg("no line '%s'; log:\n%s", want, cap.text);
+
+	capture_stop(&cap);
 	kube_source_free(src);
 	kube_cache_free(cache);
-	log_set_stream(NULL);
-	fclose(devnull);
-	snprintf(path, sizeof(path), "%s/a.json", tmpdir);
-	assert_int_equal(unlink(path), 0);
+	for (const char *const *n = (const char *const[]){"a.json", "e.json", NULL}; *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, *n);
+		assert_int_equal(unlink(path), 0);
+	}
 }
 
 int main(void)
