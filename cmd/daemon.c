@@ -30,6 +30,7 @@
 #include "kube_source.h"
 #include "log.h"
 #include "net_addr.h"
+#include "plan.h"
 
 #define DAEMON_DRAIN_SWEEP_S 1.0
 
@@ -398,7 +399,7 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 	ev_signal_init(&d->sigint, daemon_on_signal, SIGINT);
 
 	d->cache = kube_cache_new();
-	d->plan = daemon_plan_new();
+	d->plan = plan_merge_new();
 	if (!d->cache || !d->plan || kube_cache_set_node_name(d->cache, opts->hostname) < 0) {
 		daemon_free(d);
 		return -ENOMEM;
@@ -474,7 +475,7 @@ struct daemon *daemon_free(struct daemon *d)
 		d->kernel = d->kops->free(d->kernel);
 	d->health = health_free(d->health);
 	d->notify = health_notify_free(d->notify);
-	d->plan = daemon_plan_free(d->plan);
+	d->plan = plan_merge_free(d->plan);
 	d->cache = kube_cache_free(d->cache);
 	daemon_nolocal_clear(d);
 	free(d->node_addrs);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The daemon's parts, for the unit tests: the incremental plan (daemon_plan.c), the seam to the
- * kernel side (real: ipvs_node; tests: a recording fake), and the loop as an object that a test
+ * The daemon's parts, for the unit tests: the seam to the kernel side (real: ipvs_node; tests: a recording fake), and the loop as an object that a test
  * can build on its own libev loop, drive, and stop.
  */
 #pragma once
@@ -19,39 +18,8 @@ struct ev_loop;
 struct kube_options;
 struct plan_fw;
 struct plan_input;
+struct plan_merge;
 struct plan_table;
-
-/* ---- The incremental plan (daemon_plan.c) ---- */
-
-struct daemon_plan;
-
-/* An empty plan, or NULL on ENOMEM. Free with daemon_plan_free(). */
-struct daemon_plan *daemon_plan_new(void);
-struct daemon_plan *daemon_plan_free(struct daemon_plan *p);
-
-/*
- * Re-plans the Service key ("namespace/name") from in->cache: plan_service() when it is cached,
- * nothing when it is gone. Returns 1 when that Service's virtual servers changed (the merged
- * table may have changed), 0 when they are the same as before, or -ENOMEM (the Service then
- * claims nothing until its next update).
- */
-int daemon_plan_update(struct daemon_plan *p, const struct plan_input *in, const char *key)
-    __attribute__((warn_unused_result));
-
-/* daemon_plan_update() for every cached Service and every planned one that is gone. */
-int daemon_plan_update_all(struct daemon_plan *p, const struct plan_input *in)
-    __attribute__((warn_unused_result));
-
-/*
- * The merged table: for each key, the winning claim by plan_build()'s order, sorted by key.
- * ret_view borrows the plan's memory: it is valid until the next update, and must not be
- * cleared. 0 or -ENOMEM.
- */
-int daemon_plan_table(struct daemon_plan *p, struct plan_table *ret_view)
-    __attribute__((warn_unused_result));
-
-/* How many Services have at least one virtual server. */
-size_t daemon_plan_count_services(const struct daemon_plan *p);
 
 /* ---- The kernel seam ---- */
 
@@ -145,7 +113,7 @@ struct daemon {
 	struct kube_cache *cache;
 	struct kube_client *client; /* the API source, or */
 	struct kube_source *source; /* the --from source */
-	struct daemon_plan *plan;
+	struct plan_merge *plan; /* the incremental plan: only changed Services re-planned */
 	struct health *health;
 	struct health_notify *notify;
 

@@ -342,7 +342,7 @@ void daemon_stats_refresh(struct daemon *d)
 	struct daemon_stats s = {0};
 	int r;
 
-	if (!d->kernel || daemon_plan_table(d->plan, &s.view) < 0)
+	if (!d->kernel || plan_merge_table(d->plan, &s.view) < 0)
 		return;
 	r = d->kops->stats_foreach(d->kernel, daemon_stats_one, &s);
 	if (r == 0 && s.err == 0)
@@ -468,7 +468,7 @@ void daemon_sync_run(struct daemon *d)
 	if (n_keys > 0)
 		triggers = calloc(n_keys, sizeof(*triggers));
 	for (size_t i = 0; i < n_keys; i++) {
-		r = daemon_plan_update(d->plan, &in, keys[i]);
+		r = plan_merge_update(d->plan, &in, keys[i]);
 		if (r < 0)
 			d->replan_all = true; /* ENOMEM: try everything again next time */
 		else
@@ -479,7 +479,7 @@ void daemon_sync_run(struct daemon *d)
 			triggers[i] = t;
 	}
 	if (d->replan_all) {
-		r = daemon_plan_update_all(d->plan, &in);
+		r = plan_merge_update_all(d->plan, &in);
 		if (r < 0) {
 			kube_cache_changes_free(keys, n_keys);
 			daemon_sync_failed(d, r, "plan");
@@ -499,7 +499,7 @@ void daemon_sync_run(struct daemon *d)
 		return;
 	}
 
-	r = daemon_plan_table(d->plan, &view);
+	r = plan_merge_table(d->plan, &view);
 	if (r == 0) {
 		/* The packet path's sets, from the same plan (pure; proportional to the table). */
 		const struct plan_fw_input fin = {
@@ -562,13 +562,13 @@ void daemon_sync_run(struct daemon *d)
 	d->failures = 0;
 	d->kernel_dirty = false;
 	(void)snprintf(status, sizeof(status), "synced: %zu virtual servers for %zu Services",
-		       view.n_vs, daemon_plan_count_services(d->plan));
+		       view.n_vs, plan_merge_count_services(d->plan));
 	if (!d->ready) {
 		d->ready = true;
 		(void)snprintf(d->status, sizeof(d->status), "%s", status);
 		daemon_notify_check(health_notify_ready(d->notify, status), "READY");
 		log_info("daemon", "ready", "virtual_servers=%zu services=%zu", view.n_vs,
-			 daemon_plan_count_services(d->plan));
+			 plan_merge_count_services(d->plan));
 		daemon_stats_refresh(d);
 	} else {
 		daemon_status_set(d, status);

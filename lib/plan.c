@@ -14,6 +14,7 @@
 #include "kube_cache.h"
 #include "kube_model.h"
 #include "net_addr.h"
+#include "plan_internal.h"
 
 #define LABEL_SERVICE_PROXY_NAME "service.kubernetes.io/service-proxy-name"
 #define LABEL_HEADLESS "service.kubernetes.io/headless"
@@ -403,8 +404,8 @@ static int plan_vs_sort_compare(const void *pa, const void *pb)
 	return r != 0 ? r : plan_vs_claim_compare(a, b);
 }
 
-static void plan_note_conflict(const struct plan_input *in, const struct plan_vs *loser,
-			       const struct plan_vs *winner)
+void plan_note_conflict(const struct plan_input *in, const struct plan_vs *loser,
+			const struct plan_vs *winner)
 {
 	char addr[NET_ADDR_STRLEN];
 	char detail[256];
@@ -569,56 +570,36 @@ int plan_service(const struct plan_input *in, const struct kube_service *svc,
 
 /* ---- The whole table ---- */
 
-struct plan_build_ctx {
-	const struct plan_input *in;
-	struct plan_vs_list list;
-	int err;
-};
-
-static int plan_build_service(const struct kube_service *svc, void *userdata)
-{
-	struct plan_build_ctx *ctx = userdata;
-	int r = plan_service_collect(ctx->in, svc, &ctx->list);
-
-	if (r < 0) {
-		ctx->err = r;
-		return 1;
-	}
-	return 0;
-}
-
 static int plan_build_slice(const struct kube_endpoint_slice *slice, void *userdata)
 {
-	struct plan_build_ctx *ctx = userdata;
+	const struct plan_input *in = userdata;
 
 	if (!slice->service_name)
-		plan_note_emit(ctx->in, PLAN_NOTE_UNUSED, KUBE_KIND_ENDPOINT_SLICE, &slice->meta,
+		plan_note_emit(in, PLAN_NOTE_UNUSED, KUBE_KIND_ENDPOINT_SLICE, &slice->meta,
 			       "no label kubernetes.io/service-name");
-	else if (!kube_cache_get_service(ctx->in->cache, slice->meta.namespace,
-					 slice->service_name))
-		plan_note_emit(ctx->in, PLAN_NOTE_UNUSED, KUBE_KIND_ENDPOINT_SLICE, &slice->meta,
+	else if (!kube_cache_get_service(in->cache, slice->meta.namespace, slice->service_name))
+		plan_note_emit(in, PLAN_NOTE_UNUSED, KUBE_KIND_ENDPOINT_SLICE, &slice->meta,
 			       "no such Service here (absent, or not proxied by its labels)");
 	return 0;
 }
 
+static void plan_merge_freep(struct plan_merge **m)
+{
+	(void)plan_merge_free(*m);
+}
+
 int plan_build(const struct plan_input *in, struct plan_table *ret)
 {
-	struct plan_build_ctx ctx = {.in = in};
+	_cleanup_(plan_merge_freep) struct plan_merge *m = plan_merge_new();
 	int r;
 
-	r = kube_cache_foreach_service(in->cache, plan_build_service, &ctx);
-	if (ctx.err < 0 || r < 0) {
-		plan_vs_list_clear(&ctx.list);
-		return ctx.err < 0 ? ctx.err : r;
-	}
-	/*
-	 * Claims of one Service and of several are resolved in one pass: by key, then kind,
-	 * then namespace/name, which is the per-Service order too.
-	 */
-	plan_vs_list_resolve(&ctx.list, in);
+	if (!m)
+		return -ENOMEM;
+	/* The merge the daemon keeps, filled at once: both resolve conflicts the same way. */
+	r = plan_merge_update_all(m, in);
+	if (r < 0)
+		return r;
 	if (in->note)
-		(void)kube_cache_foreach_slice(in->cache, plan_build_slice, &ctx);
-	ret->vs = ctx.list.v;
-	ret->n_vs = ctx.list.n;
-	return (int)ctx.list.n;
+		(void)kube_cache_foreach_slice(in->cache, plan_build_slice, (void *)in);
+	return plan_merge_take(m, ret);
 }

@@ -134,14 +134,62 @@ int plan_service(const struct plan_input *in, const struct kube_service *svc,
 		 struct plan_table *ret) __attribute__((warn_unused_result));
 
 /*
- * The whole table: plan_service() for every cached Service, merged and sorted. A key claimed
- * by two Services goes to the first by (kind as above, namespace, name); the others are noted
- * as conflicts. EndpointSlices that serve no cached Service are noted as unused. ret must be
- * empty; returns the number of virtual servers or -ENOMEM (ret left empty). Free with
- * plan_table_clear().
+ * The whole table: plan_service() for every cached Service, merged by a plan_merge (below) and
+ * sorted. A key claimed by two Services goes to the first by (kind as above, namespace, name);
+ * the others are noted as conflicts. EndpointSlices that serve no cached Service are noted as
+ * unused. ret must be empty; returns the number of virtual servers or -ENOMEM (ret left
+ * empty). Free with plan_table_clear().
  */
 int plan_build(const struct plan_input *in, struct plan_table *ret)
     __attribute__((warn_unused_result));
+
+/* ---- The merge of claims (lib/plan_merge.c) ---- */
+
+/*
+ * Each Service's virtual servers as plan_service() planned them, and for each key the claim
+ * that wins it (plan_vs_claim_compare()). plan_build() fills one at once; the daemon keeps one
+ * and re-plans only the Services that changed, so both give the same table and the same notes.
+ */
+struct plan_merge;
+
+/* An empty merge, or NULL on ENOMEM. Free with plan_merge_free(). */
+struct plan_merge *plan_merge_new(void);
+struct plan_merge *plan_merge_free(struct plan_merge *m);
+
+/*
+ * Re-plans the Service key ("namespace/name") from in->cache: plan_service() when it is cached,
+ * nothing when it is gone. Every losing claim on a key the Service now claims is noted as a
+ * conflict (in->note). Returns 1 when that Service's virtual servers changed (the merged table
+ * may have changed), 0 when they are the same as before, or -ENOMEM (the Service then claims
+ * nothing until its next update).
+ */
+int plan_merge_update(struct plan_merge *m, const struct plan_input *in, const char *key)
+    __attribute__((warn_unused_result));
+
+/*
+ * plan_merge_update() for every cached Service and every merged one that is gone; each losing
+ * claim on a key a changed Service claims is noted once, after all of them are in. 1 when
+ * anything changed, 0, or -ENOMEM.
+ */
+int plan_merge_update_all(struct plan_merge *m, const struct plan_input *in)
+    __attribute__((warn_unused_result));
+
+/*
+ * The merged table: for each key, the winning claim, sorted by key. ret_view borrows the
+ * merge's memory: it is valid until the next update, and must not be cleared. 0 or -ENOMEM.
+ */
+int plan_merge_table(struct plan_merge *m, struct plan_table *ret_view)
+    __attribute__((warn_unused_result));
+
+/*
+ * Moves the merged table into ret (empty), which the caller frees with plan_table_clear(). m is
+ * then only to be freed. Returns the number of virtual servers or -ENOMEM (ret left empty).
+ */
+int plan_merge_take(struct plan_merge *m, struct plan_table *ret)
+    __attribute__((warn_unused_result));
+
+/* How many Services have at least one virtual server. */
+size_t plan_merge_count_services(const struct plan_merge *m);
 
 /* ---- Node addresses (lib/plan_node.c) ---- */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the daemon's incremental plan (cmd/daemon_plan.c): after any sequence of
- * changes, re-planning only the changed Services gives exactly plan_build()'s table on the same
- * cache (random changes with many cross-Service conflicts, several seeds), and the change
+ * Unit tests for the merge of claims (lib/plan_merge.c), as the daemon uses it: after any
+ * sequence of changes, re-planning only the changed Services gives exactly plan_build()'s table
+ * (a fresh merge of everything) on the same cache (random changes with many cross-Service conflicts, several seeds), and the change
  * reporting (1 only when a Service's virtual servers moved).
  */
 #include <setjmp.h>
@@ -16,7 +16,6 @@
 
 #include <cmocka.h>
 
-#include "daemon_internal.h"
 #include "kube_cache.h"
 #include "kube_model.h"
 #include "log.h"
@@ -199,14 +198,14 @@ static char *table_text(const struct plan_table *t)
 	return buf;
 }
 
-static void expect_same_as_build(struct daemon_plan *p, const struct plan_input *in,
+static void expect_same_as_build(struct plan_merge *p, const struct plan_input *in,
 				 const char *what)
 {
 	struct plan_table full = {0}, view;
 	char *want, *got;
 
 	assert_true(plan_build(in, &full) >= 0);
-	assert_int_equal(daemon_plan_table(p, &view), 0);
+	assert_int_equal(plan_merge_table(p, &view), 0);
 	want = table_text(&full);
 	got = table_text(&view);
 	if (strcmp(want, got) != 0) {
@@ -221,7 +220,7 @@ static void expect_same_as_build(struct daemon_plan *p, const struct plan_input 
 }
 
 /* Applies the cache's changes to the plan, as the daemon's loop does. */
-static void apply_changes(struct daemon_plan *p, struct kube_cache *cache,
+static void apply_changes(struct plan_merge *p, struct kube_cache *cache,
 			  const struct plan_input *in)
 {
 	char **keys = NULL;
@@ -230,7 +229,7 @@ static void apply_changes(struct daemon_plan *p, struct kube_cache *cache,
 
 	assert_int_equal(kube_cache_take_changes(cache, &keys, &n, &node_changed), 0);
 	for (size_t i = 0; i < n; i++)
-		assert_true(daemon_plan_update(p, in, keys[i]) >= 0);
+		assert_true(plan_merge_update(p, in, keys[i]) >= 0);
 	kube_cache_changes_free(keys, n);
 }
 
@@ -245,7 +244,7 @@ static void test_random_changes_equal_plan_build(void **state)
 	log_quiet(true);
 	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
 		struct kube_cache *cache = kube_cache_new();
-		struct daemon_plan *p = daemon_plan_new();
+		struct plan_merge *p = plan_merge_new();
 		unsigned version = 1;
 		struct plan_input in = {
 		    .cache = cache,
@@ -290,7 +289,7 @@ static void test_random_changes_equal_plan_build(void **state)
 			if (step % 50 == 49) {
 				/* The node addresses move: everything is re-planned. */
 				in.n_node_addrs = in.n_node_addrs == 2 ? 1 : 2;
-				assert_true(daemon_plan_update_all(p, &in) >= 0);
+				assert_true(plan_merge_update_all(p, &in) >= 0);
 				(void)snprintf(what, sizeof(what), "seed=%llu step=%u update_all",
 					       (unsigned long long)seeds[s], step);
 				expect_same_as_build(p, &in, what);
@@ -306,8 +305,8 @@ static void test_random_changes_equal_plan_build(void **state)
 			}
 		apply_changes(p, cache, &in);
 		expect_same_as_build(p, &in, "all deleted");
-		assert_int_equal(daemon_plan_count_services(p), 0);
-		p = daemon_plan_free(p);
+		assert_int_equal(plan_merge_count_services(p), 0);
+		p = plan_merge_free(p);
 		cache = kube_cache_free(cache);
 	}
 	log_quiet(false);
@@ -334,11 +333,11 @@ static struct kube_service *clusterip_service(const char *name, unsigned last_oc
 	return s;
 }
 
-/* What daemon_plan_update() reports, case by case. */
+/* What plan_merge_update() reports, case by case. */
 static void test_update_reports_changes(void **state)
 {
 	struct kube_cache *cache = kube_cache_new();
-	struct daemon_plan *p = daemon_plan_new();
+	struct plan_merge *p = plan_merge_new();
 	struct plan_input in = {.cache = cache, .node_name = "node-a"};
 	struct plan_table view;
 
@@ -348,30 +347,106 @@ static void test_update_reports_changes(void **state)
 
 	/* new Service */
 	assert_int_equal(kube_cache_put_service(cache, clusterip_service("web", 1, 1)), 1);
-	assert_int_equal(daemon_plan_update(p, &in, "default/web"), 1);
+	assert_int_equal(plan_merge_update(p, &in, "default/web"), 1);
 	/* the same again (another resourceVersion, same fields) */
 	assert_int_equal(kube_cache_put_service(cache, clusterip_service("web", 1, 2)), 0);
-	assert_int_equal(daemon_plan_update(p, &in, "default/web"), 0);
+	assert_int_equal(plan_merge_update(p, &in, "default/web"), 0);
 	/* a second Service on the same key loses: its own table has it, the merged one not */
 	assert_int_equal(kube_cache_put_service(cache, clusterip_service("aaa", 1, 3)), 1);
-	assert_int_equal(daemon_plan_update(p, &in, "default/aaa"), 1);
-	assert_int_equal(daemon_plan_table(p, &view), 0);
+	assert_int_equal(plan_merge_update(p, &in, "default/aaa"), 1);
+	assert_int_equal(plan_merge_table(p, &view), 0);
 	assert_int_equal(view.n_vs, 1);
 	/* by name order "aaa" wins the ClusterIP tie */
 	assert_string_equal(view.vs[0].svc_name, "aaa");
 	/* the winner goes: the other Service's claim takes over without re-planning it */
 	assert_int_equal(kube_cache_delete_service(cache, "default", "aaa"), 1);
-	assert_int_equal(daemon_plan_update(p, &in, "default/aaa"), 1);
-	assert_int_equal(daemon_plan_table(p, &view), 0);
+	assert_int_equal(plan_merge_update(p, &in, "default/aaa"), 1);
+	assert_int_equal(plan_merge_table(p, &view), 0);
 	assert_int_equal(view.n_vs, 1);
 	assert_string_equal(view.vs[0].svc_name, "web");
 	/* an unknown key: nothing */
-	assert_int_equal(daemon_plan_update(p, &in, "default/nothing"), 0);
-	assert_int_equal(daemon_plan_update(p, &in, "no-slash"), 0);
-	assert_int_equal(daemon_plan_count_services(p), 1);
-	daemon_plan_free(p);
+	assert_int_equal(plan_merge_update(p, &in, "default/nothing"), 0);
+	assert_int_equal(plan_merge_update(p, &in, "no-slash"), 0);
+	assert_int_equal(plan_merge_count_services(p), 1);
+	plan_merge_free(p);
 	kube_cache_free(cache);
 	log_quiet(false);
+}
+
+/* The notes a merge or plan_build() gives, one "kind Object ns/name: detail" line each. */
+struct notes {
+	char *text;
+	size_t len;
+	FILE *f;
+};
+
+static void notes_collect(const struct plan_note *note, void *userdata)
+{
+	struct notes *n = userdata;
+
+	fprintf(n->f, "%s %s %s/%s: %s\n", plan_note_kind_to_string(note->kind),
+		kube_kind_to_string(note->object_kind), note->ns, note->name, note->detail);
+}
+
+static const char *notes_take(struct notes *n)
+{
+	static char got[1024];
+
+	assert_int_equal(fflush(n->f), 0);
+	(void)snprintf(got, sizeof(got), "%s", n->text ? n->text : "");
+	rewind(n->f);
+	if (n->text)
+		n->text[0] = '\0';
+	return got;
+}
+
+/*
+ * Conflicts are noted by the merge itself, for the daemon as for plan_build(): a Service that
+ * arrives and beats another's claim makes the loser noted, though the loser did not change.
+ */
+static void test_conflict_notes(void **state)
+{
+	static const char lost[] = "conflict Service default/zzz: externalIP 10.96.0.1:80/TCP "
+				   "already used by ClusterIP of default/web\n";
+	struct kube_cache *cache = kube_cache_new();
+	struct plan_merge *p = plan_merge_new();
+	struct notes n = {0};
+	struct plan_input in = {.cache = cache, .node_name = "node-a", .note = notes_collect};
+	struct plan_table full = {0};
+	struct kube_service *zzz = clusterip_service("zzz", 2, 1);
+
+	(void)state;
+	n.f = open_memstream(&n.text, &n.len);
+	assert_non_null(n.f);
+	in.note_userdata = &n;
+	zzz->external_ips = calloc(1, sizeof(*zzz->external_ips));
+	assert_non_null(zzz->external_ips);
+	zzz->external_ips[0] = addr4(10, 96, 0, 1);
+	zzz->n_external_ips = 1;
+
+	assert_int_equal(kube_cache_put_service(cache, zzz), 1);
+	assert_int_equal(plan_merge_update(p, &in, "default/zzz"), 1);
+	assert_string_equal(notes_take(&n), "");
+	/* web's ClusterIP takes zzz's externalIP key: zzz's claim is noted as lost */
+	assert_int_equal(kube_cache_put_service(cache, clusterip_service("web", 1, 2)), 1);
+	assert_int_equal(plan_merge_update(p, &in, "default/web"), 1);
+	assert_string_equal(notes_take(&n), lost);
+	/* plan_build() on the same cache notes the same, once */
+	assert_true(plan_build(&in, &full) >= 0);
+	assert_string_equal(notes_take(&n), lost);
+	/* an unrelated Service changes: no conflict is noted again */
+	assert_int_equal(kube_cache_put_service(cache, clusterip_service("other", 3, 3)), 1);
+	assert_int_equal(plan_merge_update(p, &in, "default/other"), 1);
+	assert_string_equal(notes_take(&n), "");
+	/* re-planning everything with no change notes nothing either */
+	assert_int_equal(plan_merge_update_all(p, &in), 0);
+	assert_string_equal(notes_take(&n), "");
+
+	plan_table_clear(&full);
+	plan_merge_free(p);
+	kube_cache_free(cache);
+	fclose(n.f);
+	free(n.text);
 }
 
 int main(void)
@@ -379,6 +454,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_changes_equal_plan_build),
 	    cmocka_unit_test(test_update_reports_changes),
+	    cmocka_unit_test(test_conflict_notes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
