@@ -20,6 +20,7 @@
 #include "kube_model.h"
 #include "net_addr.h"
 #include "plan.h"
+#include "test_plan_util.h"
 
 /* ---- Hand-built objects ---- */
 
@@ -209,20 +210,6 @@ static struct kube_endpoint_slice *t_slice(const struct t_slice *t)
 
 /* ---- Running a case ---- */
 
-struct t_notes {
-	char *buf;
-	size_t size;
-	FILE *stream;
-};
-
-static void t_on_note(const struct plan_note *note, void *userdata)
-{
-	struct t_notes *notes = userdata;
-
-	fprintf(notes->stream, "%s %s %s/%s: %s\n", plan_note_kind_to_string(note->kind),
-		kube_kind_to_string(note->object_kind), note->ns, note->name, note->detail);
-}
-
 static int t_line_compare(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -271,7 +258,7 @@ static struct kube_cache *t_cache_fill(const struct t_case *c)
 
 /* Plans the whole cache and returns the ipvsadm text; notes go to notes (may be NULL). */
 static char *t_plan_text(const struct kube_cache *cache, const struct t_case *c,
-			 struct t_notes *notes)
+			 struct test_notes *notes)
 {
 	struct net_addr node_addrs[4];
 	size_t n_addrs = 0;
@@ -289,7 +276,7 @@ static char *t_plan_text(const struct kube_cache *cache, const struct t_case *c,
 		.n_node_addrs = n_addrs,
 		.scheduler = c->sched,
 		.proxy_name = c->proxy_name,
-		.note = notes ? t_on_note : NULL,
+		.note = notes ? test_notes_on_note : NULL,
 		.note_userdata = notes,
 	};
 	int n = plan_build(&in, &table);
@@ -312,7 +299,7 @@ static char *t_plan_text(const struct kube_cache *cache, const struct t_case *c,
 static void t_run_case(const struct t_case *c)
 {
 	struct kube_cache *cache = t_cache_fill(c);
-	struct t_notes notes = { 0 };
+	struct test_notes notes = { 0 };
 	char *got, *got_notes, *want_notes;
 
 	notes.stream = open_memstream(&notes.buf, &notes.size);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "net_addr.h"
 #include "plan.h"
+#include "test_plan_util.h"
 
 static FILE *devnull;
 
@@ -373,30 +374,16 @@ static void test_update_reports_changes(void **state)
 	log_quiet(false);
 }
 
-/* The notes a merge or plan_build() gives, one "kind Object ns/name: detail" line each. */
-struct notes {
-	char *text;
-	size_t len;
-	FILE *f;
-};
-
-static void notes_collect(const struct plan_note *note, void *userdata)
-{
-	struct notes *n = userdata;
-
-	fprintf(n->f, "%s %s %s/%s: %s\n", plan_note_kind_to_string(note->kind),
-		kube_kind_to_string(note->object_kind), note->ns, note->name, note->detail);
-}
-
-static const char *notes_take(struct notes *n)
+/* The notes written since the last call. */
+static const char *notes_take(struct test_notes *n)
 {
 	static char got[1024];
 
-	assert_int_equal(fflush(n->f), 0);
-	(void)snprintf(got, sizeof(got), "%s", n->text ? n->text : "");
-	rewind(n->f);
-	if (n->text)
-		n->text[0] = '\0';
+	assert_int_equal(fflush(n->stream), 0);
+	(void)snprintf(got, sizeof(got), "%s", n->buf ? n->buf : "");
+	rewind(n->stream);
+	if (n->buf)
+		n->buf[0] = '\0';
 	return got;
 }
 
@@ -410,14 +397,14 @@ static void test_conflict_notes(void **state)
 				   "already used by ClusterIP of default/web\n";
 	struct kube_cache *cache = kube_cache_new();
 	struct plan_merge *p = plan_merge_new();
-	struct notes n = {0};
-	struct plan_input in = {.cache = cache, .node_name = "node-a", .note = notes_collect};
+	struct test_notes n = {0};
+	struct plan_input in = {.cache = cache, .node_name = "node-a", .note = test_notes_on_note};
 	struct plan_table full = {0};
 	struct kube_service *zzz = clusterip_service("zzz", 2, 1);
 
 	(void)state;
-	n.f = open_memstream(&n.text, &n.len);
-	assert_non_null(n.f);
+	n.stream = open_memstream(&n.buf, &n.size);
+	assert_non_null(n.stream);
 	in.note_userdata = &n;
 	zzz->external_ips = calloc(1, sizeof(*zzz->external_ips));
 	assert_non_null(zzz->external_ips);
@@ -445,8 +432,8 @@ static void test_conflict_notes(void **state)
 	plan_table_clear(&full);
 	plan_merge_free(p);
 	kube_cache_free(cache);
-	fclose(n.f);
-	free(n.text);
+	fclose(n.stream);
+	free(n.buf);
 }
 
 int main(void)
