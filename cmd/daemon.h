@@ -16,7 +16,8 @@ struct plan_table;
 
 /* Runs until SIGTERM or SIGINT (or a fatal start-up error). Leaves the kernel state in place
  * on exit. Returns the process exit code: 0 after a clean stop, 1 when it could not start
- * (cannot take the IPVS lock, cannot load IPVS, cannot bind the health port, bad source). */
+ * (cannot take the IPVS lock, cannot load IPVS, cannot bind the health port, bad source), 2
+ * when the kernel has no such scheduler (ipvs_node_open()'s -ENOPKG). */
 int daemon_run(const struct kube_options *opts);
 
 /*

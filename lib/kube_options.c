@@ -164,10 +164,12 @@ int kube_options_set_scheduler(struct kube_options *o, const char *value, bool a
 	/* kube-proxy reads an empty scheduler as its default. */
 	if (!value[0])
 		value = PLAN_SCHEDULER_DEFAULT;
+	/* Any name the kernel might have: kipvs run asks the kernel at start (as kube-proxy). */
 	if (!plan_scheduler_is_valid(value)) {
 		snprintf(why, why_size,
-			 "unknown scheduler (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, "
-			 "mh, twos)");
+			 "a scheduler name: 1 to %d letters, digits, '_' or '-' (rr, wrr, lc, wlc, "
+			 "sh, mh, ...)",
+			 PLAN_SCHEDULER_MAX - 1);
 		return -EINVAL;
 	}
 	return kube_options_string_set(&o->scheduler, value);

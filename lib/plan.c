@@ -89,21 +89,6 @@ void plan_table_clear(struct plan_table *table)
 	table->n_vs = 0;
 }
 
-bool plan_scheduler_is_valid(const char *name)
-{
-	static const char *const known[] = {
-	    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
-	    "sh", "sed", "nq", "fo",  "ovf",  "mh",    "twos",
-	};
-
-	if (!name)
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		if (strcmp(name, known[i]) == 0)
-			return true;
-	return false;
-}
-
 const char *plan_service_skip_reason(const struct kube_service *svc, const char *proxy_name)
 {
 	if (svc->type == KUBE_SVC_EXTERNAL_NAME)
@@ -339,6 +324,7 @@ static int plan_vs_list_add(struct plan_vs_list *list, const struct plan_input *
 	vs->proto = port->proto;
 	vs->port = vport;
 	(void)snprintf(vs->scheduler, sizeof(vs->scheduler), "%s", sched);
+	vs->sched_flags = plan_scheduler_flags(sched);
 	vs->persistent = svc->affinity_client_ip;
 	vs->timeout = svc->affinity_client_ip ? svc->affinity_timeout : 0;
 	if (vs->persistent && vs->timeout == 0)

@@ -15,7 +15,18 @@
 #include "kube_model.h"
 #include "net_addr.h"
 
-#define PLAN_SCHEDULER_MAX 16
+#define PLAN_SCHEDULER_MAX 16 /* the kernel's IP_VS_SCHEDNAME_MAXLEN, with the NUL */
+
+/*
+ * Scheduler flags (`ipvsadm -b`), with the kernel's values (IP_VS_SVC_F_SCHED1..3). Their
+ * meaning depends on the scheduler: sh and mh read FALLBACK (sh-fallback, mh-fallback: a
+ * connection that hashes to an unavailable destination, e.g. one at weight 0, goes to the next
+ * available one) and PORT (sh-port, mh-port: the source port is hashed too).
+ */
+#define PLAN_SCHED_F_FALLBACK 0x0008u
+#define PLAN_SCHED_F_PORT 0x0010u
+#define PLAN_SCHED_F_3 0x0020u
+#define PLAN_SCHED_F_MASK (PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT | PLAN_SCHED_F_3)
 
 enum plan_vs_kind {
 	PLAN_VS_CLUSTER_IP,
@@ -40,6 +51,7 @@ struct plan_vs {
 	enum kube_proto proto;
 	uint16_t port;
 	char scheduler[PLAN_SCHEDULER_MAX];
+	uint32_t sched_flags;	 /* PLAN_SCHED_F_*, from the scheduler (plan_scheduler_flags()) */
 	bool persistent;	 /* ClientIP affinity: persistence with a full-length netmask */
 	uint32_t timeout;	 /* persistence timeout in seconds, when persistent */
 	struct plan_dest *dests; /* sorted by (address, port) */
@@ -111,9 +123,6 @@ struct plan_input {
 };
 
 #define PLAN_SCHEDULER_DEFAULT "rr"
-
-/* True when name is an IPVS scheduler the kernel ships (rr, wrr, lc, ..., mh, twos). */
-bool plan_scheduler_is_valid(const char *name);
 
 /*
  * Why the Service gets no virtual server ("type ExternalName", "headless", a label), or NULL
@@ -191,6 +200,33 @@ int plan_merge_take(struct plan_merge *m, struct plan_table *ret)
 /* How many Services have at least one virtual server. */
 size_t plan_merge_count_services(const struct plan_merge *m);
 
+/* ---- The scheduler's name and flags (lib/plan_sched.c) ---- */
+
+/*
+ * True when name can be an IPVS scheduler: 1 to PLAN_SCHEDULER_MAX - 1 ASCII letters, digits,
+ * '_' or '-'. Whether the kernel has it is only known by asking it (kipvs run probes it).
+ */
+bool plan_scheduler_is_valid(const char *name);
+/*
+ * The scheduler flags every virtual server of that scheduler gets: mh hashes the source port
+ * (as kube-proxy sets it) and, like sh, skips a destination at weight 0 (draining or
+ * terminating) instead of failing the connection; 0 for the others.
+ */
+uint32_t plan_scheduler_flags(const char *name);
+/*
+ * Writes flags (PLAN_SCHED_F_*) as `ipvsadm -b` names into buf: "mh-fallback,mh-port" for mh,
+ * "sh-..." for sh, "flag-1,flag-2,flag-3" for other schedulers; "" when flags has none. Returns
+ * buf (PLAN_SCHED_FLAGS_STRLEN bytes).
+ */
+#define PLAN_SCHED_FLAGS_STRLEN 32
+const char *plan_sched_flags_format(const char *scheduler, uint32_t flags, char *buf);
+/*
+ * Reads `ipvsadm -b` names (comma-separated; "flag-N" for any scheduler, "<sched>-fallback" and
+ * "<sched>-port" for sh and mh) into *ret_flags. 0, or -EINVAL for an unknown name.
+ */
+int plan_sched_flags_parse(const char *scheduler, const char *text, uint32_t *ret_flags)
+    __attribute__((warn_unused_result));
+
 /* ---- Node addresses (lib/plan_node.c) ---- */
 
 /*
@@ -211,7 +247,7 @@ int plan_node_addrs_resolve(const struct net_addr *node_ips, size_t n_node_ips,
 
 /*
  * Writes the table as `ipvsadm -Sn` would print it: each virtual server line
- * ("-A -t 10.0.0.1:80 -s rr -p 10800") followed by its real server lines
+ * ("-A -t 10.0.0.1:80 -s mh -p 10800 -b mh-fallback,mh-port") followed by its real server lines
  * ("-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 1"), in the table's order. 0 or -EIO.
  */
 int plan_table_write(const struct plan_table *table, FILE *stream)

@@ -60,8 +60,8 @@ n=$(grep -c "field=conntrack.maxPerCore" "$tmp/err")
 grep -q "field=mode value=iptables" "$tmp/err" || fail "mode iptables not warned"
 [ -s "$tmp/out" ] || fail "no plan printed with warnings"
 
-printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: fastest\n' >"$tmp/bad.yaml"
-check "invalid field exits 2"    2 "kipvs: invalid value \"fastest\" for ipvs.scheduler in $tmp/bad.yaml" --config "$tmp/bad.yaml" --from "$s1"
+printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: a/b\n' >"$tmp/bad.yaml"
+check "invalid field exits 2"    2 "kipvs: invalid value \"a/b\" for ipvs.scheduler in $tmp/bad.yaml" --config "$tmp/bad.yaml" --from "$s1"
 check "invalid field hints"      2 "Try 'kipvs plan --help'."     --config "$tmp/bad.yaml" --from "$s1"
 check "missing file exits 2"     2 "for --config"                 --config "$tmp/none.yaml" --from "$s1"
 check "invalid flag exits 2"     2 "kipvs: invalid value \"5x\" for --sync-timeout: not a duration" --from "$s1" --sync-timeout 5 --sync-timeout 5x

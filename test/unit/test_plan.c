@@ -683,6 +683,36 @@ static const struct t_case plan_cases[] = {
 			"-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 1\n",
 	},
 	{
+		/* mh-port as kube-proxy sets it; mh-fallback so that a weight 0 takes no hash. */
+		.name = "mh: source port hashed, fallback past a draining real server",
+		.svcs = { { .name = "web", .cluster_ips = { "10.0.0.1" },
+			    .ports = { { "", TCP, 80 } }, .affinity = true, .timeout = 30 },
+			  { .name = "plain", .cluster_ips = { "10.0.0.2" },
+			    .ports = { { "", UDP, 53 } } } },
+		.slices = { { .name = "web-1", .svc = "web", .family = AF_INET,
+			      .ports = { { "", TCP, 8080 } },
+			      .eps = { { "10.1.0.5", "st", "n1" }, { "10.1.0.6", "rs", "n1" } } } },
+		.sched = "mh",
+		.want = "-A -t 10.0.0.1:80 -s mh -p 30 -b mh-fallback,mh-port\n"
+			"-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 0\n"
+			"-a -t 10.0.0.1:80 -r 10.1.0.6:8080 -m -w 1\n"
+			"-A -u 10.0.0.2:53 -s mh -b mh-fallback,mh-port\n",
+	},
+	{
+		.name = "sh: fallback only, the source address alone is hashed",
+		.svcs = { { .name = "web", .cluster_ips = { "10.0.0.1" },
+			    .ports = { { "", TCP, 80 } } } },
+		.sched = "sh",
+		.want = "-A -t 10.0.0.1:80 -s sh -b sh-fallback\n",
+	},
+	{
+		.name = "the other schedulers get no flags",
+		.svcs = { { .name = "web", .cluster_ips = { "10.0.0.1" },
+			    .ports = { { "", TCP, 80 } } } },
+		.sched = "twos",
+		.want = "-A -t 10.0.0.1:80 -s twos\n",
+	},
+	{
 		.name = "two Services on one externalIP:port: the first by namespace/name wins",
 		.svcs = { { .ns = "b", .name = "one", .cluster_ips = { "10.0.0.21" },
 			    .ports = { { "", TCP, 80 } }, .external_ips = { "192.0.2.50" } },
@@ -918,10 +948,54 @@ static void test_plan_scheduler_names(void **state)
 	assert_true(plan_scheduler_is_valid("rr"));
 	assert_true(plan_scheduler_is_valid("wlc"));
 	assert_true(plan_scheduler_is_valid("mh"));
+	/* Any name a module could have: the kernel says whether it has it. */
+	assert_true(plan_scheduler_is_valid("roundrobin"));
+	assert_true(plan_scheduler_is_valid("My_sched-2"));
+	assert_true(plan_scheduler_is_valid("abcdefghijklmno"));
+	assert_false(plan_scheduler_is_valid("abcdefghijklmnop")); /* 16: no room for the NUL */
 	assert_false(plan_scheduler_is_valid(""));
-	assert_false(plan_scheduler_is_valid("RR"));
-	assert_false(plan_scheduler_is_valid("roundrobin"));
+	assert_false(plan_scheduler_is_valid("r r"));
+	assert_false(plan_scheduler_is_valid("../rr"));
 	assert_false(plan_scheduler_is_valid(NULL));
+}
+
+/* The flags of each scheduler, and their `ipvsadm -b` names both ways. */
+static void test_plan_sched_flags(void **state)
+{
+	static const struct {
+		const char *sched;
+		uint32_t flags;
+		const char *text; /* as ipvsadm -Sn prints it */
+	} cases[] = {
+		{ "mh", PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT, "mh-fallback,mh-port" },
+		{ "mh", PLAN_SCHED_F_PORT, "mh-port" },
+		{ "sh", PLAN_SCHED_F_FALLBACK, "sh-fallback" },
+		{ "sh", PLAN_SCHED_F_MASK, "sh-fallback,sh-port,flag-3" },
+		{ "rr", PLAN_SCHED_F_FALLBACK, "flag-1" },
+		{ "rr", PLAN_SCHED_F_MASK, "flag-1,flag-2,flag-3" },
+		{ "rr", 0, "" },
+	};
+	char buf[PLAN_SCHED_FLAGS_STRLEN];
+	uint32_t flags;
+
+	(void)state;
+	assert_int_equal(plan_scheduler_flags("mh"), PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT);
+	assert_int_equal(plan_scheduler_flags("sh"), PLAN_SCHED_F_FALLBACK);
+	assert_int_equal(plan_scheduler_flags("rr"), 0);
+	assert_int_equal(plan_scheduler_flags("dh"), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s %s\n", cases[i].sched, cases[i].text);
+		assert_string_equal(plan_sched_flags_format(cases[i].sched, cases[i].flags, buf),
+				    cases[i].text);
+		assert_int_equal(plan_sched_flags_parse(cases[i].sched, cases[i].text, &flags), 0);
+		assert_int_equal(flags, cases[i].flags);
+	}
+	/* ipvsadm takes the generic names under any scheduler, the named ones only under theirs. */
+	assert_int_equal(plan_sched_flags_parse("mh", "flag-2,flag-1", &flags), 0);
+	assert_int_equal(flags, PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT);
+	assert_int_equal(plan_sched_flags_parse("rr", "mh-port", &flags), -EINVAL);
+	assert_int_equal(plan_sched_flags_parse("mh", "sh-port", &flags), -EINVAL);
+	assert_int_equal(plan_sched_flags_parse("mh", "mh-portx", &flags), -EINVAL);
 }
 
 static void test_plan_key_order(void **state)
@@ -948,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_plan_vs_metadata),
 		cmocka_unit_test(test_plan_node_addrs),
 		cmocka_unit_test(test_plan_scheduler_names),
+		cmocka_unit_test(test_plan_sched_flags),
 		cmocka_unit_test(test_plan_key_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,7 +88,7 @@ check "unknown option exits 2"     2 "unknown option '--frob'"   --from "$s1" --
 check "bad --node-ip exits 2"      2 "--node-ip"                 --from "$s1" --node-ip 10.0.0.300
 check "bad CIDR exits 2"           2 "--nodeport-addresses"      --from "$s1" --nodeport-addresses 10.0.0.0/40
 check "bare address is no CIDR"    2 "--nodeport-addresses"      --from "$s1" --nodeport-addresses 10.0.0.1
-check "unknown scheduler exits 2"  2 "--ipvs-scheduler"          --from "$s1" --ipvs-scheduler fastest
+check "bad scheduler name exits 2" 2 "--ipvs-scheduler"         --from "$s1" --ipvs-scheduler 'r r'
 check "bad --sync-timeout exits 2" 2 "--sync-timeout"            --from "$s1" --sync-timeout -3
 check "missing value exits 2"      2 "needs a value"             --from
 check "stray argument exits 2"     2 "unexpected argument"       --from "$s1" extra
