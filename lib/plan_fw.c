@@ -104,15 +104,13 @@ static int plan_fw_push(struct plan_fw_builder *b, const struct plan_fw_elem *e)
 	return 0;
 }
 
-/* An element of `set` with the virtual server's address (or only its family) and proto . port. */
+/* An element of `set` with the virtual server's address . proto . port. */
 static int plan_fw_push_vs(struct plan_fw_builder *b, enum plan_fw_set set,
-			   const struct plan_vs *vs, bool with_addr)
+			   const struct plan_vs *vs)
 {
-	struct plan_fw_elem e = {.set = set, .proto = vs->proto, .port = vs->port};
+	struct plan_fw_elem e = {
+	    .set = set, .addr = vs->addr, .proto = vs->proto, .port = vs->port};
 
-	e.addr.family = vs->addr.family;
-	if (with_addr)
-		e.addr = vs->addr;
 	return plan_fw_push(b, &e);
 }
 
@@ -134,20 +132,25 @@ static int plan_fw_add_vs(struct plan_fw_builder *b, const struct plan_fw_input 
 
 	switch (vs->kind) {
 	case PLAN_VS_CLUSTER_IP:
-		r = plan_fw_push_vs(b, PLAN_FW_SET_CLUSTER_IP, vs, true);
+		r = plan_fw_push_vs(b, PLAN_FW_SET_CLUSTER_IP, vs);
 		break;
 	case PLAN_VS_EXTERNAL_IP:
 	case PLAN_VS_LOAD_BALANCER:
 		r = plan_fw_push_vs(b, local ? PLAN_FW_SET_EXTERNAL_LOCAL : PLAN_FW_SET_EXTERNAL,
-				    vs, true);
+				    vs);
 		if (r == 0 && none_local)
-			r = plan_fw_push_vs(b, PLAN_FW_SET_NO_LOCAL, vs, true);
+			r = plan_fw_push_vs(b, PLAN_FW_SET_NO_LOCAL, vs);
 		break;
 	case PLAN_VS_NODE_PORT:
+		/*
+		 * By the NodePort virtual server's address (a node address), never by port alone:
+		 * a ClusterIP, externalIP or LB address is local too, and one whose port is another
+		 * Service's nodePort must not be dropped or masqueraded as that NodePort.
+		 */
 		r = plan_fw_push_vs(b, local ? PLAN_FW_SET_NODE_PORT_LOCAL : PLAN_FW_SET_NODE_PORT,
-				    vs, false);
+				    vs);
 		if (r == 0 && none_local)
-			r = plan_fw_push_vs(b, PLAN_FW_SET_NODE_PORT_NO_LOCAL, vs, false);
+			r = plan_fw_push_vs(b, PLAN_FW_SET_NODE_PORT_NO_LOCAL, vs);
 		break;
 	case _PLAN_VS_KIND_MAX:
 		break;
@@ -195,7 +198,7 @@ static int plan_fw_add_vs(struct plan_fw_builder *b, const struct plan_fw_input 
 		}
 		/* Ranges only of the other family still restrict: every source is refused. */
 		if (any || svc->n_lb_source_ranges > 0)
-			r = plan_fw_push_vs(b, PLAN_FW_SET_LB_FILTERED, vs, true);
+			r = plan_fw_push_vs(b, PLAN_FW_SET_LB_FILTERED, vs);
 		if (r < 0)
 			return r;
 	}

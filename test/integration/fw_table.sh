@@ -43,7 +43,7 @@ expect_line "base created" "$out" "fw_driver: base created"
 expect_line "verified" "$out" "fw_driver: verified 8 elements"
 expect_eq "cluster_ip4" "$(fw_set_elements t cluster_ip4)" "10.96.0.10 . tcp . 80
 10.96.0.11 . tcp . 80"
-expect_eq "node_port4" "$(fw_set_elements t node_port4)" "tcp . 30080"
+expect_eq "node_port4" "$(fw_set_elements t node_port4)" "192.168.49.3 . tcp . 30080"
 expect_eq "vip4" "$(fw_set_elements t vip4)" "10.96.0.10
 10.96.0.11"
 expect_eq "hairpin4" "$(fw_set_elements t hairpin4)" "10.244.1.5 . tcp . 8080 . 10.244.1.5
@@ -68,7 +68,7 @@ expect_eq "handles unchanged" "$(handles)" "$h1"
 expect_eq "lb_source4" "$(fw_set_elements t lb_source4)" "203.0.113.7 . tcp . 443 . 192.0.2.0/24
 203.0.113.7 . tcp . 443 . 198.51.100.7"
 expect_eq "no_local4" "$(fw_set_elements t no_local4)" "203.0.113.7 . tcp . 443"
-expect_eq "node_port_no_local4" "$(fw_set_elements t node_port_no_local4)" "tcp . 30443"
+expect_eq "node_port_no_local4" "$(fw_set_elements t node_port_no_local4)" "192.168.49.3 . tcp . 30443"
 expect_eq "hc_node_port" "$(fw_set_elements t hc_node_port)" "tcp . 32000"
 expect_eq "node_port4 emptied" "$(fw_set_elements t node_port4)" ""
 expect_eq "foreign table untouched" "$(ip netns exec t nft -a list table ip other)" "$other_before"
