@@ -308,6 +308,7 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 				"meta mark | 0x%08x\n",
 				key, v, ip, v, FW_MASQ_MARK);
 	} else if (strcmp(chain, "output") == 0) {
+		fw_write_lb_filter(f, family); /* the node's own traffic keeps to the ranges too */
 		fprintf(f, "\t\t%s daddr @vip%c meta mark set meta mark | 0x%08x\n", ip, v,
 			FW_MASQ_MARK);
 		fprintf(f, "\t\t%s @node_port%c meta mark set meta mark | 0x%08x\n", key, v,

@@ -269,6 +269,47 @@ static const struct t_case cases[] = {
 		"lb_filtered 203.0.113.5 TCP 443\n",
     },
     {
+	.name = "lb source range holding a node address: the vip is an allowed source too",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"192.168.1.0/24", "198.51.100.0/24"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
+	.node_addrs = {"fd00:49::2", "192.168.1.2"},
+	.want = "vip 203.0.113.5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_source 203.0.113.5 TCP 443 192.168.1.0/24\n"
+		"lb_source 203.0.113.5 TCP 443 198.51.100.0/24\n"
+		"lb_source 203.0.113.5 TCP 443 203.0.113.5/32\n",
+    },
+    {
+	.name = "lb source ranges without a node address: the vip is no allowed source",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"198.51.100.0/24"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "fd00:200::5", TCP, 443, "default/lb", {NULL}},
+	       {PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
+	.node_addrs = {"192.168.1.2", "fd00:49::2"},
+	.want = "vip 203.0.113.5\n"
+		"vip fd00:200::5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"external fd00:200::5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_filtered fd00:200::5 TCP 443\n"
+		"lb_source 203.0.113.5 TCP 443 198.51.100.0/24\n",
+    },
+    {
+	.name = "node address in a range of the other family only: nobody allowed",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"fd00:49::/64"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}},
+	       {PLAN_VS_LOAD_BALANCER, "fd00:200::5", TCP, 443, "default/lb", {NULL}}},
+	.node_addrs = {"192.168.1.2", "fd00:49::2"},
+	.want = "vip 203.0.113.5\n"
+		"vip fd00:200::5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"external fd00:200::5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_filtered fd00:200::5 TCP 443\n"
+		"lb_source fd00:200::5 TCP 443 fd00:49::/64\n"
+		"lb_source fd00:200::5 TCP 443 fd00:200::5/128\n",
+    },
+    {
 	.name = "externalip that is a node address is no vip",
 	.svcs = {{"default", "ext"}},
 	.vs = {{PLAN_VS_EXTERNAL_IP, "192.168.1.2", TCP, 8080, "default/ext", {NULL}}},
