@@ -91,6 +91,7 @@ enum plan_note_kind {
 	PLAN_NOTE_IGNORED,  /* part of an object cannot be used (e.g. an externalIP of another
 			       family) */
 	PLAN_NOTE_UNUSED,   /* an EndpointSlice that serves no cached Service */
+	PLAN_NOTE_REFUSED,  /* a filter lets no source in (source ranges of the other family) */
 	_PLAN_NOTE_KIND_MAX,
 };
 
@@ -118,7 +119,7 @@ struct plan_input {
 	size_t n_node_addrs;
 	const char *scheduler;	/* NULL or "": "rr" */
 	const char *proxy_name; /* --service-proxy-name; NULL when not given */
-	plan_note_fn note;	/* optional: told of skipped, unused and conflicting objects */
+	plan_note_fn note;	/* optional: told of every kind of note above */
 	void *note_userdata;
 };
 

@@ -50,6 +50,7 @@ struct t_svc {
 	struct t_port ports[T_MAX];
 	const char *external_ips[T_MAX];
 	struct t_lb lb[T_MAX];
+	const char *ranges[T_MAX]; /* loadBalancerSourceRanges */
 	bool affinity;
 	uint32_t timeout; /* 0: the decoder's default */
 	enum kube_traffic_policy etp, itp;
@@ -159,6 +160,15 @@ static struct kube_service *t_service(const struct t_svc *t, const char *rv)
 		}
 	}
 	svc->n_lb_ingress = n;
+	for (n = 0; n < T_MAX && t->ranges[n]; n++)
+		;
+	if (n > 0) {
+		svc->lb_source_ranges = calloc(n, sizeof(*svc->lb_source_ranges));
+		assert_non_null(svc->lb_source_ranges);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(net_prefix_parse(t->ranges[i], &svc->lb_source_ranges[i]), 0);
+	}
+	svc->n_lb_source_ranges = n;
 	svc->affinity_client_ip = t->affinity;
 	svc->affinity_timeout = t->timeout ? t->timeout : KUBE_AFFINITY_TIMEOUT_DEFAULT;
 	svc->external_policy = t->etp;
@@ -518,6 +528,29 @@ static const struct t_case plan_cases[] = {
 			"-a -t 192.0.2.21:80 -r 10.1.0.9:80 -m -w 1\n",
 		.want_notes = "ignored Service default/ext: externalIP fd00::20 is of an IP family "
 			      "the Service does not have\n",
+	},
+	{
+		.name = "LB source ranges of one family: the other family's LB addresses are noted",
+		.svcs = { { .name = "lbr", .type = KUBE_SVC_LOAD_BALANCER,
+			    .cluster_ips = { "10.0.0.7", "fd00::7" }, .ports = { { "", TCP, 80 } },
+			    .lb = { { "203.0.113.7" }, { "fd00:200::7" } },
+			    .ranges = { "192.0.2.0/24" } } },
+		.want = "-A -t 10.0.0.7:80 -s rr\n"
+			"-A -t 203.0.113.7:80 -s rr\n"
+			"-A -t [fd00::7]:80 -s rr\n"
+			"-A -t [fd00:200::7]:80 -s rr\n",
+		.want_notes = "refused Service default/lbr: loadBalancerSourceRanges has no IPv6 "
+			      "range: every IPv6 source is refused at the load balancer addresses\n",
+	},
+	{
+		.name = "LB source ranges of another family, no LB address of the Service's: no note",
+		.svcs = { { .name = "lbp", .type = KUBE_SVC_LOAD_BALANCER,
+			    .cluster_ips = { "10.0.0.8" }, .ports = { { "", TCP, 80 } },
+			    .lb = { { "203.0.113.8", true }, { "fd00:200::8" } },
+			    .ranges = { "fd00::/8" } } },
+		.want = "-A -t 10.0.0.8:80 -s rr\n",
+		.want_notes = "ignored Service default/lbp: load balancer ingress fd00:200::8 is of "
+			      "an IP family the Service does not have\n",
 	},
 	{
 		.name = "LB ingress: VIP mode programmed, ipMode Proxy not",
