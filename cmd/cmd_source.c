@@ -125,16 +125,26 @@ int cmd_source_plan_fw(const struct kube_options *o, const char *who,
 	if (r < 0)
 		return r;
 
-	n_addrs = plan_node_addrs_resolve(o->node_ips, o->n_node_ips, kube_cache_get_node(cache),
-					  o->nodeport_cidrs, o->n_nodeport_cidrs, &node_addrs);
+	/* plan cannot see this node's interfaces: the Node object's addresses stand in. */
+	const struct plan_node_addrs_input ain = {
+	    .node_name = o->hostname,
+	    .node = kube_cache_get_node(cache),
+	    .node_ips = o->node_ips,
+	    .n_node_ips = o->n_node_ips,
+	    .cidrs = o->nodeport_cidrs,
+	    .n_cidrs = o->n_nodeport_cidrs,
+	};
+	n_addrs = plan_node_addrs_resolve(&ain, &node_addrs);
 	if (n_addrs < 0) {
 		fprintf(stderr, "%s: out of memory\n", who);
 		return n_addrs;
 	}
-	if (n_addrs == 0)
-		log_write(LOG_LEVEL_WARN, "plan", "no node address: no NodePort virtual server",
-			  "node=%s hint=\"pass --node-ip, or include this node's Node object\"",
-			  o->hostname);
+	if (n_addrs == 0 && plan_cache_has_node_port(cache, o->proxy_name)) {
+		char fields[512];
+
+		log_write(LOG_LEVEL_WARN, "plan", PLAN_NODE_ADDRS_NONE_MSG, "%s",
+			  plan_node_addrs_none_fields(&ain, fields, sizeof(fields)));
+	}
 
 	const struct plan_input in = {
 		.cache = cache,
