@@ -5,6 +5,7 @@
  * table changed or drift must be repaired, and push the outcome to health/ (sync times, node
  * eligibility, health-check node ports, metrics) and to systemd (READY=1, STATUS=).
  */
+#include "daemon.h"
 #include "daemon_internal.h"
 
 #include <errno.h>
@@ -85,40 +86,42 @@ static int daemon_ifaddrs_read(const struct kube_options *o, struct net_addr **r
 	return (int)n;
 }
 
-bool daemon_node_addrs_from_interfaces(const struct daemon *d)
+bool daemon_node_addrs_from_interfaces(const struct kube_options *o)
 {
-	return d->opts->n_nodeport_cidrs > 0 && d->opts->n_node_ips == 0;
+	return o->n_nodeport_cidrs > 0 && o->n_node_ips == 0;
 }
 
-static struct plan_node_addrs_input daemon_node_addrs_input(const struct daemon *d)
+int daemon_node_addrs_input(const struct kube_options *o, const struct kube_node *node,
+			    struct plan_node_addrs_input *ret_in, struct net_addr **ret_if_addrs)
 {
-	const struct kube_options *o = d->opts;
+	struct plan_node_addrs_input in;
+	_cleanup_free_ struct net_addr *if_addrs = NULL;
+	int n = 0;
 
-	return (struct plan_node_addrs_input){
-	    .node_name = o->hostname,
-	    .node = kube_cache_get_node(d->cache),
-	    .node_ips = o->node_ips,
-	    .n_node_ips = o->n_node_ips,
-	    .cidrs = o->nodeport_cidrs,
-	    .n_cidrs = o->n_nodeport_cidrs,
-	    .from_interfaces = daemon_node_addrs_from_interfaces(d),
-	};
+	plan_node_addrs_input_init(&in, o, node);
+	in.from_interfaces = daemon_node_addrs_from_interfaces(o);
+	if (in.from_interfaces) {
+		n = daemon_ifaddrs_read(o, &if_addrs);
+		if (n < 0)
+			return n;
+	}
+	in.if_addrs = if_addrs;
+	in.n_if_addrs = (size_t)n;
+	*ret_in = in;
+	*ret_if_addrs = TAKE_PTR(if_addrs);
+	return 0;
 }
 
 bool daemon_node_addrs_refresh(struct daemon *d)
 {
 	const struct kube_options *o = d->opts;
-	struct plan_node_addrs_input in = daemon_node_addrs_input(d);
+	struct plan_node_addrs_input in;
 	_cleanup_free_ struct net_addr *if_addrs = NULL, *addrs = NULL;
 	char list[1024] = "", buf[NET_ADDR_STRLEN];
 	size_t len = 0;
-	int n = 0;
+	int n;
 
-	if (in.from_interfaces) {
-		n = daemon_ifaddrs_read(o, &if_addrs);
-		in.if_addrs = if_addrs;
-		in.n_if_addrs = n > 0 ? (size_t)n : 0;
-	}
+	n = daemon_node_addrs_input(o, kube_cache_get_node(d->cache), &in, &if_addrs);
 	if (n >= 0)
 		n = plan_node_addrs_resolve(&in, &addrs);
 	if (n < 0) {
@@ -151,15 +154,15 @@ bool daemon_node_addrs_refresh(struct daemon *d)
  */
 static void daemon_node_addrs_check(struct daemon *d)
 {
+	struct plan_node_addrs_input in;
 	char fields[512];
 
 	if (d->n_node_addrs > 0 || d->node_addrs_warned ||
 	    !plan_cache_has_node_port(d->cache, d->opts->proxy_name))
 		return;
 	d->node_addrs_warned = true;
-
-	const struct plan_node_addrs_input in = daemon_node_addrs_input(d);
-
+	plan_node_addrs_input_init(&in, d->opts, kube_cache_get_node(d->cache));
+	in.from_interfaces = daemon_node_addrs_from_interfaces(d->opts);
 	log_warn("daemon", PLAN_NODE_ADDRS_NONE_MSG, "%s",
 		 plan_node_addrs_none_fields(&in, fields, sizeof(fields)));
 }

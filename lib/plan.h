@@ -15,6 +15,8 @@
 #include "kube_model.h"
 #include "net_addr.h"
 
+struct kube_options;
+
 #define PLAN_SCHEDULER_MAX 16
 
 enum plan_vs_kind {
@@ -163,6 +165,14 @@ struct plan_node_addrs_input {
 	const struct net_addr *if_addrs;
 	size_t n_if_addrs;
 };
+
+/*
+ * Fills *in from the options (--hostname-override, --node-ip, --nodeport-addresses) and node
+ * (NULL when not found), with from_interfaces false: the view of `plan`. `run` adds the
+ * kernel's addresses (daemon_node_addrs_input()).
+ */
+void plan_node_addrs_input_init(struct plan_node_addrs_input *in, const struct kube_options *o,
+				const struct kube_node *node);
 
 /*
  * The addresses NodePort virtual servers listen on, by one rule for `plan` and `run`. The

@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "kube_cache.h"
 #include "kube_model.h"
+#include "kube_options.h"
 #include "log.h"
 #include "net_addr.h"
 
@@ -63,6 +64,19 @@ static void plan_addrs_add_primary(struct net_addr *v, size_t *n, const struct k
 	for (size_t i = 0; i < node->n_external_ips; i++)
 		if (!plan_addr_family_listed(v, *n, node->external_ips[i].family))
 			plan_addr_add(v, n, &node->external_ips[i], NULL, 0);
+}
+
+void plan_node_addrs_input_init(struct plan_node_addrs_input *in, const struct kube_options *o,
+				const struct kube_node *node)
+{
+	*in = (struct plan_node_addrs_input){
+	    .node_name = o->hostname,
+	    .node = node,
+	    .node_ips = o->node_ips,
+	    .n_node_ips = o->n_node_ips,
+	    .cidrs = o->nodeport_cidrs,
+	    .n_cidrs = o->n_nodeport_cidrs,
+	};
 }
 
 int plan_node_addrs_resolve(const struct plan_node_addrs_input *in, struct net_addr **ret_addrs)
