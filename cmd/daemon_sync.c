@@ -137,7 +137,7 @@ bool daemon_node_addrs_refresh(struct daemon *d)
 					net_addr_format(&addrs[i], buf));
 	if (n > 0)
 		log_info("daemon", "node addresses", "node=%s addresses=%s", o->hostname, list);
-	if (in.from_interfaces && n > 0 &&
+	if (o->n_nodeport_cidrs > 0 && n > 0 &&
 	    health_nodeport_addrs_set(d->health, addrs, (size_t)n) < 0)
 		log_warn("daemon", "cannot move the health-check node ports", "err=\"%s\"",
 			 strerror(ENOMEM));
