@@ -50,7 +50,7 @@ static int run_once(const struct kube_options *o)
 	bool matches = false;
 	int r;
 
-	if (cmd_source_plan_fw(o, "kipvs run", &table, &fw) < 0)
+	if (cmd_source_plan_fw(o, "kipvs run", true, &table, &fw) < 0)
 		return EXIT_RUNTIME;
 	r = daemon_sync_once(o, &table, &fw, &res, &matches, err, sizeof(err));
 	if (r < 0) {

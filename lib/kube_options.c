@@ -132,7 +132,7 @@ int kube_options_set_nodeport_addresses(struct kube_options *o, const char *valu
 		o->nodeport_cidrs = NULL;
 		o->n_nodeport_cidrs = 0;
 	}
-	/* kube-proxy >= 1.29: the node's primary addresses, which is kipvs's default set. */
+	/* kube-proxy >= 1.29: the Node's primary addresses, which is also kipvs's default. */
 	if (strcmp(value, "primary") == 0) {
 		if (o->n_nodeport_cidrs > 0) {
 			snprintf(why, why_size, "'primary' cannot be mixed with CIDRs");
@@ -375,11 +375,12 @@ const struct kube_option kube_options_table[] = {
 	  kube_options_set_hostname },
 	{ "node-ip", "IP", CMD_BOTH, NULL,
 	  "an address of this node for NodePort virtual servers (repeatable or comma-separated; "
-	  "default: the Node object's addresses)",
+	  "default: the Node object's primary addresses)",
 	  kube_options_set_node_ip },
 	{ "nodeport-addresses", "CIDRS", CMD_BOTH, NULL,
-	  "accept NodePorts only on node addresses inside these comma-separated CIDRs ('primary' "
-	  "or none: the node's addresses)",
+	  "accept NodePorts only on this node's addresses inside these comma-separated CIDRs "
+	  "(run: the interfaces', plan: the Node object's; 'primary' or none: per IP family the "
+	  "Node's first InternalIP, else its first ExternalIP)",
 	  kube_options_set_nodeport_addresses },
 	{ "service-proxy-name", "NAME", CMD_BOTH, NULL,
 	  "handle the Services labelled service.kubernetes.io/service-proxy-name=NAME (none: "

@@ -15,6 +15,8 @@
 #include "kube_model.h"
 #include "net_addr.h"
 
+struct kube_options;
+
 #define PLAN_SCHEDULER_MAX 16 /* the kernel's IP_VS_SCHEDNAME_MAXLEN, with the NUL */
 
 /*
@@ -230,19 +232,61 @@ int plan_sched_flags_parse(const char *scheduler, const char *text, uint32_t *re
 
 /* ---- Node addresses (lib/plan_node.c) ---- */
 
+/* What decides this node's NodePort addresses; `plan` and `run` fill it from the same options. */
+struct plan_node_addrs_input {
+	const char *node_name;		 /* --hostname-override, named in the reason for none */
+	const struct kube_node *node;	 /* this node's Node object; NULL when not found */
+	const struct net_addr *node_ips; /* --node-ip */
+	size_t n_node_ips;
+	const struct net_prefix *cidrs; /* --nodeport-addresses; none: the primary rule */
+	size_t n_cidrs;
+	/*
+	 * The node's own addresses that the CIDRs select among when no --node-ip is given. `run`
+	 * sets from_interfaces and passes the kernel's interface addresses; `plan` cannot see
+	 * another machine's interfaces and leaves it false: the Node object's InternalIP and
+	 * ExternalIP addresses stand in.
+	 */
+	bool from_interfaces;
+	const struct net_addr *if_addrs;
+	size_t n_if_addrs;
+};
+
 /*
- * The addresses NodePort virtual servers listen on, by one rule for `plan` and `run`:
- * node_ips (--node-ip) when given, otherwise the InternalIP addresses of node; with CIDRs
- * (--nodeport-addresses), the candidates are node_ips when given, otherwise all the Node's
- * addresses (InternalIP and ExternalIP), kept only when inside one of the CIDRs. node may be
- * NULL. Duplicates are dropped; order is kept. On success *ret_addrs is a malloc'd array the
- * caller frees with free() (NULL when the count is 0) and the count is returned; -ENOMEM
- * otherwise. A count of 0 means no NodePort virtual server: the caller warns once.
+ * Fills *in from the options (--hostname-override, --node-ip, --nodeport-addresses) and node
+ * (NULL when not found), with from_interfaces false: the view of `plan`. `run` adds the
+ * kernel's addresses (daemon_node_addrs_input()).
  */
-int plan_node_addrs_resolve(const struct net_addr *node_ips, size_t n_node_ips,
-			    const struct kube_node *node, const struct net_prefix *cidrs,
-			    size_t n_cidrs, struct net_addr **ret_addrs)
+void plan_node_addrs_input_init(struct plan_node_addrs_input *in, const struct kube_options *o,
+				const struct kube_node *node);
+
+/*
+ * The addresses NodePort virtual servers listen on, by one rule for `plan` and `run`. The
+ * candidates are the --node-ip addresses when given; otherwise, with CIDRs, the node's own
+ * addresses (see from_interfaces); otherwise the Node's primary addresses: per IP family, its
+ * first InternalIP, else its first ExternalIP (kube-proxy's GetNodeHostIPs). With CIDRs only the
+ * candidates inside one of them are kept. Duplicates are dropped; order is kept. On success
+ * *ret_addrs is a malloc'd array the caller frees with free() (NULL when the count is 0) and
+ * the count is returned; -ENOMEM otherwise. A count of 0 means no NodePort virtual server.
+ */
+int plan_node_addrs_resolve(const struct plan_node_addrs_input *in, struct net_addr **ret_addrs)
     __attribute__((warn_unused_result));
+
+#define PLAN_NODE_ADDRS_NONE_MSG "no node address: no NodePort virtual server"
+
+/*
+ * The logfmt fields of the caller's PLAN_NODE_ADDRS_NONE_MSG warning, when
+ * plan_node_addrs_resolve() found no address: node=NAME, reason= saying why ("Node NAME not
+ * found", "Node NAME has no InternalIP or ExternalIP address", or which candidates lie outside
+ * --nodeport-addresses) and hint=. Writes buf (at most size bytes) and returns it.
+ */
+const char *plan_node_addrs_none_fields(const struct plan_node_addrs_input *in, char *buf,
+					size_t size);
+
+/*
+ * True when a Service the plan programs has a nodePort: only then do the node's addresses
+ * matter (kube-proxy resolves them only then, too). Walks every cached Service.
+ */
+bool plan_cache_has_node_port(const struct kube_cache *cache, const char *proxy_name);
 
 /* ---- ipvsadm -Sn text (lib/plan_format.c) ---- */
 

@@ -907,70 +907,139 @@ static void test_plan_vs_metadata(void **state)
 
 /* ---- Node addresses ---- */
 
+/*
+ * One case of the node-address rule. ifaddrs non-empty stands for `run` with
+ * --nodeport-addresses (the kernel's interface addresses); empty for `plan`. want is the
+ * space-separated result; when it is empty, reason is the warning's reason= field.
+ */
+struct t_node_addrs {
+	const char *name;
+	const char *flags[3];
+	const char *internal[3];
+	const char *external[2];
+	bool no_node;
+	const char *cidrs[2];
+	const char *ifaddrs[3];
+	const char *want;
+	const char *reason;
+};
+
+static const struct t_node_addrs node_addrs_cases[] = {
+	{ "flags win over the Node", { "10.0.0.9" }, { "192.168.49.3" }, { NULL }, false,
+	  { NULL }, { NULL }, "10.0.0.9", NULL },
+	{ "primary: the first InternalIP of each family", { NULL },
+	  { "192.168.49.3", "192.168.49.9", "fd00::3" }, { "104.197.41.11" }, false, { NULL },
+	  { NULL }, "192.168.49.3 fd00::3", NULL },
+	{ "primary: an ExternalIP-only Node gets its first ExternalIP", { NULL }, { NULL },
+	  { "104.197.41.11", "104.197.41.12" }, false, { NULL }, { NULL }, "104.197.41.11",
+	  NULL },
+	{ "primary: the ExternalIP of a family without InternalIP", { NULL }, { "192.168.49.3" },
+	  { "104.197.41.11", "2001:db8::11" }, false, { NULL }, { NULL },
+	  "192.168.49.3 2001:db8::11", NULL },
+	{ "no flag, no Node: none", { NULL }, { NULL }, { NULL }, true, { NULL }, { NULL }, "",
+	  "Node node-a not found" },
+	{ "a Node without addresses: none", { NULL }, { NULL }, { NULL }, false, { NULL },
+	  { NULL }, "", "Node node-a has no InternalIP or ExternalIP address" },
+	{ "duplicates dropped", { "10.0.0.9", "10.0.0.9", "10.0.0.8" }, { NULL }, { NULL }, true,
+	  { NULL }, { NULL }, "10.0.0.9 10.0.0.8", NULL },
+	{ "plan: CIDRs select among all the Node's addresses", { NULL },
+	  { "192.168.49.3", "10.240.0.5" }, { "104.197.41.11" }, false,
+	  { "104.197.0.0/16", "10.240.0.0/16" }, { NULL }, "10.240.0.5 104.197.41.11", NULL },
+	{ "CIDRs filter the flags", { "10.0.0.9", "192.168.1.1" }, { NULL }, { NULL }, true,
+	  { "192.168.0.0/16" }, { NULL }, "192.168.1.1", NULL },
+	{ "plan: CIDRs matching none of the Node's addresses", { NULL }, { "192.168.49.3" },
+	  { NULL }, false, { "10.0.0.0/8" }, { NULL }, "",
+	  "no address of Node node-a inside --nodeport-addresses" },
+	{ "CIDRs matching no flag", { "192.168.49.3" }, { NULL }, { NULL }, true,
+	  { "10.0.0.0/8" }, { NULL }, "", "no --node-ip address inside --nodeport-addresses" },
+	{ "run: CIDRs select among the interfaces, not the Node's addresses", { NULL },
+	  { "10.240.0.9" }, { NULL }, false, { "10.240.0.0/16", "104.197.0.0/16" },
+	  { "10.240.0.3", "172.17.0.1", "104.197.41.11" }, "10.240.0.3 104.197.41.11", NULL },
+	{ "run: the interfaces need no Node", { NULL }, { NULL }, { NULL }, true,
+	  { "10.240.0.0/16" }, { "10.240.0.3", "10.240.0.3" }, "10.240.0.3", NULL },
+	{ "run: flags win over the interfaces", { "10.0.0.9", "192.168.1.1" }, { NULL }, { NULL },
+	  true, { "192.168.0.0/16" }, { "192.168.1.2" }, "192.168.1.1", NULL },
+	{ "run: CIDRs matching no interface", { NULL }, { "10.240.0.3" }, { NULL }, false,
+	  { "10.240.0.0/16" }, { "172.17.0.1" }, "",
+	  "no interface address inside --nodeport-addresses" },
+};
+
 static void test_plan_node_addrs(void **state)
 {
-	static const struct {
-		const char *name;
-		const char *flags[3];
-		const char *internal[3];
-		const char *external[2];
-		bool no_node;
-		const char *cidrs[2];
-		const char *want; /* space-separated */
-	} cases[] = {
-		{ "flags win over the Node", { "10.0.0.9" }, { "192.168.49.3" }, { NULL }, false,
-		  { NULL }, "10.0.0.9" },
-		{ "Node InternalIPs by default", { NULL }, { "192.168.49.3", "fd00::3" },
-		  { "104.197.41.11" }, false, { NULL }, "192.168.49.3 fd00::3" },
-		{ "no flag, no Node: none", { NULL }, { NULL }, { NULL }, true, { NULL }, "" },
-		{ "duplicates dropped", { "10.0.0.9", "10.0.0.9", "10.0.0.8" }, { NULL }, { NULL },
-		  true, { NULL }, "10.0.0.9 10.0.0.8" },
-		{ "CIDRs filter all the Node's addresses", { NULL },
-		  { "192.168.49.3", "10.240.0.5" }, { "104.197.41.11" }, false,
-		  { "104.197.0.0/16", "10.240.0.0/16" }, "10.240.0.5 104.197.41.11" },
-		{ "CIDRs filter the flags", { "10.0.0.9", "192.168.1.1" }, { NULL }, { NULL }, true,
-		  { "192.168.0.0/16" }, "192.168.1.1" },
-		{ "CIDRs matching nothing: none", { NULL }, { "192.168.49.3" }, { NULL }, false,
-		  { "10.0.0.0/8" }, "" },
-	};
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct net_addr flags[3], internal[3], external[2], *got = NULL;
+	for (size_t i = 0; i < sizeof(node_addrs_cases) / sizeof(node_addrs_cases[0]); i++) {
+		const struct t_node_addrs *c = &node_addrs_cases[i];
+		struct net_addr flags[3], internal[3], external[2], ifaddrs[3], *got = NULL;
 		struct net_prefix cidrs[2];
 		struct kube_node node = { .internal_ips = internal, .external_ips = external };
-		size_t n_flags = 0, n_cidrs = 0;
-		char buf[256] = "", a[NET_ADDR_STRLEN];
+		struct plan_node_addrs_input in = { .node_name = "node-a", .node_ips = flags,
+						    .cidrs = cidrs, .if_addrs = ifaddrs };
+		char buf[256] = "", a[NET_ADDR_STRLEN], fields[512], want_reason[320];
 		int n;
 
-		for (; n_flags < 3 && cases[i].flags[n_flags]; n_flags++)
-			flags[n_flags] = t_addr(cases[i].flags[n_flags]);
-		for (; node.n_internal_ips < 3 && cases[i].internal[node.n_internal_ips];
+		for (; in.n_node_ips < 3 && c->flags[in.n_node_ips]; in.n_node_ips++)
+			flags[in.n_node_ips] = t_addr(c->flags[in.n_node_ips]);
+		for (; node.n_internal_ips < 3 && c->internal[node.n_internal_ips];
 		     node.n_internal_ips++)
-			internal[node.n_internal_ips] =
-				t_addr(cases[i].internal[node.n_internal_ips]);
-		for (; node.n_external_ips < 2 && cases[i].external[node.n_external_ips];
+			internal[node.n_internal_ips] = t_addr(c->internal[node.n_internal_ips]);
+		for (; node.n_external_ips < 2 && c->external[node.n_external_ips];
 		     node.n_external_ips++)
-			external[node.n_external_ips] =
-				t_addr(cases[i].external[node.n_external_ips]);
-		for (; n_cidrs < 2 && cases[i].cidrs[n_cidrs]; n_cidrs++)
-			assert_int_equal(net_prefix_parse(cases[i].cidrs[n_cidrs], &cidrs[n_cidrs]),
+			external[node.n_external_ips] = t_addr(c->external[node.n_external_ips]);
+		for (; in.n_cidrs < 2 && c->cidrs[in.n_cidrs]; in.n_cidrs++)
+			assert_int_equal(net_prefix_parse(c->cidrs[in.n_cidrs], &cidrs[in.n_cidrs]),
 					 0);
-		n = plan_node_addrs_resolve(flags, n_flags, cases[i].no_node ? NULL : &node,
-					    cidrs, n_cidrs, &got);
+		for (; in.n_if_addrs < 3 && c->ifaddrs[in.n_if_addrs]; in.n_if_addrs++)
+			ifaddrs[in.n_if_addrs] = t_addr(c->ifaddrs[in.n_if_addrs]);
+		in.from_interfaces = in.n_if_addrs > 0;
+		in.node = c->no_node ? NULL : &node;
+		n = plan_node_addrs_resolve(&in, &got);
 		if (n < 0)
-			fail_msg("case %s: %s", cases[i].name, strerror(-n));
+			fail_msg("case %s: %s", c->name, strerror(-n));
 		for (int j = 0; j < n; j++) {
 			if (j > 0)
 				strcat(buf, " ");
 			strcat(buf, net_addr_format(&got[j], a));
 		}
-		if (strcmp(buf, cases[i].want) != 0)
-			fail_msg("case %s: want '%s', got '%s'", cases[i].name, cases[i].want, buf);
+		if (strcmp(buf, c->want) != 0)
+			fail_msg("case %s: want '%s', got '%s'", c->name, c->want, buf);
 		if (n == 0 && got)
-			fail_msg("case %s: an array for no address", cases[i].name);
+			fail_msg("case %s: an array for no address", c->name);
 		free(got);
+		if (!c->reason)
+			continue;
+		(void)snprintf(want_reason, sizeof(want_reason), "node=node-a reason=\"%s\" hint=",
+			       c->reason);
+		plan_node_addrs_none_fields(&in, fields, sizeof(fields));
+		if (strncmp(fields, want_reason, strlen(want_reason)) != 0)
+			fail_msg("case %s: fields '%s', want them to start '%s'", c->name, fields,
+				 want_reason);
 	}
+}
+
+/* Only a programmed Service with a nodePort needs the node's addresses. */
+static void test_plan_cache_has_node_port(void **state)
+{
+	static const struct t_svc plain = { "default", "web", KUBE_SVC_CLUSTER_IP, { "10.96.0.1" },
+					    .ports = { { "", TCP, 80, 0 } } };
+	static const struct t_svc other_proxy = {
+		"default", "other", KUBE_SVC_NODE_PORT, { "10.96.0.2" },
+		.ports = { { "", TCP, 80, 30080 } }, .proxy_label = "cilium"
+	};
+	static const struct t_svc nodeport = { "default", "np", KUBE_SVC_NODE_PORT, { "10.96.0.3" },
+					       .ports = { { "a", TCP, 80, 0 },
+							  { "b", TCP, 81, 30081 } } };
+	struct kube_cache *cache = kube_cache_new();
+
+	(void)state;
+	assert_non_null(cache);
+	assert_false(plan_cache_has_node_port(cache, NULL));
+	assert_true(kube_cache_put_service(cache, t_service(&plain, "1")) >= 0);
+	assert_true(kube_cache_put_service(cache, t_service(&other_proxy, "1")) >= 0);
+	assert_false(plan_cache_has_node_port(cache, NULL));
+	assert_true(plan_cache_has_node_port(cache, "cilium"));
+	assert_true(kube_cache_put_service(cache, t_service(&nodeport, "1")) >= 0);
+	assert_true(plan_cache_has_node_port(cache, NULL));
+	cache = kube_cache_free(cache);
 }
 
 /* ---- Small contracts ---- */
@@ -1054,6 +1123,7 @@ int main(void)
 		cmocka_unit_test(test_plan_service_self_conflict),
 		cmocka_unit_test(test_plan_vs_metadata),
 		cmocka_unit_test(test_plan_node_addrs),
+		cmocka_unit_test(test_plan_cache_has_node_port),
 		cmocka_unit_test(test_plan_scheduler_names),
 		cmocka_unit_test(test_plan_sched_flags),
 		cmocka_unit_test(test_plan_key_order),
