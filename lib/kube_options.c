@@ -127,17 +127,24 @@ static int kube_options_set_node_ip(struct kube_options *o, const char *value, b
 int kube_options_set_nodeport_addresses(struct kube_options *o, const char *value, bool append,
 					char *why, size_t why_size)
 {
+	bool primary = strcmp(value, "primary") == 0;
+
 	if (!append) {
 		free(o->nodeport_cidrs);
 		o->nodeport_cidrs = NULL;
 		o->n_nodeport_cidrs = 0;
+		o->nodeport_primary = false;
 	}
-	/* kube-proxy >= 1.29: the Node's primary addresses, which is also kipvs's default. */
-	if (strcmp(value, "primary") == 0) {
-		if (o->n_nodeport_cidrs > 0) {
-			snprintf(why, why_size, "'primary' cannot be mixed with CIDRs");
-			return -EINVAL;
-		}
+	/*
+	 * kube-proxy >= 1.29: the Node's primary addresses, which is also kipvs's default. As in
+	 * kube-proxy, it must be the list's only item, before or after a CIDR.
+	 */
+	if ((primary && o->n_nodeport_cidrs > 0) || (!primary && o->nodeport_primary)) {
+		snprintf(why, why_size, "'primary' cannot be mixed with CIDRs");
+		return -EINVAL;
+	}
+	if (primary) {
+		o->nodeport_primary = true;
 		return 0;
 	}
 	return kube_options_cidr_list_add(&o->nodeport_cidrs, &o->n_nodeport_cidrs, value, why,

@@ -21,21 +21,6 @@ dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
 ipvs_load
 scenario_node_batches "$dir" /tmp/batches
 
-# same_table NAME PLAN NS: ipvsadm -Sn in NS holds exactly PLAN's lines.
-same_table() {
-    local got want
-    got=$(ip netns exec "$3" ipvsadm -Sn | sort)
-    want=$(sort <<<"$2")
-    if [ "$got" != "$want" ]; then
-        echo "--- plan (sorted)"
-        echo "$want"
-        echo "--- ipvsadm -Sn after run --once (sorted)"
-        echo "$got"
-        diff <(echo "$want") <(echo "$got") || true
-        fail "$1: run --once programmed another table than plan prints"
-    fi
-}
-
 n=0 n_cidrs=0
 for args_file in "$dir"/*.args; do
     stem=${args_file%.args}
@@ -49,7 +34,7 @@ for args_file in "$dir"/*.args; do
     scenario_netns "$ns" "/tmp/batches/$name.ip"
     ip netns exec "$ns" "$kipvs" run --once --from "$json" "${args[@]}" 2>"/tmp/$ns.err" ||
         { cat "/tmp/$ns.err"; fail "$name: kipvs run --once failed"; }
-    same_table "$name" "$plan" "$ns"
+    scenario_same_table "$name: run --once" "$plan" "$ns"
     n=$((n + 1))
 done
 [ "$n" -gt 0 ] || fail "no scenario in $dir"
@@ -69,5 +54,5 @@ ip netns exec pp-kernel "$kipvs" run --once --from "$json" --hostname-override n
     { cat /tmp/kernel.err; fail "kipvs run --once failed"; }
 plan=$("$kipvs" plan --from "$json" --hostname-override node-multi \
     --node-ip 10.240.0.7,172.31.255.1 2>/dev/null) || fail "kipvs plan failed"
-same_table "the kernel's addresses" "$plan" pp-kernel
+scenario_same_table "run --once on the kernel's addresses" "$plan" pp-kernel
 echo "PASS: $n scenarios ($n_cidrs with --nodeport-addresses CIDRs): run --once programmed the table plan prints; run selects among the kernel's addresses"

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# Helpers for the guest tests that run `kipvs run --once` on the scenarios of
-# test/fixtures/scenarios (bash; source test/vm/lib.sh first).
+# Helpers for the guest tests that program the scenarios of test/fixtures/scenarios into IPVS
+# (bash; source test/vm/lib.sh first).
 #   . "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
 # scenario_node_batches DIR OUT: for each DIR/NAME[.VARIANT].args, writes OUT/NAME[.VARIANT].ip,
@@ -49,4 +49,20 @@ PY
 scenario_netns() {
     ip netns add "$1" || fail "ip netns add $1"
     ip -n "$1" -batch "$2" || fail "$1: cannot give it the node's addresses ($2)"
+}
+
+# scenario_same_table WHAT PLAN NS: `ipvsadm -Sn` in NS holds exactly the lines of PLAN (`kipvs
+# plan` output); compared sorted, since ipvsadm prints in its own order. Otherwise prints both
+# and their diff and fails.
+scenario_same_table() {
+    local got want
+    got=$(ip netns exec "$3" ipvsadm -Sn | sort)
+    want=$(sort <<<"$2")
+    [ "$got" != "$want" ] || return 0
+    echo "--- plan (sorted)"
+    echo "$want"
+    echo "--- ipvsadm -Sn (sorted)"
+    echo "$got"
+    diff <(echo "$want") <(echo "$got") || true
+    fail "$1: ipvsadm -Sn differs from the plan"
 }

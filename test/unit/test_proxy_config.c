@@ -402,6 +402,8 @@ static const struct file_case file_cases[] = {
 	  "invalid value \"10.0.0.1\" for nodePortAddresses in ", NULL },
 	{ "primary mixed with a CIDR", HEAD "nodePortAddresses: [10.0.0.0/8, primary]\n",
 	  "'primary' cannot be mixed", NULL },
+	{ "a CIDR after primary", HEAD "nodePortAddresses: [primary, 10.0.0.0/8]\n",
+	  "'primary' cannot be mixed", NULL },
 	{ "bad healthz address", HEAD "healthzBindAddress: \"nope:80\"\n",
 	  "invalid value \"nope:80\" for healthzBindAddress in ", NULL },
 	{ "bad bindAddress", HEAD "bindAddress: 10.0.0.300\n",
