@@ -16,11 +16,7 @@
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
-kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
-dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
-[ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
-[ -d "$dir" ] || fail "no scenario directory at '$dir'"
-ipvs_load
+scenario_begin "$@"
 # Each namespace holds its node's addresses, which run takes with --nodeport-addresses.
 scenario_node_batches "$dir" /tmp/batches
 # Each scenario's ClusterIPs (every family), one python run for all: /tmp/cips/<json name>.
@@ -62,10 +58,7 @@ set_elements_in() {
 grammar='^sync: services \+[0-9]+ ~[0-9]+ -[0-9]+, destinations \+[0-9]+ ~[0-9]+ -[0-9]+, addresses \+[0-9]+ -[0-9]+, draining [0-9]+, took [0-9]+ ms$'
 n=0
 for args_file in "$dir"/*.args; do
-    stem=${args_file%.args}
-    name=$(basename "$stem")
-    json=$dir/$(basename "$stem" | cut -d. -f1).json
-    read -r -a args <<<"$(grep -v '^#' "$args_file" | tr '\n' ' ')"
+    scenario_case "$args_file"
     step "$name"
     plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "$name: kipvs plan failed"
     ns=ro-$n

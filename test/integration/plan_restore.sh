@@ -9,17 +9,10 @@
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
-kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
-dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
-[ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
-[ -d "$dir" ] || fail "no scenario directory at '$dir'"
-ipvs_load
+scenario_begin "$@"
 n=0
 for args_file in "$dir"/*.args; do
-    stem=${args_file%.args}
-    name=$(basename "$stem")
-    json=$dir/$(basename "$stem" | cut -d. -f1).json
-    read -r -a args <<<"$(grep -v '^#' "$args_file" | tr '\n' ' ')"
+    scenario_case "$args_file"
     step "$name"
     plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "$name: kipvs plan failed"
     [ -n "$plan" ] || fail "$name: empty plan"

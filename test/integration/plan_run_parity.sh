@@ -14,19 +14,12 @@
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
 . "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
-kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
-dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
-[ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
-[ -d "$dir" ] || fail "no scenario directory at '$dir'"
-ipvs_load
+scenario_begin "$@"
 scenario_node_batches "$dir" /tmp/batches
 
 n=0 n_cidrs=0
 for args_file in "$dir"/*.args; do
-    stem=${args_file%.args}
-    name=$(basename "$stem")
-    json=$dir/${name%%.*}.json
-    read -r -a args <<<"$(grep -v '^#' "$args_file" | tr '\n' ' ')"
+    scenario_case "$args_file"
     step "$name"
     [[ " ${args[*]} " =~ \ --nodeport-addresses[=\ ][^\ ]*/ ]] && n_cidrs=$((n_cidrs + 1))
     plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "$name: kipvs plan failed"

@@ -3,6 +3,25 @@
 # (bash; source test/vm/lib.sh first).
 #   . "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
+# scenario_begin [PATH-TO-KIPVS [SCENARIO-DIR]]: sets kipvs and dir (defaults:
+# $KIPVS_BUILD_DIR/cmd/kipvs and $KIPVS_SOURCE_DIR/test/fixtures/scenarios), checks both, and
+# loads IPVS.
+scenario_begin() {
+    kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
+    dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
+    [ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
+    [ -d "$dir" ] || fail "no scenario directory at '$dir'"
+    ipvs_load
+}
+
+# scenario_case ARGS-FILE: for DIR/NAME[.VARIANT].args, sets name (NAME[.VARIANT]), json
+# (DIR/NAME.json) and the array args (the file's words, # lines left out).
+scenario_case() {
+    name=$(basename "${1%.args}")
+    json=$(dirname "$1")/${name%%.*}.json
+    read -r -a args <<<"$(grep -v '^#' "$1" | tr '\n' ' ')"
+}
+
 # scenario_node_batches DIR OUT: for each DIR/NAME[.VARIANT].args, writes OUT/NAME[.VARIANT].ip,
 # an `ip -batch` file that gives a fresh namespace this node's addresses on a dummy interface
 # node0 (up; lo up too): the InternalIP and ExternalIP addresses of the Node the args name with
