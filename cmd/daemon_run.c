@@ -108,6 +108,7 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 {
 	struct daemon_kernel *k = kernel;
 	struct fw_node_result fres = {0};
+	double verify_ms, t = sync_phase_now_ms();
 	int r;
 
 	if (k->verify_fw) {
@@ -124,6 +125,7 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 				 "nftables table differed from the plan; rewriting its sets", "");
 		k->verify_fw = false;
 	}
+	verify_ms = sync_phase_now_ms() - t;
 	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
 			 fw_desired, ret_result, &fres);
 	if (r < 0)
@@ -132,9 +134,12 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 		ret_result->sync.failed++;
 		k->verify_fw = true;
 	}
+	ret_result->phases.ms[SYNC_PHASE_NFTABLES] += verify_ms;
 	if (ret_result->sync.failed == 0) {
+		t = sync_phase_now_ms();
 		plan_table_clear(&k->previous);
 		k->have_previous = daemon_table_copy(desired, &k->previous) == 0;
+		sync_phase_add_since(&ret_result->phases, SYNC_PHASE_RECORD, t);
 	}
 	return 0;
 }

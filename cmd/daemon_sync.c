@@ -455,6 +455,18 @@ static void daemon_sync_failed(struct daemon *d, int r, const char *what)
 	daemon_sync_schedule(d);
 }
 
+/* Every sync's phases: a debug line (-v 1) and the phase histogram. */
+static void daemon_phases_report(struct daemon *d, const struct sync_phases *ph)
+{
+	char line[512];
+
+	health_sync_phases_observe(d->health, ph);
+	if (!log_is_enabled(LOG_LEVEL_DEBUG))
+		return;
+	sync_phases_format(ph, line, sizeof(line));
+	log_debug("daemon", "sync phases", "%s", line);
+}
+
 void daemon_sync_run(struct daemon *d)
 {
 	int64_t start_ns = daemon_now_ns(), end_ns;
@@ -467,6 +479,7 @@ void daemon_sync_run(struct daemon *d)
 	struct plan_table view;
 	_cleanup_(plan_fw_clear) struct plan_fw fw_desired = {0};
 	char summary[256], status[256];
+	double plan_t, plan_ms;
 	int r;
 
 	ev_now_update(d->loop);
@@ -495,6 +508,7 @@ void daemon_sync_run(struct daemon *d)
 	    .note = daemon_on_note,
 	};
 
+	plan_t = sync_phase_now_ms();
 	if (n_keys > 0)
 		triggers = calloc(n_keys, sizeof(*triggers));
 	for (size_t i = 0; i < n_keys; i++) {
@@ -522,6 +536,8 @@ void daemon_sync_run(struct daemon *d)
 
 	if (!changed && !d->kernel_dirty && !first) {
 		/* Nothing for the kernel: the change was absorbed by the plan. */
+		sync_phase_add_since(&res.phases, SYNC_PHASE_PLAN, plan_t);
+		daemon_phases_report(d, &res.phases);
 		end_ns = daemon_now_ns();
 		health_synced(d->health, start_ns, end_ns);
 		d->pending_services = d->pending_endpoints = 0;
@@ -542,9 +558,12 @@ void daemon_sync_run(struct daemon *d)
 
 		r = plan_fw_build(&fin, &fw_desired);
 	}
+	plan_ms = sync_phase_now_ms() - plan_t;
 	if (r >= 0)
 		r = d->kops->sync(d->kernel, &view, &fw_desired, &res);
 	end_ns = daemon_now_ns();
+	res.phases.ms[SYNC_PHASE_PLAN] += plan_ms;
+	daemon_phases_report(d, &res.phases);
 	if (d->env.on_sync)
 		d->env.on_sync(d, r, d->env.userdata);
 	if (r < 0) {

@@ -16,6 +16,7 @@
 
 #include "kube_model.h"
 #include "net_addr.h"
+#include "sync_phase.h"
 
 struct ev_loop;
 struct health;
@@ -147,6 +148,9 @@ void health_changes_pending_set(struct health *h, size_t services, size_t endpoi
  * last-timestamp gauge are updated.
  */
 void health_synced(struct health *h, int64_t start_ns, int64_t end_ns);
+
+/* One sync's phases into kipvs_sync_phase_duration_seconds{phase} (every sync, good or not). */
+void health_sync_phases_observe(struct health *h, const struct sync_phases *ph);
 
 /* Node eligibility (health_node_is_eligible() of the current Node). Initially true. */
 void health_node_eligible_set(struct health *h, bool eligible);

@@ -144,6 +144,7 @@ struct health {
 	struct health_metrics *metrics;
 	struct health_metric *m_sync_duration;
 	struct health_metric *m_sync_last;
+	struct health_metric *m_sync_phase;
 	struct health_metric *m_last_queued;
 	struct health_metric *m_programming;
 	struct health_metric *m_changes_pending[_HEALTH_CHANGE_MAX];

@@ -39,6 +39,7 @@ int health_stats_init(struct health *h)
 {
 	static const char *const policy[] = {"traffic_policy", NULL};
 	static const char *const op[] = {"op", NULL};
+	static const char *const phase[] = {"phase", NULL};
 	static const char *const op_errno[] = {"op", "errno", NULL};
 	static const char *const vs[] = {"namespace", "service", "port_name", "vip", NULL};
 	static const char *const vs_dir[] = {"namespace", "service",   "port_name",
@@ -59,6 +60,10 @@ int health_stats_init(struct health *h)
 	    {&h->m_sync_last, "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
 	     "The last time proxy rules were successfully synced", HEALTH_METRIC_GAUGE, NULL, NULL,
 	     0},
+	    {&h->m_sync_phase, "kipvs_sync_phase_duration_seconds",
+	     "Time each sync spent per phase (decode, plan, read, diff, ipvs, vips, nftables, "
+	     "conntrack, record)",
+	     HEALTH_METRIC_HISTOGRAM, phase, sync_b, ARRAY_SIZE(sync_b)},
 	    {&h->m_last_queued, "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
 	     "The last time a sync of proxy rules was queued", HEALTH_METRIC_GAUGE, NULL, NULL, 0},
 	    {&h->m_programming, "kubeproxy_network_programming_duration_seconds",
@@ -110,6 +115,15 @@ int health_stats_init(struct health *h)
 			r = -ENOMEM;
 	}
 	return r;
+}
+
+void health_sync_phases_observe(struct health *h, const struct sync_phases *ph)
+{
+	for (int p = 0; p < _SYNC_PHASE_MAX; p++) {
+		const char *labels[] = {sync_phase_to_string((enum sync_phase)p)};
+
+		(void)health_metric_observe(h->m_sync_phase, labels, ph->ms[p] / 1e3);
+	}
 }
 
 void health_no_local_endpoints_set(struct health *h, size_t internal, size_t external)

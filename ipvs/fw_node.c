@@ -51,7 +51,9 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
 {
 	struct fw_node_result res = {0};
+	struct sync_phases ph = {0};
 	char err[512] = "";
+	double t = sync_phase_now_ms();
 	int r;
 
 	r = fw_base_ensure(fw, err, sizeof(err));
@@ -70,6 +72,7 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 		fw_node_log("nftables element adds failed", err, r);
 		res.add_err = r;
 	}
+	sync_phase_add_since(&ph, SYNC_PHASE_NFTABLES, t);
 
 	r = ipvs_node_sync(node, desired, ret_result);
 	if (r < 0) {
@@ -80,14 +83,21 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 	}
 
 	/* UDP clients must not stick to a removed real server (or to none). */
+	t = sync_phase_now_ms();
 	if (previous)
 		(void)plan_fw_udp_stale(previous, desired, fw_node_on_udp_stale, &res);
+	sync_phase_add_since(&ph, SYNC_PHASE_CONNTRACK, t);
 
+	t = sync_phase_now_ms();
 	r = fw_sync(fw, fw_desired, FW_PHASE_DELETE, &res.del, err, sizeof(err));
 	if (r < 0) {
 		fw_node_log("nftables element deletes failed", err, r);
 		res.del_err = r;
 	}
+	sync_phase_add_since(&ph, SYNC_PHASE_NFTABLES, t);
+	/* ipvs_node_sync() filled *ret_result: the packet path's phases are added to it. */
+	for (int p = 0; p < _SYNC_PHASE_MAX; p++)
+		ret_result->phases.ms[p] += ph.ms[p];
 	if (ret_fw)
 		*ret_fw = res;
 	return 0;

@@ -24,6 +24,8 @@ int ipvs_conn_reuse_mode_wanted(int major, int minor);
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sync_phase.h"
+
 struct plan_table;
 
 /*
@@ -190,6 +192,7 @@ struct ipvs_node_result {
 	unsigned addresses_added, addresses_deleted;
 	unsigned draining; /* real servers at weight 0 waiting for their connections to end */
 	double took_ms;
+	struct sync_phases phases; /* read, diff, ipvs, vips, record here; fw adds its own */
 };
 
 /*

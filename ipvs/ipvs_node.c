@@ -66,14 +66,6 @@ static uint64_t ipvs_node_realtime_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static double ipvs_node_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void __attribute__((format(printf, 3, 4)))
 ipvs_node_err(char *err, size_t size, const char *fmt, ...)
 {
@@ -443,7 +435,7 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	struct ipvs_node_result res = {0};
 	struct ipvs_sync_result sres = {0};
 	struct ipvs_state_drain *d, *dtmp;
-	double t0 = ipvs_node_mono_ms();
+	double t0 = sync_phase_now_ms(), t;
 	int r, addr_err;
 
 	if (node->cfg.read_only)
@@ -451,9 +443,13 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	r = ipvs_node_pass_begin(node, desired, &res.sync);
 	if (r < 0)
 		return r;
+	/* pass_begin's own read is in res.sync.read_ms; the leaving servers' re-reads are not. */
+	sync_phase_add_since(&res.phases, SYNC_PHASE_READ, t0 + res.sync.read_ms);
 
+	t = sync_phase_now_ms();
 	ipvs_node_addrs_refresh(node, &res);
 	addr_err = ipvs_node_addrs_bind(node, desired, &res);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_VIPS, t);
 	if (addr_err == -ENOMEM)
 		return addr_err;
 
@@ -466,11 +462,20 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	if (node->keep_err < 0)
 		return node->keep_err;
 	ipvs_node_merge_result(&res.sync, &sres);
+	t = sync_phase_now_ms();
 	ipvs_node_prune(node);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_RECORD, t);
+	t = sync_phase_now_ms();
 	(void)ipvs_node_addrs_release(node, &res);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_VIPS, t);
+	t = sync_phase_now_ms();
 	ipvs_node_state_save(node);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_RECORD, t);
+	res.phases.ms[SYNC_PHASE_READ] += res.sync.read_ms;
+	res.phases.ms[SYNC_PHASE_DIFF] += res.sync.diff_ms;
+	res.phases.ms[SYNC_PHASE_IPVS] += res.sync.apply_ms;
 	res.draining = ipvs_node_draining_count(node);
-	res.took_ms = ipvs_node_mono_ms() - t0;
+	res.took_ms = sync_phase_now_ms() - t0;
 	if (ret_result)
 		*ret_result = res;
 	return 0;
@@ -482,7 +487,7 @@ int ipvs_node_drain_sweep(struct ipvs_node *node, struct ipvs_node_result *ret_r
 	struct ipvs_node_key *vss = NULL, *e, *tmp;
 	struct ipvs_state_drain *d, *dtmp;
 	struct ipvs_oplist ops = {0};
-	double t0 = ipvs_node_mono_ms();
+	double t0 = sync_phase_now_ms();
 	int r = 0;
 
 	if (node->cfg.read_only)
@@ -547,7 +552,7 @@ int ipvs_node_drain_sweep(struct ipvs_node *node, struct ipvs_node_result *ret_r
 	}
 	ipvs_node_state_save(node);
 	res.draining = ipvs_node_draining_count(node);
-	res.took_ms = ipvs_node_mono_ms() - t0;
+	res.took_ms = sync_phase_now_ms() - t0;
 	if (ret_result)
 		*ret_result = res;
 	r = 0;

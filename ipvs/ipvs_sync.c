@@ -168,22 +168,14 @@ void ipvs_sync_disown(struct ipvs_sync *s, const struct ipvs_key *key)
 	}
 }
 
-static double ipvs_sync_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int ipvs_sync_read_all(struct ipvs_sync *s, struct ipvs_sync_result *res)
 {
 	struct ipvs_table fresh = {0};
-	double t0 = ipvs_sync_now_ms();
+	double t0 = sync_phase_now_ms();
 	int r;
 
 	r = s->ops->read(s->impl, &fresh);
-	res->read_ms += ipvs_sync_now_ms() - t0;
+	res->read_ms += sync_phase_now_ms() - t0;
 	if (r < 0) {
 		ipvs_table_clear(&fresh);
 		return r;
@@ -415,9 +407,9 @@ static int ipvs_sync_diff_first(struct ipvs_sync *s, const struct plan_table *de
 	if (r < 0)
 		return r;
 	ipvs_sync_hooks(s, hooks);
-	t0 = ipvs_sync_now_ms();
+	t0 = sync_phase_now_ms();
 	r = ipvs_diff_compute_hooks(desired, &s->actual, hooks, ops);
-	res->diff_ms += ipvs_sync_now_ms() - t0;
+	res->diff_ms += sync_phase_now_ms() - t0;
 	return r;
 }
 
@@ -439,9 +431,9 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 		bool last = round == IPVS_SYNC_ROUNDS - 1;
 
 		res.operations += ops.n;
-		t0 = ipvs_sync_now_ms();
+		t0 = sync_phase_now_ms();
 		r = s->ops->apply(s->impl, ops.ops, ops.n, &res.batches);
-		res.apply_ms += ipvs_sync_now_ms() - t0;
+		res.apply_ms += sync_phase_now_ms() - t0;
 		if (r == -ENOBUFS) {
 			/* Some replies were lost: read the whole table again and re-diff. */
 			res.lost_replies = true;
@@ -571,12 +563,12 @@ int ipvs_sync_refresh(struct ipvs_sync *s, const struct ipvs_key *key)
 int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,
 		    struct ipvs_sync_result *res)
 {
-	double t0 = ipvs_sync_now_ms();
+	double t0 = sync_phase_now_ms();
 	int r;
 
 	res->operations += n_ops;
 	r = s->ops->apply(s->impl, ops, n_ops, &res->batches);
-	res->apply_ms += ipvs_sync_now_ms() - t0;
+	res->apply_ms += sync_phase_now_ms() - t0;
 	if (r < 0) {
 		s->verify = true;
 		return r;

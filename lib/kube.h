@@ -12,3 +12,4 @@
 #include "kube_model.h"
 #include "kube_cache.h"
 #include "kube_source.h"
+#include "sync_phase.h"

@@ -90,6 +90,7 @@ static int fake_sync(void *k, const struct plan_table *desired, const struct pla
 	*ret = (struct ipvs_node_result){0};
 	ret->sync.services_added = (unsigned)desired->n_vs;
 	ret->sync.operations = (unsigned)desired->n_vs;
+	ret->phases.ms[SYNC_PHASE_IPVS] = 5; /* what a kernel side reports reaches the metric */
 	return 0;
 }
 
@@ -305,6 +306,31 @@ static void first_sync_script(struct ev_loop *loop, ev_timer *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* Each phase of every sync is in the histogram; the kernel side's own figures with them. */
+static void phases_assert_observed(struct health *h, unsigned syncs)
+{
+	char *text = NULL, want[160];
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_non_null(out);
+	assert_int_equal(health_metrics_render(h->metrics, out), 0);
+	assert_int_equal(fclose(out), 0);
+	for (int p = 0; p < _SYNC_PHASE_MAX; p++) {
+		(void)snprintf(want, sizeof(want),
+			       "kipvs_sync_phase_duration_seconds_count{phase=\"%s\"} %u\n",
+			       sync_phase_to_string((enum sync_phase)p), syncs);
+		if (!strstr(text, want))
+			fail_msg("missing line: %s in\n%s", want, text);
+	}
+	/* the fake's 5 ms of IPVS: above the 4 ms bucket, inside the 8 ms one */
+	assert_non_null(strstr(
+	    text, "kipvs_sync_phase_duration_seconds_bucket{phase=\"ipvs\",le=\"0.004\"} 0\n"));
+	assert_non_null(strstr(
+	    text, "kipvs_sync_phase_duration_seconds_bucket{phase=\"ipvs\",le=\"0.008\"} 1\n"));
+	free(text);
+}
+
 static void test_first_sync_then_ready(void **state)
 {
 	struct fixture f;
@@ -319,6 +345,7 @@ static void test_first_sync_then_ready(void **state)
 	assert_true(fake.fw_elems > 0);
 	/* READY=1 came after the first sync, not before */
 	assert_int_equal(fake.ready_at_sync, 1);
+	phases_assert_observed(f.d->health, 1);
 	fixture_close(&f);
 	assert_int_equal(fake.frees, 1);
 }

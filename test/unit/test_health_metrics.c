@@ -248,9 +248,27 @@ static void test_health_families(void **state)
 	health_free(h);
 }
 
+/* The phase line names every phase once, in order, with one decimal. */
+static void test_sync_phases_format(void **state)
+{
+	struct sync_phases ph = {0};
+	char line[512];
+
+	(void)state;
+	ph.ms[SYNC_PHASE_DECODE] = 12.34;
+	ph.ms[SYNC_PHASE_RECORD] = 0.05;
+	sync_phases_format(&ph, line, sizeof(line));
+	assert_string_equal(line, "decode_ms=12.3 plan_ms=0.0 read_ms=0.0 diff_ms=0.0 ipvs_ms=0.0 "
+				  "vips_ms=0.0 nftables_ms=0.0 conntrack_ms=0.0 record_ms=0.1");
+	/* a short buffer is cut, never overrun */
+	sync_phases_format(&ph, line, 20);
+	assert_int_equal(strlen(line), 19);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sync_phases_format),
 	    cmocka_unit_test(test_format_value),
 	    cmocka_unit_test(test_render_exact),
 	    cmocka_unit_test(test_health_families),
