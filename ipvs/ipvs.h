@@ -133,13 +133,17 @@ int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated) __attribute__((war
 int ipvs_vip_remove_link(struct ipvs_vip *v) __attribute__((warn_unused_result));
 
 /*
- * Whether an address may be bound on the dummy interface. Adds/deletes one address (as /32 or
- * /128); both are idempotent. _has: the handle's view of the interface. _is_local_elsewhere:
+ * Whether an address may be bound on the dummy interface. _bind_many / _unbind_many add or
+ * delete addrs[] (each as /32 or /128) in batches, errs[i] each one's 0 or -errno (both are
+ * idempotent); they return -errno when the batch broke off (the unanswered ones then hold
+ * -EIO). _unbind: one address. _has: the handle's view of the interface. _is_local_elsewhere:
  * the address was on another interface of this node at the handle's last read (open or
  * refresh); such an address -- an externalIP that is the node's own -- must not be bound on
  * the dummy interface.
  */
-int ipvs_vip_bind(struct ipvs_vip *v, const struct net_addr *addr)
+int ipvs_vip_bind_many(struct ipvs_vip *v, const struct net_addr *addrs, size_t n, int *errs)
+    __attribute__((warn_unused_result));
+int ipvs_vip_unbind_many(struct ipvs_vip *v, const struct net_addr *addrs, size_t n, int *errs)
     __attribute__((warn_unused_result));
 int ipvs_vip_unbind(struct ipvs_vip *v, const struct net_addr *addr)
     __attribute__((warn_unused_result));

@@ -434,3 +434,14 @@ int ipvs_node_new_with_ops(const struct ipvs_node_config *cfg, const struct ipvs
     __attribute__((warn_unused_result));
 struct ipvs_sync *ipvs_node_sync_handle(struct ipvs_node *node);
 struct ipvs_state *ipvs_node_state(struct ipvs_node *node);
+
+/* ---- Address batches (ipvs_vip_batch.c) ---- */
+
+struct nl_sock;
+/*
+ * Sends RTM_NEWADDR (add) or RTM_DELADDR for each of addrs[] as a full-length prefix on
+ * ifindex, many per sendmsg; errs[i] gets each answer (0 or -errno; -EIO when none came).
+ * 0, or -errno when a batch could not be built or sent.
+ */
+int ipvs_vip_batch_change(struct nl_sock *sk, int ifindex, const struct net_addr *addrs, size_t n,
+			  bool add, int *errs) __attribute__((warn_unused_result));

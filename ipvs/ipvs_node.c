@@ -192,43 +192,66 @@ static int ipvs_node_table_addrs(const struct ipvs_table *t, struct ipvs_state_a
 	return 0;
 }
 
+/* Logs and counts each failed address of a batch; the first error, or 0. */
+static int ipvs_node_addrs_failed(struct ipvs_node *node, const struct net_addr *addrs,
+				  const int *errs, size_t n, bool bind, struct ipvs_node_result *res)
+{
+	char buf[NET_ADDR_STRLEN];
+	int first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (errs[i] >= 0)
+			continue;
+		log_warn("ipvs", bind ? "bind address failed" : "unbind address failed",
+			 "addr=%s if=%s err=\"%s\" retry_in=next-sync",
+			 net_addr_format(&addrs[i], buf), node->ifname, strerror(-errs[i]));
+		ipvs_failure_note(res->sync.failures, &res->sync.n_failures,
+				  bind ? "add_address" : "del_address", errs[i]);
+		if (!first)
+			first = errs[i];
+	}
+	return first;
+}
+
 /*
  * Unbinds the addresses kipvs bound that neither the desired table nor any virtual server in
- * the kernel (a draining one of kipvs's, or a foreign one) uses any more.
+ * the kernel (a draining one of kipvs's, or a foreign one) uses any more, in batches.
  */
 static int ipvs_node_addrs_release(struct ipvs_node *node, struct ipvs_node_result *res)
 {
 	struct ipvs_state_addr *used = NULL, *a, *tmp;
-	char buf[NET_ADDR_STRLEN];
-	int r, first = 0;
+	_cleanup_free_ struct net_addr *unused = NULL;
+	_cleanup_free_ int *errs = NULL;
+	size_t n_unused = 0, n_bound = HASH_COUNT(node->state.addrs);
+	int r, first;
 
-	if (!node->vip)
+	if (!node->vip || n_bound == 0)
 		return 0;
+	unused = calloc(n_bound, sizeof(*unused));
+	errs = calloc(n_bound, sizeof(*errs));
+	if (!unused || !errs)
+		return -ENOMEM;
 	r = ipvs_node_table_addrs(ipvs_sync_actual(node->sync), &used);
 	if (r < 0)
 		goto out;
 	HASH_ITER(hh, node->state.addrs, a, tmp)
 	{
-		struct net_addr addr = a->addr;
-
-		if (ipvs_state_addrset_find(node->want_addrs, &addr) ||
-		    ipvs_state_addrset_find(used, &addr))
+		if (!ipvs_state_addrset_find(node->want_addrs, &a->addr) &&
+		    !ipvs_state_addrset_find(used, &a->addr))
+			unused[n_unused++] = a->addr;
+	}
+	if (n_unused == 0)
+		goto out;
+	r = ipvs_vip_unbind_many(node->vip, unused, n_unused, errs);
+	first = ipvs_node_addrs_failed(node, unused, errs, n_unused, false, res);
+	for (size_t i = 0; i < n_unused; i++) {
+		if (errs[i] < 0)
 			continue;
-		r = ipvs_vip_unbind(node->vip, &addr);
-		if (r < 0) {
-			log_warn("ipvs", "unbind address failed",
-				 "addr=%s if=%s err=\"%s\" retry_in=next-sync",
-				 net_addr_format(&addr, buf), node->ifname, strerror(-r));
-			ipvs_failure_note(res->sync.failures, &res->sync.n_failures, "del_address",
-					  r);
-			if (!first)
-				first = r;
-			continue;
-		}
-		ipvs_state_addr_del(&node->state, &addr);
+		ipvs_state_addr_del(&node->state, &unused[i]);
 		res->addresses_deleted++;
 	}
-	r = first;
+	if (first)
+		r = first;
 out:
 	ipvs_state_addrset_clear(&used);
 	return r;
@@ -263,44 +286,54 @@ static void ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_res
 	}
 }
 
-/* Binds every address of the desired table (not the node's own) before its services exist. */
+/*
+ * Binds every address of the desired table (not the node's own) before its services exist,
+ * the missing ones in batches.
+ */
 static int ipvs_node_addrs_bind(struct ipvs_node *node, const struct plan_table *desired,
 				struct ipvs_node_result *res)
 {
-	char buf[NET_ADDR_STRLEN];
-	int r, first = 0;
+	_cleanup_free_ struct net_addr *missing = NULL;
+	_cleanup_free_ int *errs = NULL;
+	size_t n_missing = 0;
+	int r, first;
 
 	ipvs_state_addrset_clear(&node->want_addrs);
+	if (node->vip) {
+		missing = calloc(desired->n_vs + 1, sizeof(*missing));
+		errs = calloc(desired->n_vs + 1, sizeof(*errs));
+		if (!missing || !errs)
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < desired->n_vs; i++) {
 		const struct net_addr *addr = &desired->vs[i].addr;
 
 		r = ipvs_state_addrset_add(&node->want_addrs, addr);
 		if (r < 0)
 			return r;
-		if (r == 0)
-			continue; /* already seen */
-		if (!node->vip || ipvs_vip_is_local_elsewhere(node->vip, addr))
+		if (r == 0 || !node->vip || ipvs_vip_is_local_elsewhere(node->vip, addr))
+			continue; /* already seen, or not ours to bind */
+		if (ipvs_vip_has(node->vip, addr)) {
+			/* Bound by kipvs, or adopted: the desired table names it. */
+			r = ipvs_state_addr_add(&node->state, addr);
+			if (r < 0)
+				return r;
 			continue;
-		if (!ipvs_vip_has(node->vip, addr)) {
-			r = ipvs_vip_bind(node->vip, addr);
-			if (r < 0) {
-				log_warn("ipvs", "bind address failed",
-					 "addr=%s if=%s err=\"%s\" retry_in=next-sync",
-					 net_addr_format(addr, buf), node->ifname, strerror(-r));
-				ipvs_failure_note(res->sync.failures, &res->sync.n_failures,
-						  "add_address", r);
-				if (!first)
-					first = r;
-				continue;
-			}
-			res->addresses_added++;
 		}
-		/* Bound by kipvs, or adopted: the desired table names it. */
-		r = ipvs_state_addr_add(&node->state, addr);
-		if (r < 0)
-			return r;
+		missing[n_missing++] = *addr;
 	}
-	return first;
+	if (n_missing == 0)
+		return 0;
+	r = ipvs_vip_bind_many(node->vip, missing, n_missing, errs);
+	first = ipvs_node_addrs_failed(node, missing, errs, n_missing, true, res);
+	for (size_t i = 0; i < n_missing; i++) {
+		if (errs[i] < 0)
+			continue;
+		res->addresses_added++;
+		if (ipvs_state_addr_add(&node->state, &missing[i]) < 0)
+			return -ENOMEM;
+	}
+	return first ? first : r;
 }
 
 static bool ipvs_node_disown_absent_cb(const struct ipvs_key *key, void *userdata)

@@ -29,6 +29,11 @@ struct ipvs_vip_entry {
 
 struct ipvs_vip {
 	struct nl_sock *sk;
+	/*
+	 * Address batches read their answers past libnl's sequence tracking, so they have a
+	 * socket of their own: sk's next request still finds the sequence libnl expects.
+	 */
+	struct nl_sock *batch_sk;
 	int ifindex;
 	char ifname[IFNAMSIZ];
 	bool created;		      /* kipvs created the interface, so cleanup may delete it */
@@ -237,11 +242,14 @@ static int ipvs_vip_open_flags(const char *ifname, bool create, struct ipvs_vip 
 	v->no_create = !create;
 	snprintf(v->ifname, sizeof(v->ifname), "%s", ifname);
 	v->sk = nl_socket_alloc();
-	if (!v->sk) {
+	v->batch_sk = nl_socket_alloc();
+	if (!v->sk || !v->batch_sk) {
 		r = -ENOMEM;
 		goto out_free;
 	}
 	r = nl_connect(v->sk, NETLINK_ROUTE);
+	if (r >= 0)
+		r = nl_connect(v->batch_sk, NETLINK_ROUTE);
 	if (r < 0) {
 		r = ipvs_vip_errno(r);
 		goto out_free;
@@ -273,6 +281,8 @@ struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v)
 	ipvs_vip_views_clear(v);
 	if (v->sk)
 		nl_socket_free(v->sk);
+	if (v->batch_sk)
+		nl_socket_free(v->batch_sk);
 	free(v);
 	return NULL;
 }
@@ -287,87 +297,74 @@ size_t ipvs_vip_count(const struct ipvs_vip *v)
 	return HASH_COUNT(v->bound);
 }
 
-/* Adds (add=true) or deletes one address as a full-length prefix on the interface. */
-static int ipvs_vip_change(struct ipvs_vip *v, const struct net_addr *addr, bool add)
+/*
+ * Adds (add=true) or deletes addrs[] as full-length prefixes on the interface, in batches, and
+ * keeps the bound set in step; errs[i] is each address's answer. Already there / already gone
+ * is success: idempotence lives here. 0, or -errno when the batch itself broke off.
+ */
+static int ipvs_vip_change(struct ipvs_vip *v, const struct net_addr *addrs, size_t n, bool add,
+			   int *errs)
 {
-	struct rtnl_addr *ra = rtnl_addr_alloc();
-	struct nl_addr *local;
-	int r;
+	int r = ipvs_vip_batch_change(v->batch_sk, v->ifindex, addrs, n, add, errs);
 
-	if (!ra)
-		return -ENOMEM;
-	local = nl_addr_build(addr->family, addr->bytes, (size_t)net_addr_len(addr));
-	if (!local) {
-		rtnl_addr_put(ra);
-		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ipvs_vip_entry *e;
+
+		if ((add && errs[i] == -EEXIST) ||
+		    (!add && (errs[i] == -ENOENT || errs[i] == -EADDRNOTAVAIL)))
+			errs[i] = 0;
+		if (errs[i] < 0)
+			continue;
+		e = ipvs_vip_find(v, &addrs[i]);
+		if (add && !e)
+			errs[i] = ipvs_vip_remember(v, &addrs[i]);
+		else if (!add && e)
+			ipvs_vip_forget(v, e);
 	}
-	nl_addr_set_prefixlen(local, net_addr_bits(addr));
-	rtnl_addr_set_ifindex(ra, v->ifindex);
-	rtnl_addr_set_family(ra, addr->family);
-	r = rtnl_addr_set_local(ra, local);
-	rtnl_addr_set_prefixlen(ra, net_addr_bits(addr));
-	/* No duplicate address detection: the address must answer at once. */
-	if (addr->family == AF_INET6)
-		rtnl_addr_set_flags(ra, IFA_F_NODAD);
-	if (r >= 0)
-		r = add ? rtnl_addr_add(v->sk, ra, NLM_F_CREATE | NLM_F_REPLACE)
-			: rtnl_addr_delete(v->sk, ra, 0);
-	nl_addr_put(local);
-	rtnl_addr_put(ra);
-	if (r < 0) {
-		r = ipvs_vip_errno(r);
-		/* Already there / already gone is success: idempotence lives here. */
-		if ((add && r == -EEXIST) || (!add && (r == -ENOENT || r == -EADDRNOTAVAIL)))
-			return 0;
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 int ipvs_vip_sync(struct ipvs_vip *v, const struct net_addr *want, size_t n_want,
 		  unsigned *ret_added, unsigned *ret_removed)
 {
 	struct ipvs_vip_entry *e, *tmp;
+	size_t n_add = 0, n_del = 0;
 	unsigned added = 0, removed = 0;
 	int first_err = 0, r;
+	_cleanup_free_ struct net_addr *add = calloc(n_want ? n_want : 1, sizeof(*add));
+	_cleanup_free_ struct net_addr *del = calloc(HASH_COUNT(v->bound) + 1, sizeof(*del));
+	_cleanup_free_ int *errs = calloc(n_want + HASH_COUNT(v->bound) + 1, sizeof(*errs));
 
+	if (!add || !del || !errs)
+		return -ENOMEM;
 	HASH_ITER(hh, v->bound, e, tmp)
 	e->wanted = false;
 	for (size_t i = 0; i < n_want; i++) {
 		e = ipvs_vip_find(v, &want[i]);
-		if (e) {
+		if (e)
 			e->wanted = true;
-			continue;
-		}
-		r = ipvs_vip_change(v, &want[i], true);
-		if (r >= 0)
-			r = ipvs_vip_remember(v, &want[i]);
-		if (r < 0) {
-			if (!first_err)
-				first_err = r;
-			continue;
-		}
-		ipvs_vip_find(v, &want[i])->wanted = true;
-		added++;
+		else
+			add[n_add++] = want[i];
 	}
 	HASH_ITER(hh, v->bound, e, tmp)
-	{
-		if (e->wanted)
-			continue;
-		r = ipvs_vip_change(v, &e->addr, false);
-		if (r < 0) {
-			if (!first_err)
-				first_err = r;
-			continue;
-		}
-		ipvs_vip_forget(v, e);
-		removed++;
+	if (!e->wanted)
+		del[n_del++] = e->addr;
+	r = ipvs_vip_change(v, add, n_add, true, errs);
+	if (r == 0)
+		r = ipvs_vip_change(v, del, n_del, false, errs + n_add);
+	for (size_t i = 0; i < n_add + n_del; i++) {
+		if (errs[i] < 0 && !first_err)
+			first_err = errs[i];
+		else if (errs[i] == 0 && i < n_add)
+			added++;
+		else if (errs[i] == 0)
+			removed++;
 	}
 	if (ret_added)
 		*ret_added = added;
 	if (ret_removed)
 		*ret_removed = removed;
-	return first_err;
+	return r < 0 ? r : first_err;
 }
 
 int ipvs_vip_remove_link(struct ipvs_vip *v)
@@ -386,29 +383,21 @@ int ipvs_vip_remove_link(struct ipvs_vip *v)
 	return r < 0 ? ipvs_vip_errno(r) : 0;
 }
 
-int ipvs_vip_bind(struct ipvs_vip *v, const struct net_addr *addr)
+int ipvs_vip_bind_many(struct ipvs_vip *v, const struct net_addr *addrs, size_t n, int *errs)
 {
-	int r;
+	return ipvs_vip_change(v, addrs, n, true, errs);
+}
 
-	if (ipvs_vip_find(v, addr))
-		return 0;
-	r = ipvs_vip_change(v, addr, true);
-	if (r < 0)
-		return r;
-	return ipvs_vip_remember(v, addr);
+int ipvs_vip_unbind_many(struct ipvs_vip *v, const struct net_addr *addrs, size_t n, int *errs)
+{
+	return ipvs_vip_change(v, addrs, n, false, errs);
 }
 
 int ipvs_vip_unbind(struct ipvs_vip *v, const struct net_addr *addr)
 {
-	struct ipvs_vip_entry *e = ipvs_vip_find(v, addr);
-	int r;
+	int err = 0, r = ipvs_vip_unbind_many(v, addr, 1, &err);
 
-	r = ipvs_vip_change(v, addr, false);
-	if (r < 0)
-		return r;
-	if (e)
-		ipvs_vip_forget(v, e);
-	return 0;
+	return r < 0 ? r : err;
 }
 
 bool ipvs_vip_has(const struct ipvs_vip *v, const struct net_addr *addr)

@@ -38,6 +38,21 @@ addrs=$(ip -n t addr show dev kube-ipvs0)
 grep -q "inet 10.96.0.2/32" <<<"$addrs" || fail "10.96.0.2/32 missing"
 grep -q "fd00:96::1" <<<"$addrs" && fail "fd00:96::1 still bound"
 
+step "300 addresses go in batches; each failed one is its own (IPv6 off on the interface)"
+many=()
+for i in $(seq 1 250); do many+=("10.97.$((i / 200)).$((i % 200 + 1))"); done
+for i in $(seq 1 50); do many+=("fd00:97::$i"); done
+ip netns exec t sysctl -qw net.ipv6.conf.kube-ipvs0.disable_ipv6=1
+out=$(d vip kube-ipvs0 "${many[@]}" 2>&1) && fail "the IPv6 binds did not fail"
+echo "$out"
+expect_line "v4 bound past every batch boundary, v6 refused" "$out" \
+    "vip: addresses +250 -2, bound=250 err=EACCES"
+[ "$(ip -n t -4 addr show dev kube-ipvs0 | grep -c 'inet 10.97.')" = 250 ] ||
+    fail "not every IPv4 address of the batches is bound"
+ip netns exec t sysctl -qw net.ipv6.conf.kube-ipvs0.disable_ipv6=0
+out=$(d vip kube-ipvs0 10.96.0.1 10.96.0.2)
+expect_line "back to two" "$out" "vip: addresses +2 -250, bound=2 err=0"
+
 step "a VIP on the dummy is local (packets to it enter IPVS at LOCAL_IN)"
 route=$(ip -n t route get 10.96.0.2)
 echo "$route"
