@@ -71,6 +71,7 @@ struct ipvs_sync_result {
 	struct ipvs_failure failures[IPVS_FAILURE_KINDS];
 	size_t n_failures;
 	bool verified;	   /* the whole kernel table was read */
+	bool checked;	   /* the periodic check ran (ipvs_sync_request_check()) */
 	bool lost_replies; /* ENOBUFS: replies were lost, the table was read again */
 	double read_ms, diff_ms, apply_ms; /* where the time went */
 };
@@ -89,6 +90,11 @@ int ipvs_sync_run(struct ipvs_sync *s, const struct plan_table *desired,
 		  struct ipvs_sync_result *ret_result) __attribute__((warn_unused_result));
 /* The next run reads the whole kernel table first and repairs any drift. */
 void ipvs_sync_request_verify(struct ipvs_sync *s);
+/*
+ * The next run checks the table first at a bounded cost: every virtual server, the real
+ * servers of one slice (all of them up to 256 virtual servers; at most 10 slices).
+ */
+void ipvs_sync_request_check(struct ipvs_sync *s);
 /* Writes the operations a run would make, as `ipvsadm -R` lines; returns their number. */
 int ipvs_sync_plan_diff(struct ipvs_sync *s, const struct plan_table *desired, FILE *f)
     __attribute__((warn_unused_result));
@@ -216,7 +222,10 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 int ipvs_node_drain_sweep(struct ipvs_node *node, struct ipvs_node_result *ret_result)
     __attribute__((warn_unused_result));
 unsigned ipvs_node_draining_count(const struct ipvs_node *node);
-/* The next sync reads the whole kernel table (and the interface) and repairs drift. */
+/*
+ * The next sync checks the kernel table (every virtual server, one slice of real servers:
+ * ipvs_sync_request_check()) and reads the interface's addresses, and repairs drift.
+ */
 void ipvs_node_request_verify(struct ipvs_node *node);
 /*
  * Reads the kernel table afresh; true when it matches `desired` plus the servers still

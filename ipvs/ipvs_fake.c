@@ -83,6 +83,7 @@ static int ipvs_fake_read(void *impl, struct ipvs_table *ret_table)
 {
 	struct ipvs_fake *fake = impl;
 
+	fake->n_read_all++;
 	return ipvs_table_copy(&fake->table, ret_table);
 }
 
@@ -92,6 +93,7 @@ static int ipvs_fake_read_one(void *impl, const struct ipvs_key *key, struct ipv
 	struct ipvs_vs *vs = ipvs_table_find(&fake->table, key), *copy;
 	struct ipvs_rs *rs, *tmp;
 
+	fake->n_read_one++;
 	if (!vs)
 		return -ESRCH;
 	copy = ipvs_table_put(ret_table, &vs->svc);
@@ -108,10 +110,27 @@ static int ipvs_fake_read_one(void *impl, const struct ipvs_key *key, struct ipv
 	return 0;
 }
 
+static int ipvs_fake_read_services(void *impl, struct ipvs_table *ret_table)
+{
+	struct ipvs_fake *fake = impl;
+	struct ipvs_vs *vs, *tmp;
+
+	HASH_ITER(hh, fake->table.vs, vs, tmp)
+	{
+		struct ipvs_vs *copy = ipvs_table_put(ret_table, &vs->svc);
+
+		if (!copy)
+			return -ENOMEM;
+		copy->stats = vs->stats;
+	}
+	return 0;
+}
+
 const struct ipvs_ops ipvs_fake_ops = {
     .apply = ipvs_fake_apply,
     .read = ipvs_fake_read,
     .read_one = ipvs_fake_read_one,
+    .read_services = ipvs_fake_read_services,
 };
 
 void ipvs_fake_init(struct ipvs_fake *fake)

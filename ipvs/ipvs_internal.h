@@ -164,7 +164,32 @@ struct ipvs_ops {
 	int (*apply)(void *impl, struct ipvs_op *ops, size_t n_ops, unsigned *ret_batches);
 	int (*read)(void *impl, struct ipvs_table *ret_table);
 	int (*read_one)(void *impl, const struct ipvs_key *key, struct ipvs_table *ret_table);
+	/* The virtual servers with their counters, no real servers. */
+	int (*read_services)(void *impl, struct ipvs_table *ret_table);
 };
+
+/* ---- The periodic check (ipvs_check.c) ---- */
+
+struct ipvs_check_result {
+	unsigned services_gone;	   /* in actual, no longer in the kernel: dropped from actual */
+	unsigned services_changed; /* attributes differed: actual now says what the kernel has */
+	unsigned services_new;	   /* in the kernel, not in actual: read in full */
+	unsigned services_read;	   /* the slice's virtual servers whose real servers were read */
+	unsigned slice, slices;	   /* which slice this was, of how many */
+};
+/*
+ * Brings actual up to date with the kernel at a bounded cost: one dump of the virtual servers
+ * (gone, changed, new ones are found), then the real servers of one slice of the table
+ * (*slice, advanced each call; every table up to 256 virtual servers is one slice, a larger
+ * one at most 10). Drift then shows up in the next diff. 0 or -errno.
+ */
+int ipvs_check_run(const struct ipvs_ops *ops, void *impl, struct ipvs_table *actual,
+		   unsigned *slice, struct ipvs_check_result *res) __attribute__((warn_unused_result));
+/* How many slices a table of n_vs virtual servers is checked in. */
+unsigned ipvs_check_slices(size_t n_vs);
+/* Replaces key's entry in t by a fresh read of it (or drops it: gone). 0 or -errno. */
+int ipvs_table_reread(const struct ipvs_ops *ops, void *impl, struct ipvs_table *t,
+		      const struct ipvs_key *key) __attribute__((warn_unused_result));
 
 /*
  * The reconcile diff (pure): the operations that make `actual` match `desired`, in order:
@@ -255,6 +280,7 @@ struct ipvs_fake {
 	struct ipvs_table table;
 	struct ipvs_oplist log; /* every op apply() saw, in order, with its result */
 	size_t n_apply;		/* apply() calls (each counts as one batch) */
+	size_t n_read_all, n_read_one; /* read() and read_one() calls */
 	/* Makes the op at this index of the log (0-based, over all calls) fail with fail_err. */
 	long fail_at;
 	int fail_err;

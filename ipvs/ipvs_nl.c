@@ -787,10 +787,21 @@ static int ipvs_nl_read_one(void *impl, const struct ipvs_key *key, struct ipvs_
 	return ipvs_nl_dests_dump(ctx, key, ipvs_vs_dest_cb, vs);
 }
 
+static int ipvs_nl_read_services(void *impl, struct ipvs_table *ret_table)
+{
+	struct ipvs_ctx *ctx = impl;
+
+	/* /proc/net/ip_vs has no services-only view: that mode reads everything. */
+	if (ctx->read_procfs)
+		return ipvs_nl_table_read_procfs(ctx, "/proc", ret_table);
+	return ipvs_nl_services_dump(ctx, ipvs_table_service_cb, ret_table);
+}
+
 const struct ipvs_ops ipvs_nl_ops = {
     .apply = ipvs_nl_apply,
     .read = ipvs_nl_read,
     .read_one = ipvs_nl_read_one,
+    .read_services = ipvs_nl_read_services,
 };
 
 struct ipvs_nl_u32s {

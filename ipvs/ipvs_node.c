@@ -597,7 +597,7 @@ out:
 
 void ipvs_node_request_verify(struct ipvs_node *node)
 {
-	ipvs_sync_request_verify(node->sync);
+	ipvs_sync_request_check(node->sync);
 	node->vip_refresh = true;
 }
 

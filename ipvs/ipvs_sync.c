@@ -31,7 +31,9 @@ struct ipvs_sync {
 	struct ipvs_table actual;
 	struct ipvs_owned *owned; /* uthash of the virtual servers kipvs owns */
 	bool have_actual;
-	bool verify;
+	bool verify;	    /* read the whole table before the next diff */
+	bool check;	    /* check the table (ipvs_check_run()) before the next diff */
+	unsigned check_slice; /* the slice of real servers the next check reads */
 	ipvs_keep_fn keep;     /* draining decisions; NULL: delete at once */
 	ipvs_owned_fn exclude; /* true: never delete this key even if owned */
 	void *hook_userdata;
@@ -74,6 +76,31 @@ struct ipvs_sync *ipvs_sync_free(struct ipvs_sync *s)
 void ipvs_sync_request_verify(struct ipvs_sync *s)
 {
 	s->verify = true;
+}
+
+void ipvs_sync_request_check(struct ipvs_sync *s)
+{
+	s->check = true;
+}
+
+/* The periodic check, timed as a read; what it found is logged at debug level. */
+static int ipvs_sync_check(struct ipvs_sync *s, struct ipvs_sync_result *res)
+{
+	struct ipvs_check_result c;
+	double t0 = sync_phase_now_ms();
+	int r = ipvs_check_run(s->ops, s->impl, &s->actual, &s->check_slice, &c);
+
+	res->read_ms += sync_phase_now_ms() - t0;
+	if (r < 0)
+		return r;
+	s->check = false;
+	res->checked = true;
+	log_debug("ipvs", "table checked",
+		  "services_gone=%u services_changed=%u services_new=%u slice=%u/%u "
+		  "slice_services=%u",
+		  c.services_gone, c.services_changed, c.services_new, c.slice + 1, c.slices,
+		  c.services_read);
+	return 0;
 }
 
 const struct ipvs_table *ipvs_sync_actual(const struct ipvs_sync *s)
@@ -401,6 +428,11 @@ static int ipvs_sync_diff_first(struct ipvs_sync *s, const struct plan_table *de
 		r = ipvs_sync_read_all(s, res);
 		if (r < 0)
 			return r;
+		s->check = false; /* the full read saw everything */
+	} else if (s->check) {
+		r = ipvs_sync_check(s, res);
+		if (r < 0)
+			return r;
 	}
 	/* The virtual servers of the desired table are ours from now on (adoption). */
 	r = ipvs_sync_adopt(s, desired);
@@ -526,38 +558,7 @@ int ipvs_sync_read(struct ipvs_sync *s, struct ipvs_sync_result *res)
 
 int ipvs_sync_refresh(struct ipvs_sync *s, const struct ipvs_key *key)
 {
-	struct ipvs_table one = {0};
-	struct ipvs_vs *vs, *moved;
-	struct ipvs_rs *rs, *tmp;
-	int r;
-
-	r = s->ops->read_one(s->impl, key, &one);
-	if (r < 0 && r != -ESRCH) {
-		ipvs_table_clear(&one);
-		return r;
-	}
-	ipvs_table_del(&s->actual, key);
-	r = 0;
-	vs = ipvs_table_find(&one, key);
-	if (vs) {
-		moved = ipvs_table_put(&s->actual, &vs->svc);
-		if (!moved)
-			r = -ENOMEM;
-		else
-			moved->stats = vs->stats;
-		HASH_ITER(hh, vs->rs, rs, tmp)
-		{
-			struct ipvs_rs *put = moved ? ipvs_vs_put_rs(moved, &rs->dest) : NULL;
-
-			if (!put) {
-				r = -ENOMEM;
-				break;
-			}
-			put->state = rs->state;
-		}
-	}
-	ipvs_table_clear(&one);
-	return r;
+	return ipvs_table_reread(s->ops, s->impl, &s->actual, key);
 }
 
 int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,

@@ -306,6 +306,100 @@ static void test_sync_plan_diff_makes_no_change(void **state)
 	free(buf);
 }
 
+/* Changes the fake kernel behind the reconciler's back, as `ipvsadm` by hand would. */
+static void by_hand(struct fixture *fx, const char *rules)
+{
+	struct ipvs_oplist ops = {0};
+
+	assert_int_equal(ipvs_rules_parse(rules, &ops), 0);
+	assert_int_equal(ipvs_fake_ops.apply(&fx->fake, ops.ops, ops.n, NULL), 0);
+	for (size_t i = 0; i < ops.n; i++)
+		assert_int_equal(ops.ops[i].err, 0);
+	ipvs_oplist_clear(&ops);
+	fx->fake.log.n = 0;
+}
+
+/*
+ * The periodic check of a small table: a destination deleted and a scheduler changed by hand
+ * are repaired by the next run after the request, without a full read; without the request
+ * the in-memory table is trusted (nothing sent).
+ */
+static void test_check_small_table_repairs_drift(void **state)
+{
+	struct fixture *fx = *state;
+	size_t full_reads;
+
+	set_desired(fx, S1 S1_R1 S1_R2 S2 S2_R1);
+	free(run(fx));
+	full_reads = fx->fake.n_read_all;
+	by_hand(fx, "-d -t 10.0.0.1:80 -r 10.1.0.2:8080\n-E -u 10.0.0.2:53 -s wrr\n");
+	expect_run(fx, "unchecked: nothing seen", "");
+	ipvs_sync_request_check(fx->sync);
+	expect_run(fx, "checked: both repaired", S1_R2 "-E -u 10.0.0.2:53 -s rr\n");
+	assert_true(fx->res.checked);
+	assert_false(fx->res.verified);
+	assert_int_equal(fx->fake.n_read_all, full_reads);
+	expect_kernel(fx, "kernel repaired", S1 S1_R1 S1_R2 S2 S2_R1);
+	expect_run(fx, "the check is one-shot", "");
+	assert_false(fx->res.checked);
+}
+
+/*
+ * A table of 600 virtual servers is checked in 3 slices: each check reads the real servers of
+ * about a third, every one exactly once in 3 checks, so a destination deleted by hand from
+ * every virtual server is back after the third; a whole table cleared (`ipvsadm -C`) is back
+ * after the first check.
+ */
+static void test_check_large_table_in_slices(void **state)
+{
+	struct fixture *fx = *state;
+	char *rules = NULL, *drift = NULL, *clear = NULL, *got;
+	size_t len = 0, dlen = 0, clen = 0, reads = 0, n_ops = 0;
+	FILE *f = open_memstream(&rules, &len), *d = open_memstream(&drift, &dlen),
+	     *c = open_memstream(&clear, &clen);
+
+	for (int i = 0; i < 600; i++) {
+		fprintf(f, "-A -t 10.0.%d.%d:80 -s rr\n", i / 200, i % 200 + 1);
+		fprintf(f, "-a -t 10.0.%d.%d:80 -r 10.1.%d.%d:8080 -m -w 1\n", i / 200,
+			i % 200 + 1, i / 200, i % 200 + 1);
+		fprintf(d, "-d -t 10.0.%d.%d:80 -r 10.1.%d.%d:8080\n", i / 200, i % 200 + 1,
+			i / 200, i % 200 + 1);
+		fprintf(c, "-D -t 10.0.%d.%d:80\n", i / 200, i % 200 + 1);
+	}
+	fclose(f);
+	fclose(d);
+	fclose(c);
+	set_desired(fx, rules);
+	free(run(fx));
+	assert_int_equal(ipvs_check_slices(600), 3);
+	by_hand(fx, drift);
+	for (int k = 0; k < 3; k++) {
+		size_t before = fx->fake.n_read_one;
+
+		ipvs_sync_request_check(fx->sync);
+		got = run(fx);
+		free(got);
+		assert_true(fx->res.checked);
+		/* a third each, give or take the hash's spread */
+		assert_in_range(fx->fake.n_read_one - before, 120, 280);
+		reads += fx->fake.n_read_one - before;
+		n_ops += fx->res.operations;
+	}
+	assert_int_equal(reads, 600);
+	assert_int_equal(n_ops, 600);
+	expect_kernel(fx, "every destination back after 3 checks", rules);
+
+	by_hand(fx, clear); /* ipvsadm -C */
+	ipvs_sync_request_check(fx->sync);
+	free(run(fx));
+	assert_int_equal(fx->res.services_added, 600);
+	assert_int_equal(fx->res.dests_added, 600);
+	expect_kernel(fx, "a cleared table back after one check", rules);
+	free(rules);
+	free(drift);
+	free(clear);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +417,8 @@ int main(void)
 	    cmocka_unit_test(test_failure_note_bounded),
 	    cmocka_unit_test_setup_teardown(test_sync_lost_replies_verify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_plan_diff_makes_no_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_small_table_repairs_drift, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_large_table_in_slices, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
