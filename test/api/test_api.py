@@ -255,10 +255,12 @@ def populate(fake: Fake, n_svc: int, n_slices_per: int = 1) -> None:
 def t_sync_pagination(ctx: "Ctx") -> None:
     """1200 Services and 1300 slices come in pages of 500 (and a page size of 7 works too)."""
     fake = ctx.fake()
+    fake.control("POST", "/control/config", {"rv0_paginates": True})
     populate(fake, 1200)
     for i in range(100):
         fake.put(slice_(f"extra-{i}", "svc-1", ns="ns-1", seed=i))
-    out = subprocess.run([ctx.driver, "--until-synced", "--timeout-ms", "30000"] + base_args(fake),
+    out = subprocess.run([ctx.driver, "--until-synced", "--timeout-ms", "30000", "--no-watch-list"]
+                         + base_args(fake),
                          capture_output=True, text=True, timeout=60)
     check(out.returncode == 0, f"driver failed: {out.stderr[-2000:]}")
     got, stats, _ = parse_dump(out.stdout)
@@ -278,7 +280,7 @@ def t_sync_pagination(ctx: "Ctx") -> None:
     node_lists = [r for r in log if r.get("verb") == "list" and r["resource"] == "nodes"]
     check(all(r["query"].get("fieldSelector") == f"metadata.name={NODE}" for r in node_lists),
           "the Node listed without its field selector")
-    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "7",
+    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "7", "--no-watch-list",
                           "--timeout-ms", "60000"] + base_args(fake),
                          capture_output=True, text=True, timeout=90)
     check(out.returncode == 0, f"driver failed with page size 7: {out.stderr[-2000:]}")
@@ -403,7 +405,8 @@ def t_faults_each(ctx: "Ctx") -> None:
     """Every fault kind, on list and on watch: recovered from, cache equal to the server."""
     fake = ctx.fake()
     populate(fake, 30)
-    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000"])
+    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000",
+                                 "--no-watch-list"])
     wait_converged(fake, drv, what="initial sync")
     for i, (name, spec) in enumerate(FAULTS):
         applied = fake.stats()["faults_applied"]
@@ -432,7 +435,7 @@ def t_gone_relists_once(ctx: "Ctx") -> None:
     """A watch from a compacted resourceVersion gets ERROR 410: exactly one relist each."""
     fake = ctx.fake()
     populate(fake, 10)
-    drv = ctx.driver_proc(fake)
+    drv = ctx.driver_proc(fake, ["--no-watch-list"])
     wait_converged(fake, drv, what="initial sync")
     lists_before = {r: fake.requests(r, "list") for r in ("services", "endpointslices", "nodes")}
     fake.put(service("during-outage"))
@@ -451,10 +454,13 @@ def t_gone_relists_once(ctx: "Ctx") -> None:
 def t_continue_expired(ctx: "Ctx") -> None:
     """HTTP 410 on a list (an expired continue token): the list restarts from the beginning."""
     fake = ctx.fake()
+    fake.control("POST", "/control/config", {"rv0_paginates": True})
     populate(fake, 40)
     fake.fault({"fault": "status", "verb": "list", "code": 410, "resource": "services",
-                "message": "The provided continue parameter is too old"})
-    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "10"] + base_args(fake),
+                "message": "The provided continue parameter is too old",
+                "query": {"continue": "*"}})
+    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "10", "--no-watch-list"]
+                         + base_args(fake),
                          capture_output=True, text=True, timeout=60)
     check(out.returncode == 0, f"driver failed: {out.stderr[-2000:]}")
     got, stats, _ = parse_dump(out.stdout)
@@ -471,7 +477,7 @@ def t_retry_after(ctx: "Ctx") -> None:
     fake.fault({"fault": "status", "verb": "list", "code": 429, "retry_after": 2,
                 "resource": "services"})
     t0 = time.time()
-    out = subprocess.run([ctx.driver, "--until-synced"] + base_args(fake),
+    out = subprocess.run([ctx.driver, "--until-synced", "--no-watch-list"] + base_args(fake),
                          capture_output=True, text=True, timeout=60)
     took = time.time() - t0
     check(out.returncode == 0, f"driver failed: {out.stderr[-2000:]}")
@@ -570,7 +576,8 @@ def t_random_faults(ctx: "Ctx") -> None:
     print(f"seed {seed}")
     fake = ctx.fake()
     populate(fake, 50)
-    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000"])
+    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000",
+                                 "--no-watch-list"])
     wait_converged(fake, drv, what="initial sync")
     live_svc = {f"ns-{i % 7}/svc-{i}" for i in range(50)}
     live_slices = {f"ns-{i % 7}/svc-{i}-0": f"svc-{i}" for i in range(50)}
