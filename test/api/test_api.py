@@ -709,6 +709,91 @@ def t_plan_kubeconfig_equals_from(ctx: "Ctx") -> None:
         print(f"{name}: {len(api_out.stdout.splitlines())} lines, identical")
 
 
+def svc_requests(ctx: "Ctx", fake: Fake, verb: str) -> list[dict[str, str]]:
+    return [r["query"] for r in ctx.fake_log_requests(fake)
+            if r["resource"] == "services" and r["verb"] == verb]
+
+
+def t_list_relist_sequence(ctx: "Ctx") -> None:
+    """LIST at resourceVersion=0; after a watch 410 a relist at the last RV; on its 410 a
+    consistent list (resourceVersion unset). Queries asserted in order."""
+    fake = ctx.fake()
+    populate(fake, 5)
+    drv = ctx.driver_proc(fake, ["--no-watch-list"])
+    wait_converged(fake, drv, what="initial sync")
+    first = svc_requests(ctx, fake, "list")
+    check([(q.get("resourceVersion"), q.get("limit")) for q in first] == [("0", "500")],
+          f"initial list: {first}")
+    _, _, _ = drv.dump()
+    fake.put(service("during-outage"))
+    fake.control("POST", "/control/compact", {})
+    fake.fault({"fault": "status", "verb": "list", "code": 410, "resource": "services",
+                "query": {"resourceVersion": "*"}})
+    fake.control("POST", "/control/watches/close", {})
+    wait_converged(fake, drv, what="after 410, 410")
+    lists = svc_requests(ctx, fake, "list")[1:]
+    check(len(lists) == 2, f"relists: {lists}")
+    check(lists[0].get("resourceVersion") not in (None, "0") and "limit" not in lists[0],
+          f"relist not at the last RV, unpaged: {lists[0]}")
+    check("resourceVersion" not in lists[1] and "resourceVersionMatch" not in lists[1],
+          f"fallback not consistent: {lists[1]}")
+    drv.stop()
+
+
+def t_watch_list_modern(ctx: "Ctx") -> None:
+    """A modern server: the streaming list, no LIST at all; then live events on the same watch."""
+    fake = ctx.fake()
+    populate(fake, 30)
+    drv = ctx.driver_proc(fake)
+    stats = wait_converged(fake, drv, what="streaming sync")
+    check(fake.stats()["requests"].get("services", {}).get("list", 0) == 0, "a LIST was sent")
+    w = svc_requests(ctx, fake, "watch")
+    check(len(w) == 1 and w[0].get("sendInitialEvents") == "true"
+          and w[0].get("resourceVersionMatch") == "NotOlderThan"
+          and w[0].get("allowWatchBookmarks") == "true" and "resourceVersion" not in w[0],
+          f"streaming watch query: {w}")
+    check(stats["services"]["watch_lists"] == 1 and stats["services"]["watches"] == 1,
+          f"stats {stats['services']}")
+    fake.put(service("live"))
+    wait_converged(fake, drv, what="live event")
+    check(len(svc_requests(ctx, fake, "watch")) == 1, "the watch did not go on")
+    drv.stop()
+
+
+def t_watch_list_old_server(ctx: "Ctx") -> None:
+    """An older server ignores sendInitialEvents: after the bounded wait, LIST; later relists
+    go straight to LIST."""
+    fake = ctx.fake()
+    fake.control("POST", "/control/config", {"watch_list": "ignored"})
+    populate(fake, 10)
+    t0 = time.time()
+    drv = ctx.driver_proc(fake, ["--initial-events-wait-ms", "1500"])
+    stats = wait_converged(fake, drv, what="fallback sync")
+    check(time.time() - t0 >= 1.4, "synced before the wait was over")
+    check(stats["services"]["watch_list_fallbacks"] == 1, f"stats {stats['services']}")
+    check(len(svc_requests(ctx, fake, "list")) == 1, "no single LIST after the fallback")
+    fake.control("POST", "/control/compact", {})
+    fake.control("POST", "/control/watches/close", {})
+    deadline = time.time() + 15
+    while len(svc_requests(ctx, fake, "list")) < 2:
+        check(time.time() < deadline, "no relist")
+        time.sleep(0.1)
+    stats = wait_converged(fake, drv, what="relist")
+    check(stats["services"]["watch_lists"] == 1, f"streaming retried: {stats['services']}")
+    drv.stop()
+
+
+def t_watch_list_refused(ctx: "Ctx") -> None:
+    """A server that refuses the parameters (422): LIST at once."""
+    fake = ctx.fake()
+    fake.control("POST", "/control/config", {"watch_list": "refused"})
+    populate(fake, 10)
+    drv = ctx.driver_proc(fake)
+    stats = wait_converged(fake, drv, timeout=3, what="refused")
+    check(stats["services"]["watch_list_fallbacks"] == 1, f"stats {stats['services']}")
+    drv.stop()
+
+
 TESTS: dict[str, Callable[["Ctx"], None]] = {
     "plan_kubeconfig_equals_from": t_plan_kubeconfig_equals_from,
     "sync_pagination": t_sync_pagination,
@@ -724,6 +809,10 @@ TESTS: dict[str, Callable[["Ctx"], None]] = {
     "missing_token": t_missing_token,
     "random_faults": t_random_faults,
     "http2_shared_connection": t_http2_shared_connection,
+    "list_relist_sequence": t_list_relist_sequence,
+    "watch_list_modern": t_watch_list_modern,
+    "watch_list_old_server": t_watch_list_old_server,
+    "watch_list_refused": t_watch_list_refused,
 }
 
 
