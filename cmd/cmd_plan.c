@@ -77,7 +77,8 @@ static int plan_run(const struct kube_options *o)
 {
 	_cleanup_(plan_table_clear) struct plan_table table = {0};
 
-	if (cmd_source_plan(o, "kipvs plan", &table) < 0)
+	/* --diff shows what a sync of `run` would change, so it takes run's node addresses. */
+	if (cmd_source_plan(o, "kipvs plan", o->diff, &table) < 0)
 		return EXIT_RUNTIME;
 	if (o->diff)
 		return plan_diff(o, &table);

@@ -50,12 +50,13 @@ static int run_once(const struct kube_options *o)
 	bool matches = false;
 	int r;
 
-	if (cmd_source_plan_fw(o, "kipvs run", &table, &fw) < 0)
+	if (cmd_source_plan_fw(o, "kipvs run", true, &table, &fw) < 0)
 		return EXIT_RUNTIME;
 	r = daemon_sync_once(o, &table, &fw, &res, &matches, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "kipvs run: %s\n", err[0] ? err : strerror(-r));
-		return EXIT_RUNTIME;
+		/* A scheduler the kernel lacks is an invalid value, found only by asking it. */
+		return r == -ENOPKG ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	ipvs_node_result_format(&res, line, sizeof(line));
 	fprintf(stderr, "%s\n", line);

@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "cleanup.h"
+#include "daemon.h"
 #include "kube_cache.h"
 #include "kube_client.h"
 #include "kube_options.h"
@@ -104,16 +105,18 @@ static void cmd_source_cache_freep(struct kube_cache **cache)
 	(void)kube_cache_free(*cache);
 }
 
-int cmd_source_plan(const struct kube_options *o, const char *who, struct plan_table *ret_table)
+int cmd_source_plan(const struct kube_options *o, const char *who, bool kernel_addrs,
+		    struct plan_table *ret_table)
 {
-	return cmd_source_plan_fw(o, who, ret_table, NULL);
+	return cmd_source_plan_fw(o, who, kernel_addrs, ret_table, NULL);
 }
 
-int cmd_source_plan_fw(const struct kube_options *o, const char *who,
+int cmd_source_plan_fw(const struct kube_options *o, const char *who, bool kernel_addrs,
 		       struct plan_table *ret_table, struct plan_fw *ret_fw)
 {
 	_cleanup_(cmd_source_cache_freep) struct kube_cache *cache = NULL;
-	_cleanup_free_ struct net_addr *node_addrs = NULL;
+	_cleanup_free_ struct net_addr *if_addrs = NULL, *node_addrs = NULL;
+	struct plan_node_addrs_input ain;
 	int n_addrs, r;
 
 	cache = kube_cache_new();
@@ -125,16 +128,27 @@ int cmd_source_plan_fw(const struct kube_options *o, const char *who,
 	if (r < 0)
 		return r;
 
-	n_addrs = plan_node_addrs_resolve(o->node_ips, o->n_node_ips, kube_cache_get_node(cache),
-					  o->nodeport_cidrs, o->n_nodeport_cidrs, &node_addrs);
+	if (kernel_addrs) {
+		r = daemon_node_addrs_input(o, kube_cache_get_node(cache), &ain, &if_addrs);
+		if (r < 0) {
+			fprintf(stderr, "%s: cannot read this node's interface addresses: %s\n",
+				who, strerror(-r));
+			return r;
+		}
+	} else {
+		plan_node_addrs_input_init(&ain, o, kube_cache_get_node(cache));
+	}
+	n_addrs = plan_node_addrs_resolve(&ain, &node_addrs);
 	if (n_addrs < 0) {
 		fprintf(stderr, "%s: out of memory\n", who);
 		return n_addrs;
 	}
-	if (n_addrs == 0)
-		log_write(LOG_LEVEL_WARN, "plan", "no node address: no NodePort virtual server",
-			  "node=%s hint=\"pass --node-ip, or include this node's Node object\"",
-			  o->hostname);
+	if (n_addrs == 0 && plan_cache_has_node_port(cache, o->proxy_name)) {
+		char fields[512];
+
+		log_write(LOG_LEVEL_WARN, "plan", PLAN_NODE_ADDRS_NONE_MSG, "%s",
+			  plan_node_addrs_none_fields(&ain, fields, sizeof(fields)));
+	}
 
 	const struct plan_input in = {
 		.cache = cache,

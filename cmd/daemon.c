@@ -111,7 +111,7 @@ static void daemon_on_verify(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	d->kops->request_verify(d->kernel);
 	d->kernel_dirty = true;
-	if (d->opts->n_nodeport_cidrs > 0 && daemon_node_addrs_refresh(d))
+	if (daemon_node_addrs_from_interfaces(d->opts) && daemon_node_addrs_refresh(d))
 		d->replan_all = true;
 	daemon_sync_schedule(d);
 	if (d->ready)

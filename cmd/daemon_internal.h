@@ -151,6 +151,8 @@ struct daemon {
 void daemon_sync_run(struct daemon *d);
 /* daemon_sync.c: recomputes the node addresses; true when they changed. */
 bool daemon_node_addrs_refresh(struct daemon *d);
+/* daemon_sync.c: true when the node addresses come from the interfaces (--nodeport-addresses). */
+bool daemon_node_addrs_from_interfaces(const struct kube_options *o);
 /* daemon.c: asks for a sync, as soon as the rate limit and the backoff allow. */
 void daemon_sync_schedule(struct daemon *d);
 /* daemon_sync.c: refreshes the per-virtual-server statistics in the metrics. */

@@ -183,7 +183,7 @@ int daemon_run(const struct kube_options *opts)
 	(void)signal(SIGPIPE, SIG_IGN);
 	r = daemon_new(opts, &env, &d);
 	if (r < 0)
-		return 1;
+		return r == -ENOPKG ? 2 : 1; /* the kernel has no such scheduler: an invalid value */
 	daemon_loop(d);
 	d = daemon_free(d);
 	log_info("daemon", "stopped", "");

@@ -5,6 +5,7 @@
  * table changed or drift must be repaired, and push the outcome to health/ (sync times, node
  * eligibility, health-check node ports, metrics) and to systemd (READY=1, STATUS=).
  */
+#include "daemon.h"
 #include "daemon_internal.h"
 
 #include <errno.h>
@@ -34,20 +35,16 @@
 
 /* ---- This node's addresses ---- */
 
-static bool daemon_addr_listed(const struct net_addr *v, size_t n, const struct net_addr *a)
-{
-	for (size_t i = 0; i < n; i++)
-		if (net_addr_equal(&v[i], a))
-			return true;
-	return false;
-}
-
 /*
- * The node's interface addresses inside the --nodeport-addresses CIDRs, leaving out loopback
- * and the dummy interface (kube-proxy's rule). Count, or -errno; *ret_addrs malloc'd.
+ * The node's interface addresses, which --nodeport-addresses selects among: all but loopback,
+ * IPv6 link-local (kube-proxy's legacy default leaves them out, and a virtual server cannot
+ * name a link) and the dummy interface's (the virtual addresses kipvs binds). Count, or
+ * -errno; *ret_addrs malloc'd.
  */
-static int daemon_ifaddrs_in_cidrs(const struct kube_options *o, struct net_addr **ret_addrs)
+static int daemon_ifaddrs_read(const struct kube_options *o, struct net_addr **ret_addrs)
 {
+	static const struct net_prefix link_local = {
+	    .addr = {.family = AF_INET6, .bytes = {0xfe, 0x80}}, .len = 10};
 	struct ifaddrs *ifs = NULL;
 	_cleanup_free_ struct net_addr *v = NULL;
 	size_t n = 0, cap = 0;
@@ -70,11 +67,7 @@ static int daemon_ifaddrs_in_cidrs(const struct kube_options *o, struct net_addr
 		} else {
 			continue;
 		}
-		bool inside = false;
-
-		for (size_t c = 0; c < o->n_nodeport_cidrs && !inside; c++)
-			inside = net_prefix_contains(&o->nodeport_cidrs[c], &a);
-		if (!inside || daemon_addr_listed(v, n, &a))
+		if (net_prefix_contains(&link_local, &a))
 			continue;
 		if (n == cap) {
 			struct net_addr *nv = reallocarray(v, cap ? cap * 2 : 4, sizeof(*v));
@@ -93,19 +86,44 @@ static int daemon_ifaddrs_in_cidrs(const struct kube_options *o, struct net_addr
 	return (int)n;
 }
 
+bool daemon_node_addrs_from_interfaces(const struct kube_options *o)
+{
+	return o->n_nodeport_cidrs > 0 && o->n_node_ips == 0;
+}
+
+int daemon_node_addrs_input(const struct kube_options *o, const struct kube_node *node,
+			    struct plan_node_addrs_input *ret_in, struct net_addr **ret_if_addrs)
+{
+	struct plan_node_addrs_input in;
+	_cleanup_free_ struct net_addr *if_addrs = NULL;
+	int n = 0;
+
+	plan_node_addrs_input_init(&in, o, node);
+	in.from_interfaces = daemon_node_addrs_from_interfaces(o);
+	if (in.from_interfaces) {
+		n = daemon_ifaddrs_read(o, &if_addrs);
+		if (n < 0)
+			return n;
+	}
+	in.if_addrs = if_addrs;
+	in.n_if_addrs = (size_t)n;
+	*ret_in = in;
+	*ret_if_addrs = TAKE_PTR(if_addrs);
+	return 0;
+}
+
 bool daemon_node_addrs_refresh(struct daemon *d)
 {
 	const struct kube_options *o = d->opts;
-	_cleanup_free_ struct net_addr *addrs = NULL;
+	struct plan_node_addrs_input in;
+	_cleanup_free_ struct net_addr *if_addrs = NULL, *addrs = NULL;
 	char list[1024] = "", buf[NET_ADDR_STRLEN];
 	size_t len = 0;
 	int n;
 
-	if (o->n_nodeport_cidrs > 0)
-		n = daemon_ifaddrs_in_cidrs(o, &addrs);
-	else
-		n = plan_node_addrs_resolve(o->node_ips, o->n_node_ips,
-					    kube_cache_get_node(d->cache), NULL, 0, &addrs);
+	n = daemon_node_addrs_input(o, kube_cache_get_node(d->cache), &in, &if_addrs);
+	if (n >= 0)
+		n = plan_node_addrs_resolve(&in, &addrs);
 	if (n < 0) {
 		log_warn("daemon", "cannot read the node addresses", "err=\"%s\" action=kept",
 			 strerror(-n));
@@ -117,15 +135,8 @@ bool daemon_node_addrs_refresh(struct daemon *d)
 	for (int i = 0; i < n && len < sizeof(list); i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? "," : "",
 					net_addr_format(&addrs[i], buf));
-	if (n == 0 && !d->node_addrs_warned) {
-		d->node_addrs_warned = true;
-		log_warn("daemon", "no node address: no NodePort virtual server",
-			 "node=%s hint=\"pass --node-ip, or check the Node object and "
-			 "--nodeport-addresses\"",
-			 o->hostname);
-	} else if (n > 0) {
+	if (n > 0)
 		log_info("daemon", "node addresses", "node=%s addresses=%s", o->hostname, list);
-	}
 	if (o->n_nodeport_cidrs > 0 && n > 0 &&
 	    health_nodeport_addrs_set(d->health, addrs, (size_t)n) < 0)
 		log_warn("daemon", "cannot move the health-check node ports", "err=\"%s\"",
@@ -135,6 +146,25 @@ bool daemon_node_addrs_refresh(struct daemon *d)
 	d->n_node_addrs = (size_t)n;
 	d->node_addrs_known = true;
 	return true;
+}
+
+/*
+ * Warns, once, that NodePort virtual servers are missing, when this node has no address for
+ * them and a Service needs one (only then: a cluster without NodePorts needs no node address).
+ */
+static void daemon_node_addrs_check(struct daemon *d)
+{
+	struct plan_node_addrs_input in;
+	char fields[512];
+
+	if (d->n_node_addrs > 0 || d->node_addrs_warned ||
+	    !plan_cache_has_node_port(d->cache, d->opts->proxy_name))
+		return;
+	d->node_addrs_warned = true;
+	plan_node_addrs_input_init(&in, d->opts, kube_cache_get_node(d->cache));
+	in.from_interfaces = daemon_node_addrs_from_interfaces(d->opts);
+	log_warn("daemon", PLAN_NODE_ADDRS_NONE_MSG, "%s",
+		 plan_node_addrs_none_fields(&in, fields, sizeof(fields)));
 }
 
 /* ---- Services with a Local traffic policy and no local endpoint (metrics) ---- */
@@ -488,6 +518,7 @@ void daemon_sync_run(struct daemon *d)
 		d->replan_all = false;
 		changed |= r > 0;
 	}
+	daemon_node_addrs_check(d);
 
 	if (!changed && !d->kernel_dirty && !first) {
 		/* Nothing for the kernel: the change was absorbed by the plan. */

@@ -138,12 +138,12 @@ static const char *fw_set_key(enum plan_fw_set set, bool *ret_interval)
 	case PLAN_FW_SET_CLUSTER_IP:
 	case PLAN_FW_SET_EXTERNAL:
 	case PLAN_FW_SET_EXTERNAL_LOCAL:
-	case PLAN_FW_SET_NO_LOCAL:
-	case PLAN_FW_SET_LB_FILTERED:
-		return "A . inet_proto . inet_service";
 	case PLAN_FW_SET_NODE_PORT:
 	case PLAN_FW_SET_NODE_PORT_LOCAL:
+	case PLAN_FW_SET_NO_LOCAL:
 	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
+	case PLAN_FW_SET_LB_FILTERED:
+		return "A . inet_proto . inet_service";
 	case PLAN_FW_SET_HC_NODE_PORT:
 		return "inet_proto . inet_service";
 	case PLAN_FW_SET_HAIRPIN:
@@ -186,13 +186,13 @@ static void fw_elem_format(const struct plan_fw_elem *e, char *buf, size_t size)
 	case PLAN_FW_SET_CLUSTER_IP:
 	case PLAN_FW_SET_EXTERNAL:
 	case PLAN_FW_SET_EXTERNAL_LOCAL:
+	case PLAN_FW_SET_NODE_PORT:
+	case PLAN_FW_SET_NODE_PORT_LOCAL:
 	case PLAN_FW_SET_NO_LOCAL:
+	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
 	case PLAN_FW_SET_LB_FILTERED:
 		snprintf(buf, size, "%s . %s . %u", net_addr_format(&e->addr, a), p, e->port);
 		return;
-	case PLAN_FW_SET_NODE_PORT:
-	case PLAN_FW_SET_NODE_PORT_LOCAL:
-	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
 	case PLAN_FW_SET_HC_NODE_PORT:
 		snprintf(buf, size, "%s . %u", p, e->port);
 		return;
@@ -262,11 +262,26 @@ static uint64_t fw_fnv1a(const char *s)
 	return h;
 }
 
-/* The rules of one family (ip or ip6) in each chain. */
+/* The loadBalancerSourceRanges drop: to an lb_filtered entry from a source outside lb_source. */
+static void fw_write_lb_filter(FILE *f, int family)
+{
+	const char *ip = family == AF_INET6 ? "ip6" : "ip";
+	char v = family == AF_INET6 ? '6' : '4';
+
+	fprintf(f,
+		"\t\t%s daddr . meta l4proto . th dport @lb_filtered%c %s daddr . meta l4proto . "
+		"th dport . %s saddr != @lb_source%c drop\n",
+		ip, v, ip, ip, v);
+}
+
+/*
+ * The rules of one family (ip or ip6) in each chain. NodePorts are matched by their node
+ * address (the sets' keys), never by `fib daddr type local`: the VIPs on the dummy interface
+ * are local addresses too.
+ */
 static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, const char *chain)
 {
 	const char *ip = family == AF_INET6 ? "ip6" : "ip";
-	const char *nfp = family == AF_INET6 ? "ipv6" : "ipv4";
 	char v = family == AF_INET6 ? '6' : '4';
 	const char *key = family == AF_INET6 ? "ip6 daddr . meta l4proto . th dport"
 					     : "ip daddr . meta l4proto . th dport";
@@ -278,18 +293,12 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 
 	if (strcmp(chain, "prerouting") == 0) {
 		fprintf(f, "\t\t%s @no_local%c drop\n", key, v);
-		fprintf(f,
-			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port_no_local%c drop\n",
-			nfp, v);
-		fprintf(f, "\t\t%s @lb_filtered%c %s . %s saddr != @lb_source%c drop\n", key, v,
-			key, ip, v);
+		fprintf(f, "\t\t%s @node_port_no_local%c drop\n", key, v);
+		fw_write_lb_filter(f, family);
 		fprintf(f, "\t\t%s @external%c meta mark set meta mark | 0x%08x\n", key, v,
 			FW_MASQ_MARK);
-		fprintf(f,
-			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port%c meta mark set meta mark | 0x%08x\n",
-			nfp, v, FW_MASQ_MARK);
+		fprintf(f, "\t\t%s @node_port%c meta mark set meta mark | 0x%08x\n", key, v,
+			FW_MASQ_MARK);
 		if (cfg->masquerade_all)
 			fprintf(f, "\t\t%s @cluster_ip%c meta mark set meta mark | 0x%08x\n", key,
 				v, FW_MASQ_MARK);
@@ -299,16 +308,13 @@ static void fw_write_rules(FILE *f, const struct fw_config *cfg, int family, con
 				"meta mark | 0x%08x\n",
 				key, v, ip, v, FW_MASQ_MARK);
 	} else if (strcmp(chain, "output") == 0) {
+		fw_write_lb_filter(f, family); /* the node's own traffic keeps to the ranges too */
 		fprintf(f, "\t\t%s daddr @vip%c meta mark set meta mark | 0x%08x\n", ip, v,
 			FW_MASQ_MARK);
-		fprintf(f,
-			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port%c meta mark set meta mark | 0x%08x\n",
-			nfp, v, FW_MASQ_MARK);
-		fprintf(f,
-			"\t\tmeta nfproto %s fib daddr type local meta l4proto . th dport "
-			"@node_port_local%c meta mark set meta mark | 0x%08x\n",
-			nfp, v, FW_MASQ_MARK);
+		fprintf(f, "\t\t%s @node_port%c meta mark set meta mark | 0x%08x\n", key, v,
+			FW_MASQ_MARK);
+		fprintf(f, "\t\t%s @node_port_local%c meta mark set meta mark | 0x%08x\n", key, v,
+			FW_MASQ_MARK);
 	} else if (strcmp(chain, "input") == 0) {
 		fprintf(
 		    f,

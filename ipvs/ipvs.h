@@ -157,7 +157,7 @@ struct ipvs_node_config {
 	const char *proc_root;	   /* "/proc" (tests may point elsewhere for sysctls) */
 	const char *state_dir;	   /* "/run/kipvs" */
 	const char *dummy_ifname;  /* "kube-ipvs0" */
-	const char *scheduler;	   /* its module ip_vs_<scheduler> is loaded; NULL: "rr" */
+	const char *scheduler;	   /* probed at open (ipvs_sched_probe()); NULL: "rr" */
 	uint64_t drain_timeout_ms; /* 0: no draining, real servers are deleted at once */
 	const struct net_prefix *exclude_cidrs; /* virtual servers inside are never touched */
 	size_t n_exclude_cidrs;
@@ -168,13 +168,15 @@ struct ipvs_node_config {
 };
 
 /*
- * ipvs_node_open(): loads IPVS (probes <proc_root>/net/ip_vs; if missing runs `modprobe ip_vs`
- * and `modprobe ip_vs_<scheduler>`), takes the per-network-namespace lock under state_dir
- * (-EBUSY when another kipvs in this network namespace holds it), reads the state file, finds or
+ * ipvs_node_open(): loads IPVS (probes <proc_root>/net/ip_vs; if missing runs `modprobe ip_vs`),
+ * takes the per-network-namespace lock under state_dir (-EBUSY when another kipvs in this
+ * network namespace holds it), reads the state file, asks the kernel whether it has the
+ * scheduler (a probe virtual server created and deleted before any other change), finds or
  * creates the dummy interface, applies the sysctls and the timeouts, reads the kernel table and
- * logs once a summary of foreign services on the interface's addresses. Returns 0, or -errno
- * with a one-line reason in err (which may be NULL): -ENOENT IPVS missing (the message names
- * what), -EBUSY locked, -EACCES/-EPERM not root. The caller frees the node with
+ * logs once a summary of foreign services on the interface's addresses. A read_only node does
+ * not probe. Returns 0, or -errno with a one-line reason in err (which may be NULL): -ENOENT
+ * IPVS missing (the message names what), -ENOPKG the kernel has no such scheduler, -EBUSY
+ * locked, -EACCES/-EPERM not root. The caller frees the node with
  * ipvs_node_free(), which releases the lock and leaves every kernel object in place.
  */
 struct ipvs_node;

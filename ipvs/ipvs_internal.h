@@ -294,6 +294,22 @@ int ipvs_sync_refresh(struct ipvs_sync *s, const struct ipvs_key *key)
 int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,
 		    struct ipvs_sync_result *res) __attribute__((warn_unused_result));
 
+/* ---- The scheduler probe (ipvs_sched.c) ---- */
+
+/* The probe's keys: 198.51.100.0:(IPVS_SCHED_PROBE_PORT + i)/tcp for i < IPVS_SCHED_PROBE_TRIES. */
+#define IPVS_SCHED_PROBE_PORT 20000
+#define IPVS_SCHED_PROBE_TRIES 8
+void ipvs_sched_probe_key(unsigned i, struct ipvs_key *ret_key);
+/*
+ * Asks the kernel whether it has the scheduler: creates a TCP virtual server with it on the
+ * first probe key that no virtual server holds (one that exists is someone else's and is left
+ * alone), then deletes it; one operation per batch. 0 when the kernel took it; otherwise a
+ * one-line reason in err and -ENOPKG (the kernel has no such scheduler), -EEXIST (every probe
+ * key is taken), or the kernel's -errno for the add or the delete.
+ */
+int ipvs_sched_probe(const struct ipvs_ops *ops, void *impl, const char *scheduler, char *err,
+		     size_t err_size) __attribute__((warn_unused_result));
+
 /* ipvs_vip_open() without creating the interface: -ENODEV when it does not exist (cleanup). */
 int ipvs_vip_open_existing(const char *ifname, struct ipvs_vip **ret_vip)
     __attribute__((warn_unused_result));

@@ -781,9 +781,12 @@ static int ipvs_node_modprobe(const char *module)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
+/*
+ * Loads ip_vs when /proc/net/ip_vs is missing. Not the scheduler's module: the kernel loads that
+ * itself when the probe (ipvs_sched_probe()) names the scheduler, and says so if it cannot.
+ */
 static int ipvs_node_load_ipvs(struct ipvs_node *node, char *err, size_t err_size)
 {
-	char module[64];
 	int r;
 
 	if (ipvs_probe_is_loaded(node->proc_root))
@@ -807,16 +810,7 @@ static int ipvs_node_load_ipvs(struct ipvs_node *node, char *err, size_t err_siz
 			      r < 0 ? strerror(-r) : "");
 		return -ENOENT;
 	}
-	snprintf(module, sizeof(module), "ip_vs_%s", node->scheduler);
-	r = ipvs_node_modprobe(module);
-	if (r != 0) {
-		ipvs_node_err(err, err_size,
-			      "IPVS scheduler %s is not available: `modprobe %s` %s%s",
-			      node->scheduler, module,
-			      r > 0 ? "failed" : "could not run: ", r < 0 ? strerror(-r) : "");
-		return -ENOENT;
-	}
-	log_info("ipvs", "loaded IPVS", "modules=\"ip_vs %s\"", module);
+	log_info("ipvs", "loaded IPVS", "modules=ip_vs");
 	return 0;
 }
 
@@ -980,6 +974,12 @@ int ipvs_node_open(const struct ipvs_node_config *cfg, struct ipvs_node **ret_no
 		goto out_free;
 	}
 	if (!cfg->read_only) {
+		/* Before any change to the kernel: a scheduler it lacks must change nothing. */
+		r = ipvs_sched_probe(node->ops, node->impl, node->scheduler, err,
+				     err ? err_size : 0);
+		if (r < 0)
+			goto out_free;
+		log_debug("ipvs", "scheduler probed", "scheduler=%s", node->scheduler);
 		r = ipvs_vip_open(node->ifname, &node->vip);
 		if (r < 0) {
 			ipvs_node_err(err, err_size, "cannot set up the dummy interface %s: %s",

@@ -72,7 +72,8 @@ int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
 	_cleanup_free_ char *copy = strdup(line);
 	char *tok[32], *save = NULL;
 	struct ipvs_op op = {0};
-	const char *svc_text = NULL, *rs_text = NULL;
+	const char *svc_text = NULL, *rs_text = NULL, *sched_flags_text = NULL;
+	uint32_t sched_flags = 0;
 	bool have_kind = false;
 	size_t n = 0;
 	int r;
@@ -131,6 +132,9 @@ int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
 					return -EINVAL;
 				i++;
 			}
+		} else if (strcmp(t, "-b") == 0) {
+			sched_flags_text =
+			    tok[++i]; /* its names depend on -s, maybe not read yet */
 		} else if (strcmp(t, "-M") == 0) {
 			if (ipvs_rules_uint(tok[++i], &op.svc.netmask) < 0)
 				return -EINVAL;
@@ -155,6 +159,10 @@ int ipvs_rules_parse_line(const char *line, struct ipvs_op *ret_op)
 	}
 	if (!have_kind || !svc_text)
 		return -EINVAL;
+	if (sched_flags_text &&
+	    plan_sched_flags_parse(op.svc.sched, sched_flags_text, &sched_flags) < 0)
+		return -EINVAL;
+	op.svc.flags |= sched_flags;
 	r = ipvs_rules_addr_port(svc_text, &op.svc.key, op.svc.key.protocol);
 	if (r < 0)
 		return r;
@@ -269,6 +277,7 @@ int ipvs_rules_to_plan(const struct ipvs_oplist *ops, struct plan_table *ret_tab
 			vs->port = op->svc.key.port;
 			vs->proto = ipvs_rules_kube_proto(op->svc.key.protocol);
 			snprintf(vs->scheduler, sizeof(vs->scheduler), "%s", op->svc.sched);
+			vs->sched_flags = op->svc.flags & PLAN_SCHED_F_MASK;
 			vs->persistent = op->svc.flags & IP_VS_SVC_F_PERSISTENT;
 			vs->timeout = vs->persistent ? op->svc.timeout : 0;
 			vs->svc_namespace = strdup("rules");

@@ -13,6 +13,11 @@
 
 #include <linux/ip_vs.h>
 
+/* The plan's scheduler flags are the kernel's bits, so they go to the wire as they are. */
+_Static_assert(PLAN_SCHED_F_FALLBACK == IP_VS_SVC_F_SCHED1 &&
+		   PLAN_SCHED_F_PORT == IP_VS_SVC_F_SCHED2 && PLAN_SCHED_F_3 == IP_VS_SVC_F_SCHED3,
+	       "plan scheduler flags differ from the kernel's");
+
 void ipvs_key_init(struct ipvs_key *key, const struct net_addr *addr, uint16_t port,
 		   uint8_t protocol)
 {
@@ -97,8 +102,9 @@ void ipvs_service_from_plan(const struct plan_vs *vs, struct ipvs_service *ret_s
 	ipvs_key_init(&ret_svc->key, &vs->addr, vs->port, ipvs_protocol_from_kube(vs->proto));
 	snprintf(ret_svc->sched, sizeof(ret_svc->sched), "%s",
 		 vs->scheduler[0] ? vs->scheduler : "rr");
+	ret_svc->flags = vs->sched_flags & PLAN_SCHED_F_MASK;
 	if (vs->persistent) {
-		ret_svc->flags = IP_VS_SVC_F_PERSISTENT;
+		ret_svc->flags |= IP_VS_SVC_F_PERSISTENT;
 		ret_svc->timeout = vs->timeout;
 	}
 	ret_svc->netmask = vs->addr.family == AF_INET6 ? 128 : 0xffffffffu;
@@ -293,12 +299,16 @@ static void ipvs_dest_write_args(const struct ipvs_dest *dest, FILE *f)
 
 static void ipvs_service_write_attrs(const struct ipvs_service *svc, FILE *f)
 {
+	char flags[PLAN_SCHED_FLAGS_STRLEN];
+
 	fprintf(f, " -s %s", svc->sched);
 	if (svc->flags & IP_VS_SVC_F_PERSISTENT) {
 		fprintf(f, " -p %u", svc->timeout);
 		if (svc->key.af == AF_INET6 && svc->netmask != 128)
 			fprintf(f, " -M %u", svc->netmask);
 	}
+	if (svc->flags & PLAN_SCHED_F_MASK)
+		fprintf(f, " -b %s", plan_sched_flags_format(svc->sched, svc->flags, flags));
 }
 
 static const char *ipvs_fwd_option(uint32_t fwd)

@@ -127,17 +127,24 @@ static int kube_options_set_node_ip(struct kube_options *o, const char *value, b
 int kube_options_set_nodeport_addresses(struct kube_options *o, const char *value, bool append,
 					char *why, size_t why_size)
 {
+	bool primary = strcmp(value, "primary") == 0;
+
 	if (!append) {
 		free(o->nodeport_cidrs);
 		o->nodeport_cidrs = NULL;
 		o->n_nodeport_cidrs = 0;
+		o->nodeport_primary = false;
 	}
-	/* kube-proxy >= 1.29: the node's primary addresses, which is kipvs's default set. */
-	if (strcmp(value, "primary") == 0) {
-		if (o->n_nodeport_cidrs > 0) {
-			snprintf(why, why_size, "'primary' cannot be mixed with CIDRs");
-			return -EINVAL;
-		}
+	/*
+	 * kube-proxy >= 1.29: the Node's primary addresses, which is also kipvs's default. As in
+	 * kube-proxy, it must be the list's only item, before or after a CIDR.
+	 */
+	if ((primary && o->n_nodeport_cidrs > 0) || (!primary && o->nodeport_primary)) {
+		snprintf(why, why_size, "'primary' cannot be mixed with CIDRs");
+		return -EINVAL;
+	}
+	if (primary) {
+		o->nodeport_primary = true;
 		return 0;
 	}
 	return kube_options_cidr_list_add(&o->nodeport_cidrs, &o->n_nodeport_cidrs, value, why,
@@ -164,10 +171,12 @@ int kube_options_set_scheduler(struct kube_options *o, const char *value, bool a
 	/* kube-proxy reads an empty scheduler as its default. */
 	if (!value[0])
 		value = PLAN_SCHEDULER_DEFAULT;
+	/* Any name the kernel might have: kipvs run asks the kernel at start (as kube-proxy). */
 	if (!plan_scheduler_is_valid(value)) {
 		snprintf(why, why_size,
-			 "unknown scheduler (rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, "
-			 "mh, twos)");
+			 "a scheduler name: 1 to %d letters, digits, '_' or '-' (rr, wrr, lc, wlc, "
+			 "sh, mh, ...)",
+			 PLAN_SCHEDULER_MAX - 1);
 		return -EINVAL;
 	}
 	return kube_options_string_set(&o->scheduler, value);
@@ -373,11 +382,12 @@ const struct kube_option kube_options_table[] = {
 	  kube_options_set_hostname },
 	{ "node-ip", "IP", CMD_BOTH, NULL,
 	  "an address of this node for NodePort virtual servers (repeatable or comma-separated; "
-	  "default: the Node object's addresses)",
+	  "default: the Node object's primary addresses)",
 	  kube_options_set_node_ip },
 	{ "nodeport-addresses", "CIDRS", CMD_BOTH, NULL,
-	  "accept NodePorts only on node addresses inside these comma-separated CIDRs ('primary' "
-	  "or none: the node's addresses)",
+	  "accept NodePorts only on this node's addresses inside these comma-separated CIDRs "
+	  "(run: the interfaces', plan: the Node object's; 'primary' or none: per IP family the "
+	  "Node's first InternalIP, else its first ExternalIP)",
 	  kube_options_set_nodeport_addresses },
 	{ "service-proxy-name", "NAME", CMD_BOTH, NULL,
 	  "handle the Services labelled service.kubernetes.io/service-proxy-name=NAME (none: "

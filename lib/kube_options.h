@@ -47,6 +47,7 @@ struct kube_options {
 	size_t n_node_ips;
 	struct net_prefix *nodeport_cidrs; /* --nodeport-addresses; none: the default set */
 	size_t n_nodeport_cidrs;
+	bool nodeport_primary; /* --nodeport-addresses primary: the default set, said so */
 	char *proxy_name; /* --service-proxy-name, serviceProxyName; NULL: not set */
 
 	/* Traffic. */

@@ -335,6 +335,7 @@ static int kube_options_file_nodeport_addresses(struct kube_options_file *f, con
 	free(f->o->nodeport_cidrs);
 	f->o->nodeport_cidrs = NULL;
 	f->o->n_nodeport_cidrs = 0;
+	f->o->nodeport_primary = false;
 	return kube_options_file_list(f, field, v, kube_options_set_nodeport_addresses);
 }
 

@@ -47,6 +47,8 @@ const char *plan_note_kind_to_string(enum plan_note_kind kind)
 		return "ignored";
 	case PLAN_NOTE_UNUSED:
 		return "unused";
+	case PLAN_NOTE_REFUSED:
+		return "refused";
 	case _PLAN_NOTE_KIND_MAX:
 		break;
 	}
@@ -87,21 +89,6 @@ void plan_table_clear(struct plan_table *table)
 	free(table->vs);
 	table->vs = NULL;
 	table->n_vs = 0;
-}
-
-bool plan_scheduler_is_valid(const char *name)
-{
-	static const char *const known[] = {
-	    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
-	    "sh", "sed", "nq", "fo",  "ovf",  "mh",    "twos",
-	};
-
-	if (!name)
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
-		if (strcmp(name, known[i]) == 0)
-			return true;
-	return false;
 }
 
 const char *plan_service_skip_reason(const struct kube_service *svc, const char *proxy_name)
@@ -339,6 +326,7 @@ static int plan_vs_list_add(struct plan_vs_list *list, const struct plan_input *
 	vs->proto = port->proto;
 	vs->port = vport;
 	(void)snprintf(vs->scheduler, sizeof(vs->scheduler), "%s", sched);
+	vs->sched_flags = plan_scheduler_flags(sched);
 	vs->persistent = svc->affinity_client_ip;
 	vs->timeout = svc->affinity_client_ip ? svc->affinity_timeout : 0;
 	if (vs->persistent && vs->timeout == 0)
@@ -518,6 +506,35 @@ static void plan_service_note_foreign(const struct plan_input *in, const struct 
 	}
 }
 
+/*
+ * Notes each family whose LB addresses get virtual servers while loadBalancerSourceRanges has
+ * no range of that family: the packet path then refuses every source there (fail closed, where
+ * kube-proxy drops those ranges and allows everyone).
+ */
+static void plan_service_note_refused(const struct plan_input *in, const struct kube_service *svc,
+				      const bool has_family[2])
+{
+	bool lb[2] = {false, false}, ranged[2] = {false, false};
+	char detail[160];
+
+	if (svc->n_lb_source_ranges == 0 || svc->n_ports == 0)
+		return;
+	for (size_t i = 0; i < svc->n_lb_ingress; i++)
+		if (!svc->lb_ingress[i].ip_mode_proxy)
+			lb[svc->lb_ingress[i].ip.family == AF_INET6] = true;
+	for (size_t i = 0; i < svc->n_lb_source_ranges; i++)
+		ranged[svc->lb_source_ranges[i].addr.family == AF_INET6] = true;
+	for (int f = 0; f < 2; f++) {
+		if (!has_family[f] || !lb[f] || ranged[f])
+			continue;
+		(void)snprintf(detail, sizeof(detail),
+			       "loadBalancerSourceRanges has no %s range: every %s source is "
+			       "refused at the load balancer addresses",
+			       f ? "IPv6" : "IPv4", f ? "IPv6" : "IPv4");
+		plan_note_emit(in, PLAN_NOTE_REFUSED, KUBE_KIND_SERVICE, &svc->meta, detail);
+	}
+}
+
 /* Fills list with the Service's claims, unresolved. 0 or -ENOMEM. */
 static int plan_service_collect(const struct plan_input *in, const struct kube_service *svc,
 				struct plan_vs_list *list)
@@ -549,6 +566,7 @@ static int plan_service_collect(const struct plan_input *in, const struct kube_s
 		}
 	}
 	plan_service_note_foreign(in, svc, has_family);
+	plan_service_note_refused(in, svc, has_family);
 	return 0;
 }
 

@@ -15,7 +15,20 @@
 #include "kube_model.h"
 #include "net_addr.h"
 
-#define PLAN_SCHEDULER_MAX 16
+struct kube_options;
+
+#define PLAN_SCHEDULER_MAX 16 /* the kernel's IP_VS_SCHEDNAME_MAXLEN, with the NUL */
+
+/*
+ * Scheduler flags (`ipvsadm -b`), with the kernel's values (IP_VS_SVC_F_SCHED1..3). Their
+ * meaning depends on the scheduler: sh and mh read FALLBACK (sh-fallback, mh-fallback: a
+ * connection that hashes to an unavailable destination, e.g. one at weight 0, goes to the next
+ * available one) and PORT (sh-port, mh-port: the source port is hashed too).
+ */
+#define PLAN_SCHED_F_FALLBACK 0x0008u
+#define PLAN_SCHED_F_PORT 0x0010u
+#define PLAN_SCHED_F_3 0x0020u
+#define PLAN_SCHED_F_MASK (PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT | PLAN_SCHED_F_3)
 
 enum plan_vs_kind {
 	PLAN_VS_CLUSTER_IP,
@@ -40,6 +53,7 @@ struct plan_vs {
 	enum kube_proto proto;
 	uint16_t port;
 	char scheduler[PLAN_SCHEDULER_MAX];
+	uint32_t sched_flags;	 /* PLAN_SCHED_F_*, from the scheduler (plan_scheduler_flags()) */
 	bool persistent;	 /* ClientIP affinity: persistence with a full-length netmask */
 	uint32_t timeout;	 /* persistence timeout in seconds, when persistent */
 	struct plan_dest *dests; /* sorted by (address, port) */
@@ -79,6 +93,7 @@ enum plan_note_kind {
 	PLAN_NOTE_IGNORED,  /* part of an object cannot be used (e.g. an externalIP of another
 			       family) */
 	PLAN_NOTE_UNUSED,   /* an EndpointSlice that serves no cached Service */
+	PLAN_NOTE_REFUSED,  /* a filter lets no source in (source ranges of the other family) */
 	_PLAN_NOTE_KIND_MAX,
 };
 
@@ -106,14 +121,11 @@ struct plan_input {
 	size_t n_node_addrs;
 	const char *scheduler;	/* NULL or "": "rr" */
 	const char *proxy_name; /* --service-proxy-name; NULL when not given */
-	plan_note_fn note;	/* optional: told of skipped, unused and conflicting objects */
+	plan_note_fn note;	/* optional: told of every kind of note above */
 	void *note_userdata;
 };
 
 #define PLAN_SCHEDULER_DEFAULT "rr"
-
-/* True when name is an IPVS scheduler the kernel ships (rr, wrr, lc, ..., mh, twos). */
-bool plan_scheduler_is_valid(const char *name);
 
 /*
  * Why the Service gets no virtual server ("type ExternalName", "headless", a label), or NULL
@@ -191,27 +203,96 @@ int plan_merge_take(struct plan_merge *m, struct plan_table *ret)
 /* How many Services have at least one virtual server. */
 size_t plan_merge_count_services(const struct plan_merge *m);
 
-/* ---- Node addresses (lib/plan_node.c) ---- */
+/* ---- The scheduler's name and flags (lib/plan_sched.c) ---- */
 
 /*
- * The addresses NodePort virtual servers listen on, by one rule for `plan` and `run`:
- * node_ips (--node-ip) when given, otherwise the InternalIP addresses of node; with CIDRs
- * (--nodeport-addresses), the candidates are node_ips when given, otherwise all the Node's
- * addresses (InternalIP and ExternalIP), kept only when inside one of the CIDRs. node may be
- * NULL. Duplicates are dropped; order is kept. On success *ret_addrs is a malloc'd array the
- * caller frees with free() (NULL when the count is 0) and the count is returned; -ENOMEM
- * otherwise. A count of 0 means no NodePort virtual server: the caller warns once.
+ * True when name can be an IPVS scheduler: 1 to PLAN_SCHEDULER_MAX - 1 ASCII letters, digits,
+ * '_' or '-'. Whether the kernel has it is only known by asking it (kipvs run probes it).
  */
-int plan_node_addrs_resolve(const struct net_addr *node_ips, size_t n_node_ips,
-			    const struct kube_node *node, const struct net_prefix *cidrs,
-			    size_t n_cidrs, struct net_addr **ret_addrs)
+bool plan_scheduler_is_valid(const char *name);
+/*
+ * The scheduler flags every virtual server of that scheduler gets: mh hashes the source port
+ * (as kube-proxy sets it) and, like sh, skips a destination at weight 0 (draining or
+ * terminating) instead of failing the connection; 0 for the others.
+ */
+uint32_t plan_scheduler_flags(const char *name);
+/*
+ * Writes flags (PLAN_SCHED_F_*) as `ipvsadm -b` names into buf: "mh-fallback,mh-port" for mh,
+ * "sh-..." for sh, "flag-1,flag-2,flag-3" for other schedulers; "" when flags has none. Returns
+ * buf (PLAN_SCHED_FLAGS_STRLEN bytes).
+ */
+#define PLAN_SCHED_FLAGS_STRLEN 32
+const char *plan_sched_flags_format(const char *scheduler, uint32_t flags, char *buf);
+/*
+ * Reads `ipvsadm -b` names (comma-separated; "flag-N" for any scheduler, "<sched>-fallback" and
+ * "<sched>-port" for sh and mh) into *ret_flags. 0, or -EINVAL for an unknown name.
+ */
+int plan_sched_flags_parse(const char *scheduler, const char *text, uint32_t *ret_flags)
     __attribute__((warn_unused_result));
+
+/* ---- Node addresses (lib/plan_node.c) ---- */
+
+/* What decides this node's NodePort addresses; `plan` and `run` fill it from the same options. */
+struct plan_node_addrs_input {
+	const char *node_name;		 /* --hostname-override, named in the reason for none */
+	const struct kube_node *node;	 /* this node's Node object; NULL when not found */
+	const struct net_addr *node_ips; /* --node-ip */
+	size_t n_node_ips;
+	const struct net_prefix *cidrs; /* --nodeport-addresses; none: the primary rule */
+	size_t n_cidrs;
+	/*
+	 * The node's own addresses that the CIDRs select among when no --node-ip is given. `run`
+	 * sets from_interfaces and passes the kernel's interface addresses; `plan` cannot see
+	 * another machine's interfaces and leaves it false: the Node object's InternalIP and
+	 * ExternalIP addresses stand in.
+	 */
+	bool from_interfaces;
+	const struct net_addr *if_addrs;
+	size_t n_if_addrs;
+};
+
+/*
+ * Fills *in from the options (--hostname-override, --node-ip, --nodeport-addresses) and node
+ * (NULL when not found), with from_interfaces false: the view of `plan`. `run` adds the
+ * kernel's addresses (daemon_node_addrs_input()).
+ */
+void plan_node_addrs_input_init(struct plan_node_addrs_input *in, const struct kube_options *o,
+				const struct kube_node *node);
+
+/*
+ * The addresses NodePort virtual servers listen on, by one rule for `plan` and `run`. The
+ * candidates are the --node-ip addresses when given; otherwise, with CIDRs, the node's own
+ * addresses (see from_interfaces); otherwise the Node's primary addresses: per IP family, its
+ * first InternalIP, else its first ExternalIP (kube-proxy's GetNodeHostIPs). With CIDRs only the
+ * candidates inside one of them are kept. Duplicates are dropped; order is kept. On success
+ * *ret_addrs is a malloc'd array the caller frees with free() (NULL when the count is 0) and
+ * the count is returned; -ENOMEM otherwise. A count of 0 means no NodePort virtual server.
+ */
+int plan_node_addrs_resolve(const struct plan_node_addrs_input *in, struct net_addr **ret_addrs)
+    __attribute__((warn_unused_result));
+
+#define PLAN_NODE_ADDRS_NONE_MSG "no node address: no NodePort virtual server"
+
+/*
+ * The logfmt fields of the caller's PLAN_NODE_ADDRS_NONE_MSG warning, when
+ * plan_node_addrs_resolve() found no address: node=NAME, reason= saying why ("Node NAME not
+ * found", "Node NAME has no InternalIP or ExternalIP address", or which candidates lie outside
+ * --nodeport-addresses) and hint=. Writes buf (at most size bytes) and returns it.
+ */
+const char *plan_node_addrs_none_fields(const struct plan_node_addrs_input *in, char *buf,
+					size_t size);
+
+/*
+ * True when a Service the plan programs has a nodePort: only then do the node's addresses
+ * matter (kube-proxy resolves them only then, too). Walks every cached Service.
+ */
+bool plan_cache_has_node_port(const struct kube_cache *cache, const char *proxy_name);
 
 /* ---- ipvsadm -Sn text (lib/plan_format.c) ---- */
 
 /*
  * Writes the table as `ipvsadm -Sn` would print it: each virtual server line
- * ("-A -t 10.0.0.1:80 -s rr -p 10800") followed by its real server lines
+ * ("-A -t 10.0.0.1:80 -s mh -p 10800 -b mh-fallback,mh-port") followed by its real server lines
  * ("-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 1"), in the table's order. 0 or -EIO.
  */
 int plan_table_write(const struct plan_table *table, FILE *stream)

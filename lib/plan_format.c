@@ -2,7 +2,8 @@
 /*
  * The desired table as `ipvsadm -Sn` lines, so that `kipvs plan | ipvsadm -R` builds it and
  * its output compares line for line with what the kernel holds. The syntax follows ipvsadm's
- * own rule printer: persistence as "-p SECONDS" with no "-M" for a full-length netmask.
+ * own rule printer: persistence as "-p SECONDS" with no "-M" for a full-length netmask, then
+ * the scheduler flags as "-b mh-fallback,mh-port" (ipvsadm prints them after the persistence).
  */
 #include "plan.h"
 
@@ -29,13 +30,17 @@ static const char *plan_proto_switch(enum kube_proto proto)
 
 static int plan_vs_write(const struct plan_vs *vs, FILE *stream)
 {
-	char vip[NET_ADDR_STRLEN], rip[NET_ADDR_STRLEN];
+	char vip[NET_ADDR_STRLEN], rip[NET_ADDR_STRLEN], flags[PLAN_SCHED_FLAGS_STRLEN];
 	const char *sw = plan_proto_switch(vs->proto);
 
 	(void)net_addr_format_port(&vs->addr, vs->port, vip);
 	if (fprintf(stream, "-A %s %s -s %s", sw, vip, vs->scheduler) < 0)
 		return -EIO;
 	if (vs->persistent && fprintf(stream, " -p %u", (unsigned)vs->timeout) < 0)
+		return -EIO;
+	if (vs->sched_flags &&
+	    fprintf(stream, " -b %s",
+		    plan_sched_flags_format(vs->scheduler, vs->sched_flags, flags)) < 0)
 		return -EIO;
 	if (fputc('\n', stream) == EOF)
 		return -EIO;

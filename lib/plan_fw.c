@@ -104,15 +104,13 @@ static int plan_fw_push(struct plan_fw_builder *b, const struct plan_fw_elem *e)
 	return 0;
 }
 
-/* An element of `set` with the virtual server's address (or only its family) and proto . port. */
+/* An element of `set` with the virtual server's address . proto . port. */
 static int plan_fw_push_vs(struct plan_fw_builder *b, enum plan_fw_set set,
-			   const struct plan_vs *vs, bool with_addr)
+			   const struct plan_vs *vs)
 {
-	struct plan_fw_elem e = {.set = set, .proto = vs->proto, .port = vs->port};
+	struct plan_fw_elem e = {
+	    .set = set, .addr = vs->addr, .proto = vs->proto, .port = vs->port};
 
-	e.addr.family = vs->addr.family;
-	if (with_addr)
-		e.addr = vs->addr;
 	return plan_fw_push(b, &e);
 }
 
@@ -122,6 +120,54 @@ static bool plan_fw_is_node_addr(const struct plan_fw_input *in, const struct ne
 		if (net_addr_equal(&in->node_addrs[i], a))
 			return true;
 	return false;
+}
+
+static int plan_fw_push_lb_source(struct plan_fw_builder *b, const struct plan_vs *vs,
+				  const struct net_addr *source, uint8_t prefix_len)
+{
+	struct plan_fw_elem e = {.set = PLAN_FW_SET_LB_SOURCE,
+				 .addr = vs->addr,
+				 .proto = vs->proto,
+				 .port = vs->port,
+				 .addr2 = *source,
+				 .prefix_len = prefix_len};
+
+	return plan_fw_push(b, &e);
+}
+
+static bool plan_fw_prefix_holds_node(const struct plan_fw_input *in, const struct net_prefix *p)
+{
+	for (size_t i = 0; i < in->n_node_addrs; i++)
+		if (net_prefix_contains(p, &in->node_addrs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The source filter of an LB virtual server whose Service has loadBalancerSourceRanges: the
+ * entry in LB_FILTERED and an LB_SOURCE element per range of the VIP's family. Ranges only of
+ * the other family still filter, so every source is refused (fail closed; plan.c notes it). A
+ * range holding a node address lets the node itself in: its traffic to the VIP, a local
+ * address, leaves with the VIP as its source, so the VIP is an allowed source too (as in
+ * kube-proxy).
+ */
+static int plan_fw_add_lb_ranges(struct plan_fw_builder *b, const struct plan_fw_input *in,
+				 const struct plan_vs *vs, const struct kube_service *svc)
+{
+	bool node_inside = false;
+	int r = plan_fw_push_vs(b, PLAN_FW_SET_LB_FILTERED, vs);
+
+	for (size_t i = 0; r == 0 && i < svc->n_lb_source_ranges; i++) {
+		const struct net_prefix *p = &svc->lb_source_ranges[i];
+
+		if (p->addr.family != vs->addr.family)
+			continue;
+		r = plan_fw_push_lb_source(b, vs, &p->addr, p->len);
+		node_inside |= plan_fw_prefix_holds_node(in, p);
+	}
+	if (r == 0 && node_inside)
+		r = plan_fw_push_lb_source(b, vs, &vs->addr, (uint8_t)net_addr_bits(&vs->addr));
+	return r;
 }
 
 /* The elements one virtual server contributes. svc may be NULL (not cached). */
@@ -134,20 +180,25 @@ static int plan_fw_add_vs(struct plan_fw_builder *b, const struct plan_fw_input 
 
 	switch (vs->kind) {
 	case PLAN_VS_CLUSTER_IP:
-		r = plan_fw_push_vs(b, PLAN_FW_SET_CLUSTER_IP, vs, true);
+		r = plan_fw_push_vs(b, PLAN_FW_SET_CLUSTER_IP, vs);
 		break;
 	case PLAN_VS_EXTERNAL_IP:
 	case PLAN_VS_LOAD_BALANCER:
 		r = plan_fw_push_vs(b, local ? PLAN_FW_SET_EXTERNAL_LOCAL : PLAN_FW_SET_EXTERNAL,
-				    vs, true);
+				    vs);
 		if (r == 0 && none_local)
-			r = plan_fw_push_vs(b, PLAN_FW_SET_NO_LOCAL, vs, true);
+			r = plan_fw_push_vs(b, PLAN_FW_SET_NO_LOCAL, vs);
 		break;
 	case PLAN_VS_NODE_PORT:
+		/*
+		 * By the NodePort virtual server's address (a node address), never by port alone:
+		 * a ClusterIP, externalIP or LB address is local too, and one whose port is another
+		 * Service's nodePort must not be dropped or masqueraded as that NodePort.
+		 */
 		r = plan_fw_push_vs(b, local ? PLAN_FW_SET_NODE_PORT_LOCAL : PLAN_FW_SET_NODE_PORT,
-				    vs, false);
+				    vs);
 		if (r == 0 && none_local)
-			r = plan_fw_push_vs(b, PLAN_FW_SET_NODE_PORT_NO_LOCAL, vs, false);
+			r = plan_fw_push_vs(b, PLAN_FW_SET_NODE_PORT_NO_LOCAL, vs);
 		break;
 	case _PLAN_VS_KIND_MAX:
 		break;
@@ -175,30 +226,9 @@ static int plan_fw_add_vs(struct plan_fw_builder *b, const struct plan_fw_input 
 			return r;
 	}
 
-	if (vs->kind == PLAN_VS_LOAD_BALANCER && svc) {
-		bool any = false;
-
-		for (size_t i = 0; i < svc->n_lb_source_ranges; i++) {
-			const struct net_prefix *p = &svc->lb_source_ranges[i];
-			struct plan_fw_elem e = {.set = PLAN_FW_SET_LB_SOURCE,
-						 .addr = vs->addr,
-						 .proto = vs->proto,
-						 .port = vs->port,
-						 .addr2 = p->addr,
-						 .prefix_len = p->len};
-
-			if (p->addr.family != vs->addr.family)
-				continue;
-			if ((r = plan_fw_push(b, &e)) < 0)
-				return r;
-			any = true;
-		}
-		/* Ranges only of the other family still restrict: every source is refused. */
-		if (any || svc->n_lb_source_ranges > 0)
-			r = plan_fw_push_vs(b, PLAN_FW_SET_LB_FILTERED, vs, true);
-		if (r < 0)
-			return r;
-	}
+	if (vs->kind == PLAN_VS_LOAD_BALANCER && svc && svc->n_lb_source_ranges > 0 &&
+	    (r = plan_fw_add_lb_ranges(b, in, vs, svc)) < 0)
+		return r;
 
 	if (svc && svc->health_check_node_port && local) {
 		struct plan_fw_elem e = {.set = PLAN_FW_SET_HC_NODE_PORT,

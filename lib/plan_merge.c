@@ -180,8 +180,9 @@ static bool plan_merge_str_equal(const char *a, const char *b)
 static bool plan_merge_vs_equal(const struct plan_vs *a, const struct plan_vs *b)
 {
 	if (plan_vs_key_compare(a, b) != 0 || a->kind != b->kind ||
-	    strcmp(a->scheduler, b->scheduler) != 0 || a->persistent != b->persistent ||
-	    a->timeout != b->timeout || a->n_dests != b->n_dests ||
+	    strcmp(a->scheduler, b->scheduler) != 0 || a->sched_flags != b->sched_flags ||
+	    a->persistent != b->persistent || a->timeout != b->timeout ||
+	    a->n_dests != b->n_dests ||
 	    !plan_merge_str_equal(a->svc_namespace, b->svc_namespace) ||
 	    !plan_merge_str_equal(a->svc_name, b->svc_name) ||
 	    !plan_merge_str_equal(a->port_name, b->port_name))

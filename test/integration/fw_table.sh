@@ -25,7 +25,7 @@ np NodePort 10.96.0.11 80/tcp:8080 node=30080 eps=10.244.2.6@node-b
 END
 fw_fixture /tmp/b.json <<'END'
 web ClusterIP 10.96.0.10 80/tcp:8080 eps=10.244.1.5@node-a,10.244.2.7@node-b
-lb LoadBalancer 10.96.0.12 443/tcp node=30443 lb=203.0.113.7 etp=Local hc=32000 ranges=192.0.2.0/24,198.51.100.7/32 eps=10.244.2.8@node-b
+lb LoadBalancer 10.96.0.12 443/tcp node=30443 lb=203.0.113.7 etp=Local hc=32000 ranges=192.0.2.0/24,198.51.100.7/32,192.168.49.0/24 eps=10.244.2.8@node-b
 END
 
 step "a foreign table exists before kipvs"
@@ -43,7 +43,7 @@ expect_line "base created" "$out" "fw_driver: base created"
 expect_line "verified" "$out" "fw_driver: verified 8 elements"
 expect_eq "cluster_ip4" "$(fw_set_elements t cluster_ip4)" "10.96.0.10 . tcp . 80
 10.96.0.11 . tcp . 80"
-expect_eq "node_port4" "$(fw_set_elements t node_port4)" "tcp . 30080"
+expect_eq "node_port4" "$(fw_set_elements t node_port4)" "192.168.49.3 . tcp . 30080"
 expect_eq "vip4" "$(fw_set_elements t vip4)" "10.96.0.10
 10.96.0.11"
 expect_eq "hairpin4" "$(fw_set_elements t hairpin4)" "10.244.1.5 . tcp . 8080 . 10.244.1.5
@@ -61,14 +61,17 @@ echo "$out"
 expect_line "base kept" "$out" "fw_driver: base kept"
 # a -> b: vip 10.96.0.11, cluster_ip .11, node_port 30080, hairpins .2.5 and .2.6 go (5);
 # vip .12 and 203.0.113.7, cluster_ip .12, external_local, node_port_local, lb_filtered,
-# 2 lb_source, hc_node_port, hairpins .2.7 and .2.8, no_local and node_port_no_local come (13).
-expect_line "diff" "$out" "fw_driver: sync added=13 deleted=5 resynced=0"
-expect_line "verified" "$out" "fw_driver: verified 16 elements"
+# 3 lb_source and the LB address as a source (192.168.49.0/24 holds node-a), hc_node_port,
+# hairpins .2.7 and .2.8, no_local and node_port_no_local come (15).
+expect_line "diff" "$out" "fw_driver: sync added=15 deleted=5 resynced=0"
+expect_line "verified" "$out" "fw_driver: verified 18 elements"
 expect_eq "handles unchanged" "$(handles)" "$h1"
 expect_eq "lb_source4" "$(fw_set_elements t lb_source4)" "203.0.113.7 . tcp . 443 . 192.0.2.0/24
-203.0.113.7 . tcp . 443 . 198.51.100.7"
+203.0.113.7 . tcp . 443 . 192.168.49.0/24
+203.0.113.7 . tcp . 443 . 198.51.100.7
+203.0.113.7 . tcp . 443 . 203.0.113.7"
 expect_eq "no_local4" "$(fw_set_elements t no_local4)" "203.0.113.7 . tcp . 443"
-expect_eq "node_port_no_local4" "$(fw_set_elements t node_port_no_local4)" "tcp . 30443"
+expect_eq "node_port_no_local4" "$(fw_set_elements t node_port_no_local4)" "192.168.49.3 . tcp . 30443"
 expect_eq "hc_node_port" "$(fw_set_elements t hc_node_port)" "tcp . 32000"
 expect_eq "node_port4 emptied" "$(fw_set_elements t node_port4)" ""
 expect_eq "foreign table untouched" "$(ip netns exec t nft -a list table ip other)" "$other_before"
@@ -78,7 +81,7 @@ ip netns exec t nft delete element inet kipvs cluster_ip4 '{ 10.96.0.10 . tcp . 
 ip netns exec t nft add element inet kipvs vip4 '{ 10.96.9.9 }' || fail "add by hand"
 out=$(d apply /tmp/b.json "${node[@]}" 2>&1) || { echo "$out"; fail "repair failed"; }
 echo "$out"
-expect_line "verified" "$out" "fw_driver: verified 16 elements"
+expect_line "verified" "$out" "fw_driver: verified 18 elements"
 expect_eq "cluster_ip4 repaired" "$(fw_set_elements t cluster_ip4)" "10.96.0.10 . tcp . 80
 10.96.0.12 . tcp . 443"
 expect_eq "handles unchanged after repair" "$(handles)" "$h1"

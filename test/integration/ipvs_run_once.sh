@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Runs in the test guest: for every scenario of test/fixtures/scenarios, in a fresh network
-# namespace, `kipvs run --from F --once` must exit 0 with the fixed summary line, `ipvsadm -Sn`
-# must then hold the same set of lines as `kipvs plan --from F`, `kipvs plan --diff` must print
-# nothing, and `kipvs cleanup` must leave the namespace as it found it (no service, no
-# kube-ipvs0). Each namespace has its own state file: the instances never see each other.
+# namespace holding the node's addresses (scenario_lib.sh), `kipvs run --from F --once` must
+# exit 0 with the fixed summary line, `ipvsadm -Sn` must then hold the same set of lines as
+# `kipvs plan --from F`, `kipvs plan --diff` must print nothing, and `kipvs cleanup` must leave
+# the namespace as it found it (no service, no kube-ipvs0). Each namespace has its own state
+# file: the instances never see each other.
 # The packet path comes with the sync: after `run --once` the cluster_ip4/6 sets of table inet
 # kipvs hold exactly the plan's ClusterIP virtual servers, and `kipvs cleanup` deletes the table.
 # Last, `run --once` exits 1 and logs why when an nftables transaction fails: a foreign process
@@ -13,12 +14,11 @@
 # (kept by its fingerprint, so the element transaction fails: IPVS is synced all the same).
 # Usage: ipvs_run_once.sh [PATH-TO-KIPVS [SCENARIO-DIR]]
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
-kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
-dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
-[ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
-[ -d "$dir" ] || fail "no scenario directory at '$dir'"
-ipvs_load
+scenario_begin "$@"
+# Each namespace holds its node's addresses, which run takes with --nodeport-addresses.
+scenario_node_batches "$dir" /tmp/batches
 # Each scenario's ClusterIPs (every family), one python run for all: /tmp/cips/<json name>.
 mkdir -p /tmp/cips
 python3 -S - "$dir" <<'PY'
@@ -58,24 +58,16 @@ set_elements_in() {
 grammar='^sync: services \+[0-9]+ ~[0-9]+ -[0-9]+, destinations \+[0-9]+ ~[0-9]+ -[0-9]+, addresses \+[0-9]+ -[0-9]+, draining [0-9]+, took [0-9]+ ms$'
 n=0
 for args_file in "$dir"/*.args; do
-    stem=${args_file%.args}
-    name=$(basename "$stem")
-    json=$dir/$(basename "$stem" | cut -d. -f1).json
-    read -r -a args <<<"$(grep -v '^#' "$args_file" | tr '\n' ' ')"
+    scenario_case "$args_file"
     step "$name"
     plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "$name: kipvs plan failed"
     ns=ro-$n
-    netns_add "$ns"
+    scenario_netns "$ns" "/tmp/batches/$name.ip"
     ip netns exec "$ns" "$kipvs" run --from "$json" "${args[@]}" --once 2>"/tmp/$ns.err" ||
         { cat "/tmp/$ns.err"; fail "$name: kipvs run --once failed"; }
     line=$(grep '^sync:' "/tmp/$ns.err")
     [[ "$line" =~ $grammar ]] || { cat "/tmp/$ns.err"; fail "$name: summary '$line' breaks the grammar"; }
-    got=$(ip netns exec "$ns" ipvsadm -Sn | sort)
-    want=$(sort <<<"$plan")
-    if [ "$got" != "$want" ]; then
-        diff <(echo "$want") <(echo "$got") || true
-        fail "$name: ipvsadm -Sn differs from the plan"
-    fi
+    scenario_same_table "$name" "$plan" "$ns"
     diffout=$(ip netns exec "$ns" "$kipvs" plan --from "$json" "${args[@]}" --diff 2>/dev/null) ||
         fail "$name: plan --diff failed"
     expect_eq "$name: plan --diff after the sync" "$diffout" ""

@@ -7,18 +7,12 @@
 # Usage: plan_restore.sh [PATH-TO-KIPVS [SCENARIO-DIR]]
 #   (defaults: $KIPVS_BUILD_DIR/cmd/kipvs and $KIPVS_SOURCE_DIR/test/fixtures/scenarios)
 . "$(dirname "$(readlink -f "$0")")/../vm/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/scenario_lib.sh"
 
-kipvs=${1:-${KIPVS_BUILD_DIR:-}/cmd/kipvs}
-dir=${2:-${KIPVS_SOURCE_DIR:-}/test/fixtures/scenarios}
-[ -x "$kipvs" ] || fail "no kipvs binary at '$kipvs'"
-[ -d "$dir" ] || fail "no scenario directory at '$dir'"
-ipvs_load
+scenario_begin "$@"
 n=0
 for args_file in "$dir"/*.args; do
-    stem=${args_file%.args}
-    name=$(basename "$stem")
-    json=$dir/$(basename "$stem" | cut -d. -f1).json
-    read -r -a args <<<"$(grep -v '^#' "$args_file" | tr '\n' ' ')"
+    scenario_case "$args_file"
     step "$name"
     plan=$("$kipvs" plan --from "$json" "${args[@]}" 2>/dev/null) || fail "$name: kipvs plan failed"
     [ -n "$plan" ] || fail "$name: empty plan"
@@ -26,16 +20,7 @@ for args_file in "$dir"/*.args; do
     netns_add "$ns"
     ip netns exec "$ns" ipvsadm -R <<<"$plan" || fail "$name: ipvsadm -R refused the plan:
 $plan"
-    got=$(ip netns exec "$ns" ipvsadm -Sn | sort)
-    want=$(sort <<<"$plan")
-    if [ "$got" != "$want" ]; then
-        echo "--- plan (sorted)"
-        echo "$want"
-        echo "--- ipvsadm -Sn (sorted)"
-        echo "$got"
-        diff <(echo "$want") <(echo "$got") || true
-        fail "$name: ipvsadm -Sn differs from the plan"
-    fi
+    scenario_same_table "$name" "$plan" "$ns"
     ip netns del "$ns"
     n=$((n + 1))
 done

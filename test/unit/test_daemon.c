@@ -3,8 +3,9 @@
  * Unit tests for the daemon's loop (cmd/daemon.c, daemon_sync.c) with a recording fake kernel
  * and a watched --from directory: the first sync and READY=1 after it, a file change re-synced
  * with the new table, a change the plan absorbs not reaching the kernel, the minimum sync
- * period, backoff after failed syncs, the periodic verification, SIGTERM, and the in-cluster
- * warning about an empty IPVS table (a fake /proc and service account). The fake is never
+ * period, backoff after failed syncs, the periodic verification, SIGTERM, the in-cluster
+ * warning about an empty IPVS table (a fake /proc and service account), and the missing-node
+ * warning only once a Service has a nodePort. The fake is never
  * proof that the kernel side works: the guest integration tests are.
  */
 #include <setjmp.h>
@@ -632,6 +633,73 @@ static void test_in_cluster_empty_table_warning(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- The node-address warning: only when a Service has a nodePort (issue 11) ---- */
+
+#define NO_NODE_ADDR_LINE                                                                          \
+	"level=warn component=daemon msg=\"no node address: no NodePort virtual server\" "         \
+	"node=node-x reason=\"Node node-x not found\""
+
+static const char cluster_nodeport[] =
+    "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":["
+    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\","
+    "\"resourceVersion\":\"1\"},\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+    "\"address\":\"192.168.0.10\"}]}},"
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"namespace\":\"default\","
+    "\"name\":\"web\",\"resourceVersion\":\"2\"},\"spec\":{\"type\":\"NodePort\","
+    "\"clusterIP\":\"10.96.0.10\",\"ports\":[{\"port\":80,\"protocol\":\"TCP\","
+    "\"targetPort\":8080,\"nodePort\":30080}]}}]}\n";
+
+static char *warn_log;
+static size_t warn_log_len;
+static FILE *warn_stream;
+static bool warned_before_nodeport;
+
+static void nodeport_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+	char tmp[128];
+
+	(void)revents;
+	if (f->phase == 0 && fake.syncs >= 1) {
+		/* synced a ClusterIP-only cluster on a node without a Node object */
+		(void)fflush(warn_stream);
+		warned_before_nodeport = strstr(warn_log, "no node address") != NULL;
+		(void)snprintf(tmp, sizeof(tmp), "%s/.tmp", f->dir);
+		write_file(f->dir, ".tmp", cluster_nodeport);
+		assert_int_equal(rename(tmp, f->file), 0);
+		f->phase = 1;
+	} else if (f->phase == 1 && fake.syncs >= 2) {
+		ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+static void test_node_addrs_warning(void **state)
+{
+	static const char *extra[] = {"--hostname-override", "node-x"};
+	struct fixture f;
+
+	(void)state;
+	warn_stream = open_memstream(&warn_log, &warn_log_len);
+	assert_non_null(warn_stream);
+	log_set_stream(warn_stream);
+	fixture_open(&f, false, extra, 2);
+	run_script(&f, nodeport_script);
+	fixture_close(&f);
+	log_set_stream(getenv("KIPVS_TEST_LOG") ? NULL : devnull);
+	assert_int_equal(fclose(warn_stream), 0);
+	const char *line = strstr(warn_log, NO_NODE_ADDR_LINE);
+
+	if (warned_before_nodeport || !line ||
+	    strstr(line + strlen(NO_NODE_ADDR_LINE), "no node address")) {
+		print_message("want no warning before the NodePort Service and one after (%s)\n",
+			      warned_before_nodeport ? "warned before" : "not warned before");
+		fputs(warn_log, stdout);
+		free(warn_log);
+		fail();
+	}
+	free(warn_log);
+}
+
 /*
  * A sync's result reaches /metrics by kind: every operation in kipvs_netlink_operations_total,
  * the failed ones also in kipvs_netlink_errors_total with their errno.
@@ -707,6 +775,7 @@ int main(void)
 	    cmocka_unit_test(test_sigterm_stops_cleanly),
 	    cmocka_unit_test(test_sigint_stops_cleanly),
 	    cmocka_unit_test(test_in_cluster_empty_table_warning),
+	    cmocka_unit_test(test_node_addrs_warning),
 	    cmocka_unit_test(test_netlink_metrics_by_kind),
 	};
 

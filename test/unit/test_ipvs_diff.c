@@ -29,6 +29,7 @@ static bool owned_10_0_0(const struct ipvs_key *key, void *userdata)
 }
 
 #define S1 "-A -t 10.0.0.1:80 -s rr\n"
+#define S1_SET "-E -t 10.0.0.1:80 -s rr\n"
 #define S1_R1 "-a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m -w 1\n"
 #define S1_R2 "-a -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 1\n"
 
@@ -59,7 +60,20 @@ static void test_diff_cases(void **state)
 	    {"persistence timeout change", "-A -t 10.0.0.1:80 -s rr -p 10800\n",
 	     "-A -t 10.0.0.1:80 -s rr -p 60\n", owned_all, "-E -t 10.0.0.1:80 -s rr -p 60\n"},
 	    {"persistence removed", "-A -t 10.0.0.1:80 -s rr -p 10800\n", S1, owned_all,
-	     "-E -t 10.0.0.1:80 -s rr\n"},
+	     S1_SET},
+	    {"scheduler flags added is SET_SERVICE", "-A -t 10.0.0.1:80 -s mh\n" S1_R1,
+	     "-A -t 10.0.0.1:80 -s mh -b mh-fallback,mh-port\n" S1_R1, owned_all,
+	     "-E -t 10.0.0.1:80 -s mh -b mh-fallback,mh-port\n"},
+	    {"one scheduler flag missing is SET_SERVICE", "-A -t 10.0.0.1:80 -s mh -b mh-port\n",
+	     "-A -t 10.0.0.1:80 -s mh -b mh-fallback,mh-port\n", owned_all,
+	     "-E -t 10.0.0.1:80 -s mh -b mh-fallback,mh-port\n"},
+	    {"scheduler flags removed", "-A -t 10.0.0.1:80 -s rr -b flag-1\n", S1, owned_all, S1_SET},
+	    {"scheduler flags and persistence unchanged is no op",
+	     "-A -t 10.0.0.1:80 -s mh -p 60 -b mh-fallback,mh-port\n",
+	     "-A -t 10.0.0.1:80 -s mh -p 60 -b mh-fallback,mh-port\n", owned_all, ""},
+	    {"scheduler flag changed, persistence kept", "-A -t 10.0.0.1:80 -s sh -p 60 -b sh-port\n",
+	     "-A -t 10.0.0.1:80 -s sh -p 60 -b sh-fallback\n", owned_all,
+	     "-E -t 10.0.0.1:80 -s sh -p 60 -b sh-fallback\n"},
 	    {"real server added", S1 S1_R1, S1 S1_R1 S1_R2, owned_all, S1_R2},
 	    {"real server removed", S1 S1_R1 S1_R2, S1 S1_R2, owned_all,
 	     "-d -t 10.0.0.1:80 -r 10.1.0.1:8080\n"},

@@ -376,9 +376,6 @@ static const struct modprobe_case modprobe_cases[] = {
     {"no modprobe on PATH", "",
      "IPVS is not available: PROC/net/ip_vs is missing and `modprobe ip_vs` could not run: No "
      "such file or directory; the kernel needs CONFIG_IP_VS or the ip_vs module"},
-    {"the scheduler module fails",
-     "[ \"$2\" = ip_vs ] || exit 1; /bin/mkdir -p PROC/net && /bin/touch PROC/net/ip_vs",
-     "IPVS scheduler sh is not available: `modprobe ip_vs_sh` failed"},
 };
 
 static void test_open_modprobe_messages(void **state)

@@ -151,6 +151,27 @@ static void test_sync_deleted_behind_back_verify(void **state)
 	assert_true(fx->res.verified);
 }
 
+/* The scheduler flags go to the kernel, and a flag changed by hand is put back. */
+static void test_sync_sched_flags_restored(void **state)
+{
+	static const char mh[] = "-A -t 10.0.0.1:80 -s mh -p 60 -b mh-fallback,mh-port\n";
+	struct fixture *fx = *state;
+	struct ipvs_vs *vs;
+
+	set_desired(fx, mh);
+	expect_run(fx, "created with its flags", mh);
+	expect_kernel(fx, "kernel has the flags", mh);
+	vs = ipvs_table_find(&fx->fake.table, &fx->fake.log.ops[0].svc.key);
+	assert_non_null(vs);
+	vs->svc.flags &= ~(uint32_t)PLAN_SCHED_F_FALLBACK; /* ipvsadm -E ... -b mh-port */
+	ipvs_sync_request_verify(fx->sync);
+	expect_run(fx, "verification sets the flags again",
+		   "-E -t 10.0.0.1:80 -s mh -p 60 -b mh-fallback,mh-port\n");
+	assert_int_equal(fx->res.services_changed, 1);
+	expect_kernel(fx, "kernel has the flags again", mh);
+	expect_run(fx, "then nothing to do", "");
+}
+
 static void test_sync_esrch_recreates(void **state)
 {
 	struct fixture *fx = *state;
@@ -293,6 +314,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_foreign_untouched_and_adoption, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_deleted_behind_back_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_sched_flags_restored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_esrch_recreates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_eexist_compares_and_sets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_enoent, setup, teardown),

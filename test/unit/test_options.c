@@ -426,6 +426,11 @@ static void check_help(const struct kube_options *o, const char *name)
 	EXPECT(o->help);
 }
 
+static void check_any_scheduler(const struct kube_options *o, const char *name)
+{
+	EXPECT(strcmp(o->scheduler, "my_sched-2") == 0);
+}
+
 static void check_empty_scheduler(const struct kube_options *o, const char *name)
 {
 	EXPECT(strcmp(o->scheduler, "rr") == 0);
@@ -479,6 +484,8 @@ static const struct argv_case argv_cases[] = {
 	{ "-h", RUN, { "run", "-h", NULL }, NULL, check_help },
 	{ "empty scheduler is rr", RUN, { "run", "--ipvs-scheduler=", NULL }, NULL,
 	  check_empty_scheduler },
+	{ "any scheduler name: the kernel decides", RUN,
+	  { "run", "--ipvs-scheduler", "my_sched-2", NULL }, NULL, check_any_scheduler },
 	{ "cleanup takes run's flags", CLEANUP,
 	  { "cleanup", "--ipvs-sync-period", "45s", "--ipvs-scheduler=lc", "--masquerade-all=true",
 	    "--ipvs-strict-arp=false", "--v=3", NULL },
@@ -533,10 +540,16 @@ static const struct argv_case argv_cases[] = {
 	{ "primary after a CIDR", PLAN,
 	  { "plan", "--nodeport-addresses", "10.0.0.0/8", "--nodeport-addresses", "primary", NULL },
 	  "'primary' cannot be mixed", NULL },
+	{ "a CIDR after primary", PLAN,
+	  { "plan", "--nodeport-addresses", "primary", "--nodeport-addresses", "10.0.0.0/8", NULL },
+	  "'primary' cannot be mixed", NULL },
 	{ "bad exclude CIDR", RUN, { "run", "--ipvs-exclude-cidrs", "nope", NULL },
 	  "for --ipvs-exclude-cidrs", NULL },
-	{ "unknown scheduler", PLAN, { "plan", "--ipvs-scheduler", "fastest", NULL },
-	  "invalid value \"fastest\" for --ipvs-scheduler: unknown scheduler", NULL },
+	{ "scheduler name with a slash", PLAN, { "plan", "--ipvs-scheduler", "../rr", NULL },
+	  "invalid value \"../rr\" for --ipvs-scheduler: a scheduler name", NULL },
+	{ "scheduler name of 16 characters", RUN,
+	  { "run", "--ipvs-scheduler", "abcdefghijklmnop", NULL },
+	  "for --ipvs-scheduler: a scheduler name: 1 to 15 letters", NULL },
 	{ "bad boolean", RUN, { "run", "--masquerade-all=maybe", NULL },
 	  "invalid value \"maybe\" for --masquerade-all: want true or false", NULL },
 	{ "bad strict arp", RUN, { "run", "--ipvs-strict-arp=yes", NULL },

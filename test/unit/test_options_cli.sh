@@ -53,6 +53,18 @@ else
     fail "a flag does not override the file: $(cat "$tmp/over")"
 fi
 
+# nodePortAddresses: [primary] in the file is the primary rule, as --nodeport-addresses primary:
+# per family the Node's first InternalIP only (the golden x02-node-addresses.primary.plan).
+printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nnodePortAddresses: [primary]\n' >"$tmp/primary.yaml"
+"$kipvs" plan --config "$tmp/primary.yaml" --from "$fixtures/scenarios/x02-node-addresses.json" \
+    --hostname-override node-multi >"$tmp/primary" 2>"$tmp/primary.err" ||
+    fail "plan --config primary.yaml failed: $(cat "$tmp/primary.err")"
+if cmp -s "$tmp/primary" "$fixtures/scenarios/x02-node-addresses.primary.plan"; then
+    echo "ok   nodePortAddresses: [primary] is the primary rule"
+else
+    fail "nodePortAddresses: [primary]: $(diff "$fixtures/scenarios/x02-node-addresses.primary.plan" "$tmp/primary")"
+fi
+
 # --write-config-to output: the plan is printed, each unused field warned on stderr once.
 check "unused fields warned"     0 "field=conntrack.maxPerCore"  --config "$cfg/kube-proxy-defaults.yaml" --from "$s1" --hostname-override node-a
 n=$(grep -c "field=conntrack.maxPerCore" "$tmp/err")
@@ -60,8 +72,8 @@ n=$(grep -c "field=conntrack.maxPerCore" "$tmp/err")
 grep -q "field=mode value=iptables" "$tmp/err" || fail "mode iptables not warned"
 [ -s "$tmp/out" ] || fail "no plan printed with warnings"
 
-printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: fastest\n' >"$tmp/bad.yaml"
-check "invalid field exits 2"    2 "kipvs: invalid value \"fastest\" for ipvs.scheduler in $tmp/bad.yaml" --config "$tmp/bad.yaml" --from "$s1"
+printf 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: a/b\n' >"$tmp/bad.yaml"
+check "invalid field exits 2"    2 "kipvs: invalid value \"a/b\" for ipvs.scheduler in $tmp/bad.yaml" --config "$tmp/bad.yaml" --from "$s1"
 check "invalid field hints"      2 "Try 'kipvs plan --help'."     --config "$tmp/bad.yaml" --from "$s1"
 check "missing file exits 2"     2 "for --config"                 --config "$tmp/none.yaml" --from "$s1"
 check "invalid flag exits 2"     2 "kipvs: invalid value \"5x\" for --sync-timeout: not a duration" --from "$s1" --sync-timeout 5 --sync-timeout 5x

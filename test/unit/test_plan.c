@@ -50,6 +50,7 @@ struct t_svc {
 	struct t_port ports[T_MAX];
 	const char *external_ips[T_MAX];
 	struct t_lb lb[T_MAX];
+	const char *ranges[T_MAX]; /* loadBalancerSourceRanges */
 	bool affinity;
 	uint32_t timeout; /* 0: the decoder's default */
 	enum kube_traffic_policy etp, itp;
@@ -159,6 +160,15 @@ static struct kube_service *t_service(const struct t_svc *t, const char *rv)
 		}
 	}
 	svc->n_lb_ingress = n;
+	for (n = 0; n < T_MAX && t->ranges[n]; n++)
+		;
+	if (n > 0) {
+		svc->lb_source_ranges = calloc(n, sizeof(*svc->lb_source_ranges));
+		assert_non_null(svc->lb_source_ranges);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(net_prefix_parse(t->ranges[i], &svc->lb_source_ranges[i]), 0);
+	}
+	svc->n_lb_source_ranges = n;
 	svc->affinity_client_ip = t->affinity;
 	svc->affinity_timeout = t->timeout ? t->timeout : KUBE_AFFINITY_TIMEOUT_DEFAULT;
 	svc->external_policy = t->etp;
@@ -520,6 +530,29 @@ static const struct t_case plan_cases[] = {
 			      "the Service does not have\n",
 	},
 	{
+		.name = "LB source ranges of one family: the other family's LB addresses are noted",
+		.svcs = { { .name = "lbr", .type = KUBE_SVC_LOAD_BALANCER,
+			    .cluster_ips = { "10.0.0.7", "fd00::7" }, .ports = { { "", TCP, 80 } },
+			    .lb = { { "203.0.113.7" }, { "fd00:200::7" } },
+			    .ranges = { "192.0.2.0/24" } } },
+		.want = "-A -t 10.0.0.7:80 -s rr\n"
+			"-A -t 203.0.113.7:80 -s rr\n"
+			"-A -t [fd00::7]:80 -s rr\n"
+			"-A -t [fd00:200::7]:80 -s rr\n",
+		.want_notes = "refused Service default/lbr: loadBalancerSourceRanges has no IPv6 "
+			      "range: every IPv6 source is refused at the load balancer addresses\n",
+	},
+	{
+		.name = "LB source ranges of another family, no LB address of the Service's: no note",
+		.svcs = { { .name = "lbp", .type = KUBE_SVC_LOAD_BALANCER,
+			    .cluster_ips = { "10.0.0.8" }, .ports = { { "", TCP, 80 } },
+			    .lb = { { "203.0.113.8", true }, { "fd00:200::8" } },
+			    .ranges = { "fd00::/8" } } },
+		.want = "-A -t 10.0.0.8:80 -s rr\n",
+		.want_notes = "ignored Service default/lbp: load balancer ingress fd00:200::8 is of "
+			      "an IP family the Service does not have\n",
+	},
+	{
 		.name = "LB ingress: VIP mode programmed, ipMode Proxy not",
 		.svcs = { { .name = "lb", .type = KUBE_SVC_LOAD_BALANCER,
 			    .cluster_ips = { "10.0.0.6" }, .ports = { { "", TCP, 80, 32143 } },
@@ -683,6 +716,36 @@ static const struct t_case plan_cases[] = {
 			"-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 1\n",
 	},
 	{
+		/* mh-port as kube-proxy sets it; mh-fallback so that a weight 0 takes no hash. */
+		.name = "mh: source port hashed, fallback past a draining real server",
+		.svcs = { { .name = "web", .cluster_ips = { "10.0.0.1" },
+			    .ports = { { "", TCP, 80 } }, .affinity = true, .timeout = 30 },
+			  { .name = "plain", .cluster_ips = { "10.0.0.2" },
+			    .ports = { { "", UDP, 53 } } } },
+		.slices = { { .name = "web-1", .svc = "web", .family = AF_INET,
+			      .ports = { { "", TCP, 8080 } },
+			      .eps = { { "10.1.0.5", "st", "n1" }, { "10.1.0.6", "rs", "n1" } } } },
+		.sched = "mh",
+		.want = "-A -t 10.0.0.1:80 -s mh -p 30 -b mh-fallback,mh-port\n"
+			"-a -t 10.0.0.1:80 -r 10.1.0.5:8080 -m -w 0\n"
+			"-a -t 10.0.0.1:80 -r 10.1.0.6:8080 -m -w 1\n"
+			"-A -u 10.0.0.2:53 -s mh -b mh-fallback,mh-port\n",
+	},
+	{
+		.name = "sh: fallback only, the source address alone is hashed",
+		.svcs = { { .name = "web", .cluster_ips = { "10.0.0.1" },
+			    .ports = { { "", TCP, 80 } } } },
+		.sched = "sh",
+		.want = "-A -t 10.0.0.1:80 -s sh -b sh-fallback\n",
+	},
+	{
+		.name = "the other schedulers get no flags",
+		.svcs = { { .name = "web", .cluster_ips = { "10.0.0.1" },
+			    .ports = { { "", TCP, 80 } } } },
+		.sched = "twos",
+		.want = "-A -t 10.0.0.1:80 -s twos\n",
+	},
+	{
 		.name = "two Services on one externalIP:port: the first by namespace/name wins",
 		.svcs = { { .ns = "b", .name = "one", .cluster_ips = { "10.0.0.21" },
 			    .ports = { { "", TCP, 80 } }, .external_ips = { "192.0.2.50" } },
@@ -844,70 +907,139 @@ static void test_plan_vs_metadata(void **state)
 
 /* ---- Node addresses ---- */
 
+/*
+ * One case of the node-address rule. ifaddrs non-empty stands for `run` with
+ * --nodeport-addresses (the kernel's interface addresses); empty for `plan`. want is the
+ * space-separated result; when it is empty, reason is the warning's reason= field.
+ */
+struct t_node_addrs {
+	const char *name;
+	const char *flags[3];
+	const char *internal[3];
+	const char *external[2];
+	bool no_node;
+	const char *cidrs[2];
+	const char *ifaddrs[3];
+	const char *want;
+	const char *reason;
+};
+
+static const struct t_node_addrs node_addrs_cases[] = {
+	{ "flags win over the Node", { "10.0.0.9" }, { "192.168.49.3" }, { NULL }, false,
+	  { NULL }, { NULL }, "10.0.0.9", NULL },
+	{ "primary: the first InternalIP of each family", { NULL },
+	  { "192.168.49.3", "192.168.49.9", "fd00::3" }, { "104.197.41.11" }, false, { NULL },
+	  { NULL }, "192.168.49.3 fd00::3", NULL },
+	{ "primary: an ExternalIP-only Node gets its first ExternalIP", { NULL }, { NULL },
+	  { "104.197.41.11", "104.197.41.12" }, false, { NULL }, { NULL }, "104.197.41.11",
+	  NULL },
+	{ "primary: the ExternalIP of a family without InternalIP", { NULL }, { "192.168.49.3" },
+	  { "104.197.41.11", "2001:db8::11" }, false, { NULL }, { NULL },
+	  "192.168.49.3 2001:db8::11", NULL },
+	{ "no flag, no Node: none", { NULL }, { NULL }, { NULL }, true, { NULL }, { NULL }, "",
+	  "Node node-a not found" },
+	{ "a Node without addresses: none", { NULL }, { NULL }, { NULL }, false, { NULL },
+	  { NULL }, "", "Node node-a has no InternalIP or ExternalIP address" },
+	{ "duplicates dropped", { "10.0.0.9", "10.0.0.9", "10.0.0.8" }, { NULL }, { NULL }, true,
+	  { NULL }, { NULL }, "10.0.0.9 10.0.0.8", NULL },
+	{ "plan: CIDRs select among all the Node's addresses", { NULL },
+	  { "192.168.49.3", "10.240.0.5" }, { "104.197.41.11" }, false,
+	  { "104.197.0.0/16", "10.240.0.0/16" }, { NULL }, "10.240.0.5 104.197.41.11", NULL },
+	{ "CIDRs filter the flags", { "10.0.0.9", "192.168.1.1" }, { NULL }, { NULL }, true,
+	  { "192.168.0.0/16" }, { NULL }, "192.168.1.1", NULL },
+	{ "plan: CIDRs matching none of the Node's addresses", { NULL }, { "192.168.49.3" },
+	  { NULL }, false, { "10.0.0.0/8" }, { NULL }, "",
+	  "no address of Node node-a inside --nodeport-addresses" },
+	{ "CIDRs matching no flag", { "192.168.49.3" }, { NULL }, { NULL }, true,
+	  { "10.0.0.0/8" }, { NULL }, "", "no --node-ip address inside --nodeport-addresses" },
+	{ "run: CIDRs select among the interfaces, not the Node's addresses", { NULL },
+	  { "10.240.0.9" }, { NULL }, false, { "10.240.0.0/16", "104.197.0.0/16" },
+	  { "10.240.0.3", "172.17.0.1", "104.197.41.11" }, "10.240.0.3 104.197.41.11", NULL },
+	{ "run: the interfaces need no Node", { NULL }, { NULL }, { NULL }, true,
+	  { "10.240.0.0/16" }, { "10.240.0.3", "10.240.0.3" }, "10.240.0.3", NULL },
+	{ "run: flags win over the interfaces", { "10.0.0.9", "192.168.1.1" }, { NULL }, { NULL },
+	  true, { "192.168.0.0/16" }, { "192.168.1.2" }, "192.168.1.1", NULL },
+	{ "run: CIDRs matching no interface", { NULL }, { "10.240.0.3" }, { NULL }, false,
+	  { "10.240.0.0/16" }, { "172.17.0.1" }, "",
+	  "no interface address inside --nodeport-addresses" },
+};
+
 static void test_plan_node_addrs(void **state)
 {
-	static const struct {
-		const char *name;
-		const char *flags[3];
-		const char *internal[3];
-		const char *external[2];
-		bool no_node;
-		const char *cidrs[2];
-		const char *want; /* space-separated */
-	} cases[] = {
-		{ "flags win over the Node", { "10.0.0.9" }, { "192.168.49.3" }, { NULL }, false,
-		  { NULL }, "10.0.0.9" },
-		{ "Node InternalIPs by default", { NULL }, { "192.168.49.3", "fd00::3" },
-		  { "104.197.41.11" }, false, { NULL }, "192.168.49.3 fd00::3" },
-		{ "no flag, no Node: none", { NULL }, { NULL }, { NULL }, true, { NULL }, "" },
-		{ "duplicates dropped", { "10.0.0.9", "10.0.0.9", "10.0.0.8" }, { NULL }, { NULL },
-		  true, { NULL }, "10.0.0.9 10.0.0.8" },
-		{ "CIDRs filter all the Node's addresses", { NULL },
-		  { "192.168.49.3", "10.240.0.5" }, { "104.197.41.11" }, false,
-		  { "104.197.0.0/16", "10.240.0.0/16" }, "10.240.0.5 104.197.41.11" },
-		{ "CIDRs filter the flags", { "10.0.0.9", "192.168.1.1" }, { NULL }, { NULL }, true,
-		  { "192.168.0.0/16" }, "192.168.1.1" },
-		{ "CIDRs matching nothing: none", { NULL }, { "192.168.49.3" }, { NULL }, false,
-		  { "10.0.0.0/8" }, "" },
-	};
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct net_addr flags[3], internal[3], external[2], *got = NULL;
+	for (size_t i = 0; i < sizeof(node_addrs_cases) / sizeof(node_addrs_cases[0]); i++) {
+		const struct t_node_addrs *c = &node_addrs_cases[i];
+		struct net_addr flags[3], internal[3], external[2], ifaddrs[3], *got = NULL;
 		struct net_prefix cidrs[2];
 		struct kube_node node = { .internal_ips = internal, .external_ips = external };
-		size_t n_flags = 0, n_cidrs = 0;
-		char buf[256] = "", a[NET_ADDR_STRLEN];
+		struct plan_node_addrs_input in = { .node_name = "node-a", .node_ips = flags,
+						    .cidrs = cidrs, .if_addrs = ifaddrs };
+		char buf[256] = "", a[NET_ADDR_STRLEN], fields[512], want_reason[320];
 		int n;
 
-		for (; n_flags < 3 && cases[i].flags[n_flags]; n_flags++)
-			flags[n_flags] = t_addr(cases[i].flags[n_flags]);
-		for (; node.n_internal_ips < 3 && cases[i].internal[node.n_internal_ips];
+		for (; in.n_node_ips < 3 && c->flags[in.n_node_ips]; in.n_node_ips++)
+			flags[in.n_node_ips] = t_addr(c->flags[in.n_node_ips]);
+		for (; node.n_internal_ips < 3 && c->internal[node.n_internal_ips];
 		     node.n_internal_ips++)
-			internal[node.n_internal_ips] =
-				t_addr(cases[i].internal[node.n_internal_ips]);
-		for (; node.n_external_ips < 2 && cases[i].external[node.n_external_ips];
+			internal[node.n_internal_ips] = t_addr(c->internal[node.n_internal_ips]);
+		for (; node.n_external_ips < 2 && c->external[node.n_external_ips];
 		     node.n_external_ips++)
-			external[node.n_external_ips] =
-				t_addr(cases[i].external[node.n_external_ips]);
-		for (; n_cidrs < 2 && cases[i].cidrs[n_cidrs]; n_cidrs++)
-			assert_int_equal(net_prefix_parse(cases[i].cidrs[n_cidrs], &cidrs[n_cidrs]),
+			external[node.n_external_ips] = t_addr(c->external[node.n_external_ips]);
+		for (; in.n_cidrs < 2 && c->cidrs[in.n_cidrs]; in.n_cidrs++)
+			assert_int_equal(net_prefix_parse(c->cidrs[in.n_cidrs], &cidrs[in.n_cidrs]),
 					 0);
-		n = plan_node_addrs_resolve(flags, n_flags, cases[i].no_node ? NULL : &node,
-					    cidrs, n_cidrs, &got);
+		for (; in.n_if_addrs < 3 && c->ifaddrs[in.n_if_addrs]; in.n_if_addrs++)
+			ifaddrs[in.n_if_addrs] = t_addr(c->ifaddrs[in.n_if_addrs]);
+		in.from_interfaces = in.n_if_addrs > 0;
+		in.node = c->no_node ? NULL : &node;
+		n = plan_node_addrs_resolve(&in, &got);
 		if (n < 0)
-			fail_msg("case %s: %s", cases[i].name, strerror(-n));
+			fail_msg("case %s: %s", c->name, strerror(-n));
 		for (int j = 0; j < n; j++) {
 			if (j > 0)
 				strcat(buf, " ");
 			strcat(buf, net_addr_format(&got[j], a));
 		}
-		if (strcmp(buf, cases[i].want) != 0)
-			fail_msg("case %s: want '%s', got '%s'", cases[i].name, cases[i].want, buf);
+		if (strcmp(buf, c->want) != 0)
+			fail_msg("case %s: want '%s', got '%s'", c->name, c->want, buf);
 		if (n == 0 && got)
-			fail_msg("case %s: an array for no address", cases[i].name);
+			fail_msg("case %s: an array for no address", c->name);
 		free(got);
+		if (!c->reason)
+			continue;
+		(void)snprintf(want_reason, sizeof(want_reason), "node=node-a reason=\"%s\" hint=",
+			       c->reason);
+		plan_node_addrs_none_fields(&in, fields, sizeof(fields));
+		if (strncmp(fields, want_reason, strlen(want_reason)) != 0)
+			fail_msg("case %s: fields '%s', want them to start '%s'", c->name, fields,
+				 want_reason);
 	}
+}
+
+/* Only a programmed Service with a nodePort needs the node's addresses. */
+static void test_plan_cache_has_node_port(void **state)
+{
+	static const struct t_svc plain = { "default", "web", KUBE_SVC_CLUSTER_IP, { "10.96.0.1" },
+					    .ports = { { "", TCP, 80, 0 } } };
+	static const struct t_svc other_proxy = {
+		"default", "other", KUBE_SVC_NODE_PORT, { "10.96.0.2" },
+		.ports = { { "", TCP, 80, 30080 } }, .proxy_label = "cilium"
+	};
+	static const struct t_svc nodeport = { "default", "np", KUBE_SVC_NODE_PORT, { "10.96.0.3" },
+					       .ports = { { "a", TCP, 80, 0 },
+							  { "b", TCP, 81, 30081 } } };
+	struct kube_cache *cache = kube_cache_new();
+
+	(void)state;
+	assert_non_null(cache);
+	assert_false(plan_cache_has_node_port(cache, NULL));
+	assert_true(kube_cache_put_service(cache, t_service(&plain, "1")) >= 0);
+	assert_true(kube_cache_put_service(cache, t_service(&other_proxy, "1")) >= 0);
+	assert_false(plan_cache_has_node_port(cache, NULL));
+	assert_true(plan_cache_has_node_port(cache, "cilium"));
+	assert_true(kube_cache_put_service(cache, t_service(&nodeport, "1")) >= 0);
+	assert_true(plan_cache_has_node_port(cache, NULL));
+	cache = kube_cache_free(cache);
 }
 
 /* ---- Small contracts ---- */
@@ -918,10 +1050,54 @@ static void test_plan_scheduler_names(void **state)
 	assert_true(plan_scheduler_is_valid("rr"));
 	assert_true(plan_scheduler_is_valid("wlc"));
 	assert_true(plan_scheduler_is_valid("mh"));
+	/* Any name a module could have: the kernel says whether it has it. */
+	assert_true(plan_scheduler_is_valid("roundrobin"));
+	assert_true(plan_scheduler_is_valid("My_sched-2"));
+	assert_true(plan_scheduler_is_valid("abcdefghijklmno"));
+	assert_false(plan_scheduler_is_valid("abcdefghijklmnop")); /* 16: no room for the NUL */
 	assert_false(plan_scheduler_is_valid(""));
-	assert_false(plan_scheduler_is_valid("RR"));
-	assert_false(plan_scheduler_is_valid("roundrobin"));
+	assert_false(plan_scheduler_is_valid("r r"));
+	assert_false(plan_scheduler_is_valid("../rr"));
 	assert_false(plan_scheduler_is_valid(NULL));
+}
+
+/* The flags of each scheduler, and their `ipvsadm -b` names both ways. */
+static void test_plan_sched_flags(void **state)
+{
+	static const struct {
+		const char *sched;
+		uint32_t flags;
+		const char *text; /* as ipvsadm -Sn prints it */
+	} cases[] = {
+		{ "mh", PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT, "mh-fallback,mh-port" },
+		{ "mh", PLAN_SCHED_F_PORT, "mh-port" },
+		{ "sh", PLAN_SCHED_F_FALLBACK, "sh-fallback" },
+		{ "sh", PLAN_SCHED_F_MASK, "sh-fallback,sh-port,flag-3" },
+		{ "rr", PLAN_SCHED_F_FALLBACK, "flag-1" },
+		{ "rr", PLAN_SCHED_F_MASK, "flag-1,flag-2,flag-3" },
+		{ "rr", 0, "" },
+	};
+	char buf[PLAN_SCHED_FLAGS_STRLEN];
+	uint32_t flags;
+
+	(void)state;
+	assert_int_equal(plan_scheduler_flags("mh"), PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT);
+	assert_int_equal(plan_scheduler_flags("sh"), PLAN_SCHED_F_FALLBACK);
+	assert_int_equal(plan_scheduler_flags("rr"), 0);
+	assert_int_equal(plan_scheduler_flags("dh"), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s %s\n", cases[i].sched, cases[i].text);
+		assert_string_equal(plan_sched_flags_format(cases[i].sched, cases[i].flags, buf),
+				    cases[i].text);
+		assert_int_equal(plan_sched_flags_parse(cases[i].sched, cases[i].text, &flags), 0);
+		assert_int_equal(flags, cases[i].flags);
+	}
+	/* ipvsadm takes the generic names under any scheduler, the named ones only under theirs. */
+	assert_int_equal(plan_sched_flags_parse("mh", "flag-2,flag-1", &flags), 0);
+	assert_int_equal(flags, PLAN_SCHED_F_FALLBACK | PLAN_SCHED_F_PORT);
+	assert_int_equal(plan_sched_flags_parse("rr", "mh-port", &flags), -EINVAL);
+	assert_int_equal(plan_sched_flags_parse("mh", "sh-port", &flags), -EINVAL);
+	assert_int_equal(plan_sched_flags_parse("mh", "mh-portx", &flags), -EINVAL);
 }
 
 static void test_plan_key_order(void **state)
@@ -947,7 +1123,9 @@ int main(void)
 		cmocka_unit_test(test_plan_service_self_conflict),
 		cmocka_unit_test(test_plan_vs_metadata),
 		cmocka_unit_test(test_plan_node_addrs),
+		cmocka_unit_test(test_plan_cache_has_node_port),
 		cmocka_unit_test(test_plan_scheduler_names),
+		cmocka_unit_test(test_plan_sched_flags),
 		cmocka_unit_test(test_plan_key_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

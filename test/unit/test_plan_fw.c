@@ -158,12 +158,8 @@ static void t_write(const struct plan_fw *fw, char *out, size_t size)
 		const struct plan_fw_elem *e = &fw->elems[i];
 		char a[NET_ADDR_STRLEN] = "-", a2[NET_ADDR_STRLEN] = "";
 
-		if (e->addr.family &&
-		    (e->set != PLAN_FW_SET_NODE_PORT && e->set != PLAN_FW_SET_NODE_PORT_LOCAL &&
-		     e->set != PLAN_FW_SET_NODE_PORT_NO_LOCAL))
+		if (e->addr.family)
 			net_addr_format(&e->addr, a);
-		else if (e->addr.family)
-			snprintf(a, sizeof(a), "ipv%d", e->addr.family == AF_INET ? 4 : 6);
 		if (e->addr2.family)
 			net_addr_format(&e->addr2, a2);
 		off += (size_t)snprintf(out + off, size - off, "%s %s",
@@ -196,20 +192,43 @@ static const struct t_case cases[] = {
 		"hairpin 10.1.0.6 TCP 8080 10.1.0.6\n",
     },
     {
-	.name = "nodeport cluster policy: proto . port once for all node addresses, no vip",
+	.name = "nodeport cluster policy: one element per node address, no vip",
 	.svcs = {{"default", "np"}},
 	.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", UDP, 30053, "default/np", {"10.1.0.7:53"}},
 	       {PLAN_VS_NODE_PORT, "192.168.1.3", UDP, 30053, "default/np", {"10.1.0.7:53"}}},
-	.want = "node_port ipv4 UDP 30053\n"
+	.want = "node_port 192.168.1.2 UDP 30053\n"
+		"node_port 192.168.1.3 UDP 30053\n"
 		"hairpin 10.1.0.7 UDP 53 10.1.0.7\n",
     },
     {
 	.name = "nodeport local policy without local endpoint: local + no_local",
 	.svcs = {{"default", "np", KUBE_POLICY_LOCAL, {NULL}, 31000}},
 	.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", TCP, 30080, "default/np", {NULL}}},
-	.want = "node_port_local ipv4 TCP 30080\n"
-		"node_port_no_local ipv4 TCP 30080\n"
+	.want = "node_port_local 192.168.1.2 TCP 30080\n"
+		"node_port_no_local 192.168.1.2 TCP 30080\n"
 		"hc_node_port - TCP 31000\n",
+    },
+    {
+	/* Service vip's port is np's nodePort: its addresses must not match np's rules. */
+	.name = "service addresses on another service's nodePort stay out of the nodeport sets",
+	.svcs = {{"default", "np", KUBE_POLICY_LOCAL}, {"default", "vip", KUBE_POLICY_LOCAL}},
+	.vs = {{PLAN_VS_NODE_PORT, "192.168.1.2", TCP, 30080, "default/np", {NULL}},
+	       {PLAN_VS_NODE_PORT, "fd00:49::2", TCP, 30080, "default/np", {NULL}},
+	       {PLAN_VS_CLUSTER_IP, "10.96.0.80", TCP, 30080, "default/vip", {NULL}},
+	       {PLAN_VS_EXTERNAL_IP, "203.0.113.80", TCP, 30080, "default/vip", {"10.1.0.9:80"}},
+	       {PLAN_VS_LOAD_BALANCER, "fd00:200::81", TCP, 30080, "default/vip", {"10.1.0.9:80"}}},
+	.node_addrs = {"192.168.1.2", "fd00:49::2"},
+	.want = "vip 10.96.0.80\n"
+		"vip 203.0.113.80\n"
+		"vip fd00:200::81\n"
+		"cluster_ip 10.96.0.80 TCP 30080\n"
+		"external_local 203.0.113.80 TCP 30080\n"
+		"external_local fd00:200::81 TCP 30080\n"
+		"node_port_local 192.168.1.2 TCP 30080\n"
+		"node_port_local fd00:49::2 TCP 30080\n"
+		"node_port_no_local 192.168.1.2 TCP 30080\n"
+		"node_port_no_local fd00:49::2 TCP 30080\n"
+		"hairpin 10.1.0.9 TCP 80 10.1.0.9\n",
     },
     {
 	.name = "lb local policy with local endpoint: no drop",
@@ -248,6 +267,47 @@ static const struct t_case cases[] = {
 	.want = "vip 203.0.113.5\n"
 		"external 203.0.113.5 TCP 443\n"
 		"lb_filtered 203.0.113.5 TCP 443\n",
+    },
+    {
+	.name = "lb source range holding a node address: the vip is an allowed source too",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"192.168.1.0/24", "198.51.100.0/24"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
+	.node_addrs = {"fd00:49::2", "192.168.1.2"},
+	.want = "vip 203.0.113.5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_source 203.0.113.5 TCP 443 192.168.1.0/24\n"
+		"lb_source 203.0.113.5 TCP 443 198.51.100.0/24\n"
+		"lb_source 203.0.113.5 TCP 443 203.0.113.5/32\n",
+    },
+    {
+	.name = "lb source ranges without a node address: the vip is no allowed source",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"198.51.100.0/24"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "fd00:200::5", TCP, 443, "default/lb", {NULL}},
+	       {PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}}},
+	.node_addrs = {"192.168.1.2", "fd00:49::2"},
+	.want = "vip 203.0.113.5\n"
+		"vip fd00:200::5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"external fd00:200::5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_filtered fd00:200::5 TCP 443\n"
+		"lb_source 203.0.113.5 TCP 443 198.51.100.0/24\n",
+    },
+    {
+	.name = "node address in a range of the other family only: nobody allowed",
+	.svcs = {{"default", "lb", KUBE_POLICY_CLUSTER, {"fd00:49::/64"}}},
+	.vs = {{PLAN_VS_LOAD_BALANCER, "203.0.113.5", TCP, 443, "default/lb", {NULL}},
+	       {PLAN_VS_LOAD_BALANCER, "fd00:200::5", TCP, 443, "default/lb", {NULL}}},
+	.node_addrs = {"192.168.1.2", "fd00:49::2"},
+	.want = "vip 203.0.113.5\n"
+		"vip fd00:200::5\n"
+		"external 203.0.113.5 TCP 443\n"
+		"external fd00:200::5 TCP 443\n"
+		"lb_filtered 203.0.113.5 TCP 443\n"
+		"lb_filtered fd00:200::5 TCP 443\n"
+		"lb_source fd00:200::5 TCP 443 fd00:49::/64\n"
+		"lb_source fd00:200::5 TCP 443 fd00:200::5/128\n",
     },
     {
 	.name = "externalip that is a node address is no vip",

@@ -88,10 +88,20 @@ check "unknown option exits 2"     2 "unknown option '--frob'"   --from "$s1" --
 check "bad --node-ip exits 2"      2 "--node-ip"                 --from "$s1" --node-ip 10.0.0.300
 check "bad CIDR exits 2"           2 "--nodeport-addresses"      --from "$s1" --nodeport-addresses 10.0.0.0/40
 check "bare address is no CIDR"    2 "--nodeport-addresses"      --from "$s1" --nodeport-addresses 10.0.0.1
-check "unknown scheduler exits 2"  2 "--ipvs-scheduler"          --from "$s1" --ipvs-scheduler fastest
+check "bad scheduler name exits 2" 2 "--ipvs-scheduler"         --from "$s1" --ipvs-scheduler 'r r'
 check "bad --sync-timeout exits 2" 2 "--sync-timeout"            --from "$s1" --sync-timeout -3
 check "missing value exits 2"      2 "needs a value"             --from
 check "stray argument exits 2"     2 "unexpected argument"       --from "$s1" extra
 check "--from and --kubeconfig"    2 "exclude each other"        --from "$s1" --kubeconfig /dev/null
 check "unreadable source exits 1"  1 "kipvs plan"                --from "$tmp/no-such-file.json" --hostname-override node-a
+# No Service has a nodePort: the missing Node costs nothing, so nothing is warned about it.
+if ! "$kipvs" plan --from "$s1" --hostname-override node-gone >"$tmp/out" 2>"$tmp/err"; then
+    echo "FAIL no nodePort, no Node: exit status $?; stderr: $(cat "$tmp/err")"
+    failed=1
+elif grep -q "no node address" "$tmp/err"; then
+    echo "FAIL no nodePort, no Node: warned about the node address: $(cat "$tmp/err")"
+    failed=1
+else
+    echo "ok   no nodePort, no Node: no node-address warning"
+fi
 exit $failed

@@ -185,11 +185,11 @@ static char *table_text(const struct plan_table *t)
 		const struct plan_vs *vs = &t->vs[i];
 		char a[NET_ADDR_STRLEN];
 
-		fprintf(f, "%s/%s %s %s %s/%s:%s p=%d t=%u\n",
+		fprintf(f, "%s/%s %s %s %s/%s:%s p=%d t=%u f=%#x\n",
 			net_addr_format_port(&vs->addr, vs->port, a),
 			kube_proto_to_string(vs->proto), vs->scheduler,
 			plan_vs_kind_to_string(vs->kind), vs->svc_namespace, vs->svc_name,
-			vs->port_name, vs->persistent, vs->timeout);
+			vs->port_name, vs->persistent, vs->timeout, vs->sched_flags);
 		for (size_t j = 0; j < vs->n_dests; j++)
 			fprintf(f, "  %s w=%u\n",
 				net_addr_format_port(&vs->dests[j].addr, vs->dests[j].port, a),
