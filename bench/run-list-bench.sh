@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The list benchmark (issue 3): the fake API server (test/fake-apiserver) serves 10 000
 # Services and 10 000 EndpointSlices (100 000 endpoints) over HTTPS, and bench_list times our
-# client's first paginated LIST + decode into the cache and prints its CPU time and peak RSS.
+# client's first full sync + decode into the cache and prints its CPU time and peak RSS: twice,
+# the streaming list (the default) and the paginated LIST (--no-watch-list, with the fake paging
+# resourceVersion=0 lists as a server without a watch cache does).
 # Prints figures; asserts nothing about speed (it fails only when the list is incomplete).
 #   bench/run-list-bench.sh [BUILD_DIR]          or   meson test -C BUILD --benchmark list
 # Extra arguments after BUILD_DIR go to bench_list (e.g. --page-limit 100).
@@ -46,4 +48,11 @@ fi
 echo "fake-apiserver loaded the objects in $(( ($(date +%s%N) - start) / 1000000 )) ms"
 kubeconfig=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kubeconfig"]["token"])' \
     "$tmp/ready.json")
+control=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control_url"])' \
+    "$tmp/ready.json")
+echo "== streaming list"
 "$bench" --kubeconfig "$kubeconfig" "$@"
+echo "== paginated LIST"
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"rv0_paginates": true}' \
+    "$control/control/config" >/dev/null
+"$bench" --kubeconfig "$kubeconfig" --no-watch-list "$@"

@@ -672,6 +672,61 @@ void kube_cache_replace_end(struct kube_cache *cache, enum kube_kind kind)
 	cache->synced[kind] = true;
 }
 
+struct kube_cache *kube_cache_new_staging(const struct kube_cache *cache)
+{
+	struct kube_cache *staging = kube_cache_new();
+
+	if (staging && cache->node_name && kube_cache_set_node_name(staging, cache->node_name) < 0)
+		staging = kube_cache_free(staging);
+	return staging;
+}
+
+int kube_cache_replace_from(struct kube_cache *cache, struct kube_cache *from, enum kube_kind kind)
+{
+	struct kube_cache_svc *s, *stmp;
+	struct kube_cache_slice *e, *etmp;
+	int r = 0;
+
+	kube_cache_replace_begin(cache, kind);
+	switch (kind) {
+	case KUBE_KIND_SERVICE:
+		HASH_ITER(hh, from->services, s, stmp) {
+			struct kube_service *svc = TAKE_PTR(s->svc);
+
+			HASH_DEL(from->services, s);
+			free(s->key);
+			free(s);
+			r = kube_cache_put_service(cache, svc);
+			if (r < 0)
+				return r;
+		}
+		break;
+	case KUBE_KIND_ENDPOINT_SLICE:
+		HASH_ITER(hh, from->slices, e, etmp) {
+			struct kube_endpoint_slice *slice = TAKE_PTR(e->slice);
+
+			kube_cache_slice_unlink(from, e);
+			HASH_DEL(from->slices, e);
+			free(e->key);
+			free(e);
+			r = kube_cache_put_slice(cache, slice);
+			if (r < 0)
+				return r;
+		}
+		break;
+	case KUBE_KIND_NODE:
+		if (from->node)
+			r = kube_cache_put_node(cache, TAKE_PTR(from->node));
+		if (r < 0)
+			return r;
+		break;
+	case _KUBE_KIND_MAX:
+		break;
+	}
+	kube_cache_replace_end(cache, kind);
+	return 0;
+}
+
 bool kube_cache_is_synced(const struct kube_cache *cache, enum kube_kind kind)
 {
 	return kind < _KUBE_KIND_MAX && cache->synced[kind];

@@ -99,6 +99,21 @@ void kube_cache_replace_begin(struct kube_cache *cache, enum kube_kind kind);
 void kube_cache_replace_end(struct kube_cache *cache, enum kube_kind kind);
 
 /*
+ * A new empty cache that keeps the same Node as cache, where a list is collected apart before
+ * kube_cache_replace_from() hands it over. NULL on ENOMEM; free with kube_cache_free().
+ */
+struct kube_cache *kube_cache_new_staging(const struct kube_cache *cache);
+
+/*
+ * Replaces what cache holds of kind with what from holds of it, in one step (replace_begin,
+ * every object moved over, replace_end): a reader of cache never sees half of it. from keeps
+ * nothing of kind. 0, or -ENOMEM (cache is then left between replace_begin and replace_end, not
+ * synced anew; the next full list replaces it).
+ */
+int kube_cache_replace_from(struct kube_cache *cache, struct kube_cache *from, enum kube_kind kind)
+	__attribute__((warn_unused_result));
+
+/*
  * Between replace_begin and replace_end: marks the cached object ns/name of `kind` (name only
  * for a Node) as seen without replacing it, so replace_end keeps it (the file source does this
  * for the objects of a file that failed to parse). 1 when the object is cached, 0 when not,

@@ -73,6 +73,8 @@ int kube_client_new(struct ev_loop *loop, struct kube_cache *cache,
 		.list_timeout_ms = opts->list_timeout_ms,
 		.backoff_base_ms = opts->backoff_base_ms,
 		.backoff_cap_ms = opts->backoff_cap_ms,
+		.no_watch_list = opts->no_watch_list,
+		.initial_events_wait_ms = opts->initial_events_wait_ms,
 		.on_change = opts->on_change,
 		.userdata = opts->userdata,
 	};

@@ -35,6 +35,8 @@ struct kube_client_options {
 	unsigned list_timeout_ms;
 	uint32_t backoff_base_ms;
 	uint32_t backoff_cap_ms;
+	bool no_watch_list; /* LIST only, never the streaming list (tests) */
+	unsigned initial_events_wait_ms;
 	kube_reflector_change_fn on_change; /* must not start requests; may be NULL */
 	void *userdata;
 };

@@ -129,6 +129,15 @@ struct kube_http_req *kube_http_req_cancel(struct kube_http_req *req)
 	return NULL;
 }
 
+/* Records the HTTP version req's response came in, for kube_http_last_version(). */
+static void kube_http_note_version(struct kube_http_req *req)
+{
+	long version = 0;
+
+	if (curl_easy_getinfo(req->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK && version)
+		req->http->last_version = version == CURL_HTTP_VERSION_2_0 ? 2 : 1;
+}
+
 static void kube_http_check_done(struct kube_http *http)
 {
 	CURLMsg *msg;
@@ -137,7 +146,6 @@ static void kube_http_check_done(struct kube_http *http)
 	while ((msg = curl_multi_info_read(http->multi, &left))) {
 		struct kube_http_req *req = NULL;
 		struct kube_http_result res = { 0 };
-		long version = 0;
 		curl_off_t retry_after = 0;
 
 		if (msg->msg != CURLMSG_DONE)
@@ -147,10 +155,7 @@ static void kube_http_check_done(struct kube_http *http)
 			continue;
 		(void)curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &res.status);
 		(void)curl_easy_getinfo(req->easy, CURLINFO_RETRY_AFTER, &retry_after);
-		if (curl_easy_getinfo(req->easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
-			http->last_version = version == CURL_HTTP_VERSION_2_0 ? 2 :
-					     version ? 1 :
-						       0;
+		kube_http_note_version(req);
 		res.retry_after_s = retry_after > 0 ? (long)retry_after : 0;
 		res.err = msg->data.result == CURLE_WRITE_ERROR && req->abort_err ?
 				  req->abort_err :
@@ -264,6 +269,8 @@ static size_t kube_http_on_write(char *data, size_t size, size_t nmemb, void *us
 	size_t len = size * nmemb;
 	long status = 0;
 
+	/* A watch may never finish: its version counts from its first bytes. */
+	kube_http_note_version(req);
 	(void)curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
 		int r = req->on_data ? req->on_data(data, len, req->userdata) : 0;

@@ -80,5 +80,5 @@ char *kube_http_redact(const struct kube_http *http, char *s);
 uint64_t kube_http_connects(const struct kube_http *http);
 /* Requests started so far. */
 uint64_t kube_http_requests(const struct kube_http *http);
-/* The HTTP version of the last finished request: 1 (HTTP/1.x), 2, or 0 when unknown. */
+/* The HTTP version of the last response (finished, or under way): 1 (HTTP/1.x), 2, or 0. */
 int kube_http_last_version(const struct kube_http *http);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The list-then-watch loop for one resource (see kube_reflector.h for the behaviour). It owns
- * at most one request at a time and two timers: the retry timer (backoff, Retry-After, and
- * "start the next step now") and the idle timer of a running watch. Requests are only ever
- * started from a timer or a done callback, never from inside libcurl's write callback.
+ * The sync-then-watch loop for one resource (see kube_reflector.h for the behaviour): the
+ * watch, the streaming list (a watch whose initial events fill a staging cache until their end
+ * bookmark), timers and lifecycle; the LIST is in kube_reflector_list.c. It owns at most one
+ * request at a time and three timers: the retry timer (backoff, Retry-After, and "start the
+ * next step now"), the idle timer of a running watch, and the streaming list's wait for its
+ * initial events. Requests are only ever started from a timer or a done callback, never from
+ * inside libcurl's write callback.
  */
 #include "kube_reflector.h"
 
@@ -18,67 +21,25 @@
 #include <ev.h>
 
 #include "cleanup.h"
-#include "kube_backoff.h"
 #include "kube_decode.h"
 #include "kube_http.h"
 #include "kube_model.h"
+#include "kube_reflector_internal.h"
 #include "kube_stream.h"
 #include "kube_unproxied.h"
 #include "log.h"
 
-#define KUBE_REFLECTOR_COMPONENT "kube"
 /* A watch shorter than this that brought no event counts as a failure (no hot loop). */
 #define KUBE_REFLECTOR_MIN_WATCH_S 1.0
 /* Retry-After beyond this is clamped: a bad header must not stall kipvs for hours. */
 #define KUBE_REFLECTOR_RETRY_AFTER_MAX_S 300
+/* The bookmark annotation that ends a streaming list's initial events (KEP-3157). */
+#define KUBE_REFLECTOR_INITIAL_EVENTS_END "k8s.io/initial-events-end"
 
-enum kube_reflector_step {
-	KUBE_REFLECTOR_LIST,
-	KUBE_REFLECTOR_WATCH,
-};
-
-struct kube_reflector {
-	struct ev_loop *loop;
-	struct kube_http *http;
-	struct kube_cache *cache;
-	struct kube_reflector_options opts;
-	char *label_selector;
-	char *field_selector;
-	char *proxy_name;
-	const char *path;
-	const char *resource; /* "services", ... for logs */
-
-	struct kube_http_req *req;
-	enum kube_reflector_step next_step;
-	ev_timer retry_timer;
-	ev_timer idle_timer;
-	struct kube_backoff backoff;
-	uint64_t rand_state;
-	bool fresh_connect;
-
-	/* LIST state */
-	char *continue_token;
-	char *list_rv;
-	char *body;
-	size_t body_len, body_cap;
-	size_t list_objects;
-	bool overflow;
-	bool listing; /* a full list is under way */
-	/* Services the proxy filter dropped (reported once each); the list builds the next set. */
-	struct kube_unproxied *unproxied, *unproxied_next;
-
-	/* WATCH state */
-	struct kube_stream *stream;
-	char *rv; /* the last resourceVersion seen; "" before the first list */
-	int watch_abort; /* why the watch was aborted from the data callback */
-	long watch_error_code; /* code of a watch ERROR event's Status */
-	char watch_error_msg[256];
-	bool watch_got_data;
-	ev_tstamp watch_started;
-	bool changed;
-
-	struct kube_reflector_stats stats;
-};
+static void cJSON_Deletep(cJSON **p)
+{
+	cJSON_Delete(*p);
+}
 
 static uint32_t kube_reflector_rand(void *userdata)
 {
@@ -104,8 +65,7 @@ static void kube_reflector_notify(struct kube_reflector *r)
 	r->changed = false;
 }
 
-/* Appends "&key=<escaped value>" to buf. */
-static int kube_reflector_param(char **buf, const char *key, const char *value)
+int kube_reflector_param(char **buf, const char *key, const char *value)
 {
 	char *esc, *n;
 
@@ -114,7 +74,7 @@ static int kube_reflector_param(char **buf, const char *key, const char *value)
 	esc = curl_easy_escape(NULL, value, 0);
 	if (!esc)
 		return -ENOMEM;
-	if (asprintf(&n, "%s&%s=%s", *buf, key, esc) < 0) {
+	if (asprintf(&n, "%s%c%s=%s", *buf, strchr(*buf, '?') ? '&' : '?', key, esc) < 0) {
 		curl_free(esc);
 		return -ENOMEM;
 	}
@@ -124,8 +84,8 @@ static int kube_reflector_param(char **buf, const char *key, const char *value)
 	return 0;
 }
 
-static void kube_reflector_schedule(struct kube_reflector *r, enum kube_reflector_step step,
-				    double delay_s)
+void kube_reflector_schedule(struct kube_reflector *r, enum kube_reflector_step step,
+			     double delay_s)
 {
 	r->next_step = step;
 	ev_timer_stop(r->loop, &r->retry_timer);
@@ -137,9 +97,8 @@ static void kube_reflector_schedule(struct kube_reflector *r, enum kube_reflecto
  * After a failure: wait for Retry-After when the server sent one with 429/503, otherwise for
  * the next backoff delay. Logs the one line about the failure.
  */
-static void kube_reflector_retry(struct kube_reflector *r, enum kube_reflector_step step,
-				 const struct kube_http_result *res, const char *what,
-				 const char *why)
+void kube_reflector_retry(struct kube_reflector *r, enum kube_reflector_step step,
+			  const struct kube_http_result *res, const char *what, const char *why)
 {
 	char q_detail[300], q_why[300];
 	double delay_s;
@@ -165,8 +124,8 @@ static void kube_reflector_retry(struct kube_reflector *r, enum kube_reflector_s
 }
 
 /* The text to log for a failed request: the Status message, curl's text, or the errno. */
-static const char *kube_reflector_why(struct kube_reflector *r, const struct kube_http_result *res,
-				      char *buf, size_t size)
+const char *kube_reflector_why(struct kube_reflector *r, const struct kube_http_result *res,
+			       char *buf, size_t size)
 {
 	if (res->err) {
 		snprintf(buf, size, "%s%s%s", strerror(-res->err), *res->detail ? ": " : "",
@@ -195,6 +154,34 @@ static const char *kube_reflector_why(struct kube_reflector *r, const struct kub
 	return kube_http_redact(r->http, buf);
 }
 
+/*
+ * 410 (Expired, or Gone from servers before 1.18), or a 504 whose Status names the cause
+ * ResourceVersionTooLarge (the server has not caught up with the resourceVersion asked for):
+ * as client-go's isExpiredError and isTooLargeResourceVersionError.
+ */
+bool kube_reflector_rv_unusable(const struct kube_http_result *res)
+{
+	_cleanup_(cJSON_Deletep) cJSON *st = NULL;
+	const cJSON *causes, *c;
+
+	if (res->status == 410)
+		return true;
+	if (res->status != 504 || res->body_len == 0)
+		return false;
+	st = cJSON_ParseWithLength(res->body, res->body_len);
+	causes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "details"),
+						  "causes");
+	cJSON_ArrayForEach(c, causes)
+	{
+		const cJSON *reason = cJSON_GetObjectItemCaseSensitive(c, "reason");
+
+		if (cJSON_IsString(reason) &&
+		    strcmp(reason->valuestring, "ResourceVersionTooLarge") == 0)
+			return true;
+	}
+	return false;
+}
+
 /* --- applying objects --------------------------------------------------------------------- */
 
 static const char *kube_reflector_meta_str(const cJSON *obj, const char *key)
@@ -205,8 +192,22 @@ static const char *kube_reflector_meta_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The store events and pages go to: a streaming list's staging cache, or the cache. */
+static struct kube_cache *kube_reflector_store(struct kube_reflector *r)
+{
+	return r->initial ? r->initial : r->cache;
+}
+
+/* A change to the store is a change to report only when the store is the cache. */
+static void kube_reflector_changed(struct kube_reflector *r)
+{
+	if (!r->initial)
+		r->changed = true;
+}
+
 static int kube_reflector_delete(struct kube_reflector *r, const cJSON *obj)
 {
+	struct kube_cache *store = kube_reflector_store(r);
 	const char *name = kube_reflector_meta_str(obj, "name");
 	const char *ns = kube_reflector_meta_str(obj, "namespace");
 	int n = 0;
@@ -217,29 +218,30 @@ static int kube_reflector_delete(struct kube_reflector *r, const cJSON *obj)
 		ns = "default";
 	switch (r->opts.kind) {
 	case KUBE_KIND_SERVICE:
-		n = kube_cache_delete_service(r->cache, ns, name);
+		n = kube_cache_delete_service(store, ns, name);
 		break;
 	case KUBE_KIND_ENDPOINT_SLICE:
-		n = kube_cache_delete_slice(r->cache, ns, name);
+		n = kube_cache_delete_slice(store, ns, name);
 		break;
 	case KUBE_KIND_NODE:
-		n = kube_cache_delete_node(r->cache, name);
+		n = kube_cache_delete_node(store, name);
 		break;
 	case _KUBE_KIND_MAX:
 		break;
 	}
 	if (n > 0)
-		r->changed = true;
+		kube_reflector_changed(r);
 	return 0;
 }
 
 /*
- * Decodes obj and puts it into the cache. An object the decoder rejects (it logged why), or a
- * Service another proxy owns, is removed from the cache instead: its previous state is no
+ * Decodes obj and puts it into the store being filled. An object the decoder rejects (it logged
+ * why), or a Service another proxy owns, is removed from it instead: its previous state is no
  * longer what the server holds. Returns 0 or -ENOMEM.
  */
-static int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
+int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
 {
+	struct kube_cache *store = kube_reflector_store(r);
 	int ret = 0;
 
 	switch (r->opts.kind) {
@@ -259,7 +261,7 @@ static int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
 			}
 		}
 		if (ret == 0)
-			ret = kube_cache_put_service(r->cache, svc);
+			ret = kube_cache_put_service(store, svc);
 		break;
 	}
 	case KUBE_KIND_ENDPOINT_SLICE: {
@@ -267,7 +269,7 @@ static int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
 
 		ret = kube_decode_endpoint_slice(obj, &slice);
 		if (ret == 0)
-			ret = kube_cache_put_slice(r->cache, slice);
+			ret = kube_cache_put_slice(store, slice);
 		break;
 	}
 	case KUBE_KIND_NODE: {
@@ -275,7 +277,7 @@ static int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
 
 		ret = kube_decode_node(obj, &node);
 		if (ret == 0)
-			ret = kube_cache_put_node(r->cache, node);
+			ret = kube_cache_put_node(store, node);
 		break;
 	}
 	case _KUBE_KIND_MAX:
@@ -284,7 +286,7 @@ static int kube_reflector_put(struct kube_reflector *r, const cJSON *obj)
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret > 0)
-		r->changed = true;
+		kube_reflector_changed(r);
 	if (ret == -EINVAL || ret == -EOPNOTSUPP)
 		return kube_reflector_delete(r, obj);
 	return 0;
@@ -304,166 +306,6 @@ static int kube_reflector_set_rv(struct kube_reflector *r, const char *rv)
 	return 0;
 }
 
-/* --- LIST --------------------------------------------------------------------------------- */
-
-static void kube_reflector_start_list(struct kube_reflector *r);
-static void kube_reflector_start_watch(struct kube_reflector *r);
-
-static size_t kube_reflector_list_max(const struct kube_reflector *r)
-{
-	return r->opts.max_event_bytes * 4;
-}
-
-static int kube_reflector_on_list_data(const char *data, size_t len, void *userdata)
-{
-	struct kube_reflector *r = userdata;
-
-	if (r->body_len + len > kube_reflector_list_max(r)) {
-		r->overflow = true;
-		return -EMSGSIZE;
-	}
-	if (r->body_len + len + 1 > r->body_cap) {
-		size_t cap = r->body_cap ? r->body_cap : 65536;
-		char *p;
-
-		while (cap < r->body_len + len + 1)
-			cap *= 2;
-		p = realloc(r->body, cap);
-		if (!p)
-			return -ENOMEM;
-		r->body = p;
-		r->body_cap = cap;
-	}
-	memcpy(r->body + r->body_len, data, len);
-	r->body_len += len;
-	return 0;
-}
-
-static void kube_reflector_body_clear(struct kube_reflector *r)
-{
-	r->body_len = 0;
-	/* Keep a modest buffer for the next page; give back a huge one. */
-	if (r->body_cap > (8u << 20)) {
-		free(r->body);
-		r->body = NULL;
-		r->body_cap = 0;
-	}
-}
-
-static void cJSON_Deletep(cJSON **p)
-{
-	cJSON_Delete(*p);
-}
-
-/*
- * Applies one list page. Returns 0 with *ret_continue set to the next page's token (NULL when
- * this was the last page), -EBADMSG for a reply that is not a list, or -ENOMEM.
- */
-static int kube_reflector_apply_page(struct kube_reflector *r, char **ret_continue)
-{
-	_cleanup_(cJSON_Deletep) cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
-	const cJSON *items, *item, *meta, *v;
-	char *cont = NULL;
-
-	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
-	meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
-	if (!cJSON_IsObject(doc) || !(cJSON_IsArray(items) || cJSON_IsNull(items) || !items))
-		return -EBADMSG;
-	v = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
-	if (cJSON_IsString(v) && *v->valuestring) {
-		char *s = strdup(v->valuestring);
-
-		if (!s)
-			return -ENOMEM;
-		free(r->list_rv);
-		r->list_rv = s;
-	}
-	cJSON_ArrayForEach(item, items)
-	{
-		int ret = kube_reflector_put(r, item);
-
-		if (ret < 0)
-			return ret;
-		r->list_objects++;
-	}
-	v = cJSON_GetObjectItemCaseSensitive(meta, "continue");
-	if (cJSON_IsString(v) && *v->valuestring) {
-		cont = strdup(v->valuestring);
-		if (!cont)
-			return -ENOMEM;
-	}
-	*ret_continue = cont;
-	return 0;
-}
-
-static void kube_reflector_on_list_done(const struct kube_http_result *res, void *userdata)
-{
-	struct kube_reflector *r = userdata;
-	char why[512];
-	char *cont = NULL;
-	int ret;
-
-	r->req = NULL;
-	if (res->err || res->status != 200) {
-		kube_reflector_body_clear(r);
-		free(r->continue_token);
-		r->continue_token = NULL;
-		if (res->err == 0 && res->status == 410) {
-			/* The continue token expired: list again from the start, now. */
-			r->stats.relists_gone++;
-			log_info(KUBE_REFLECTOR_COMPONENT, "list continue token expired, relisting",
-				 "resource=%s status=410", r->resource);
-			kube_reflector_schedule(r, KUBE_REFLECTOR_LIST, 0.);
-			return;
-		}
-		if (r->overflow)
-			snprintf(why, sizeof(why), "list page larger than %zu bytes",
-				 kube_reflector_list_max(r));
-		else
-			kube_reflector_why(r, res, why, sizeof(why));
-		r->fresh_connect = res->err != 0;
-		kube_reflector_retry(r, KUBE_REFLECTOR_LIST, res, "list failed", why);
-		return;
-	}
-	r->stats.pages++;
-	ret = kube_reflector_apply_page(r, &cont);
-	kube_reflector_body_clear(r);
-	free(r->continue_token);
-	r->continue_token = NULL;
-	if (ret < 0) {
-		kube_reflector_retry(r, KUBE_REFLECTOR_LIST, res, "list failed",
-				     ret == -EBADMSG ? "the reply is not a JSON list" :
-						       strerror(-ret));
-		return;
-	}
-	if (cont) {
-		r->continue_token = cont;
-		kube_reflector_start_list(r);
-		return;
-	}
-	{
-		bool was_synced = kube_cache_is_synced(r->cache, r->opts.kind);
-
-		kube_cache_replace_end(r->cache, r->opts.kind);
-		r->changed = true;
-		kube_unproxied_free(r->unproxied);
-		r->unproxied = TAKE_PTR(r->unproxied_next);
-		r->listing = false;
-		if (kube_reflector_set_rv(r, r->list_rv) < 0) {
-			kube_reflector_retry(r, KUBE_REFLECTOR_LIST, NULL, "list failed",
-					     strerror(ENOMEM));
-			return;
-		}
-		log_info(KUBE_REFLECTOR_COMPONENT, "list complete",
-			 "resource=%s objects=%zu resource_version=%s%s", r->resource,
-			 r->list_objects, r->rv ? r->rv : "",
-			 was_synced ? "" : " from=unsynced to=synced");
-	}
-	kube_backoff_reset(&r->backoff);
-	kube_reflector_notify(r);
-	kube_reflector_start_watch(r);
-}
-
 static const char *kube_reflector_kind_path(enum kube_kind kind)
 {
 	switch (kind) {
@@ -479,53 +321,149 @@ static const char *kube_reflector_kind_path(enum kube_kind kind)
 	return "/";
 }
 
-static void kube_reflector_start_list(struct kube_reflector *r)
-{
-	_cleanup_free_ char *url = NULL;
-	struct kube_http_get_options o = {
-		.timeout_ms = r->opts.list_timeout_ms,
-		.compressed = true,
-		.fresh_connect = r->fresh_connect,
-	};
-	int ret;
+/* --- full syncs --------------------------------------------------------------------------- */
 
-	if (!r->continue_token) {
-		/* A new full list: what it does not mention is deleted at its end. */
-		r->stats.lists++;
-		r->list_objects = 0;
-		free(r->list_rv);
-		r->list_rv = NULL;
-		r->unproxied_next = kube_unproxied_free(r->unproxied_next);
-		r->listing = true;
-		kube_cache_replace_begin(r->cache, r->opts.kind);
+static void kube_reflector_start_watch(struct kube_reflector *r);
+
+void kube_reflector_sync_begin(struct kube_reflector *r)
+{
+	r->stats.lists++;
+	r->unproxied_next = kube_unproxied_free(r->unproxied_next);
+	r->listing = true;
+}
+
+int kube_reflector_sync_end(struct kube_reflector *r, const char *rv, size_t objects,
+			    bool start_watch)
+{
+	bool was_synced = r->synced_once;
+
+	r->synced_once = true;
+	r->changed = true;
+	kube_unproxied_free(r->unproxied);
+	r->unproxied = TAKE_PTR(r->unproxied_next);
+	r->listing = false;
+	r->rv_unavailable = false;
+	if (kube_reflector_set_rv(r, rv) < 0)
+		return -ENOMEM;
+	log_info(KUBE_REFLECTOR_COMPONENT, "list complete",
+		 "resource=%s objects=%zu resource_version=%s via=%s%s", r->resource, objects,
+		 r->rv ? r->rv : "", start_watch ? "list" : "watch-list",
+		 was_synced ? "" : " from=unsynced to=synced");
+	kube_backoff_reset(&r->backoff);
+	kube_reflector_notify(r);
+	if (start_watch)
+		kube_reflector_start_watch(r);
+	return 0;
+}
+
+/* Drops a streaming list's staging cache and its wait (it ended, or is given up). */
+static void kube_reflector_initial_clear(struct kube_reflector *r)
+{
+	ev_timer_stop(r->loop, &r->initial_timer);
+	r->initial = kube_cache_free(r->initial);
+}
+
+static size_t kube_reflector_count(const struct kube_cache *cache, enum kube_kind kind)
+{
+	switch (kind) {
+	case KUBE_KIND_SERVICE:
+		return kube_cache_count_services(cache);
+	case KUBE_KIND_ENDPOINT_SLICE:
+		return kube_cache_count_slices(cache);
+	case KUBE_KIND_NODE:
+		return kube_cache_get_node(cache) ? 1 : 0;
+	case _KUBE_KIND_MAX:
+		break;
 	}
-	r->overflow = false;
-	kube_reflector_body_clear(r);
-	if (asprintf(&url, "%s?limit=%u", r->path, r->opts.page_limit) < 0) {
-		url = NULL;
-		ret = -ENOMEM;
-	} else {
-		ret = kube_reflector_param(&url, "labelSelector", r->label_selector);
-		if (ret == 0)
-			ret = kube_reflector_param(&url, "fieldSelector", r->field_selector);
-		if (ret == 0)
-			ret = kube_reflector_param(&url, "continue", r->continue_token);
-		if (ret == 0)
-			ret = kube_http_get(r->http, url, &o, kube_reflector_on_list_data,
-					    kube_reflector_on_list_done, r, &r->req);
-	}
-	r->fresh_connect = false;
-	if (ret < 0) {
-		free(r->continue_token);
-		r->continue_token = NULL;
-		kube_reflector_retry(r, KUBE_REFLECTOR_LIST, NULL, "list failed", strerror(-ret));
+	return 0;
+}
+
+/*
+ * The bookmark that ends a streaming list's initial events: the staging cache replaces the
+ * kind in the cache in one step, and the same watch goes on from the bookmark's RV.
+ */
+static int kube_reflector_initial_end(struct kube_reflector *r, const char *rv)
+{
+	size_t objects = kube_reflector_count(r->initial, r->opts.kind);
+	int ret = kube_cache_replace_from(r->cache, r->initial, r->opts.kind);
+
+	kube_reflector_initial_clear(r);
+	if (ret == 0)
+		ret = kube_reflector_sync_end(r, rv, objects, false);
+	return ret;
+}
+
+/*
+ * The server will not stream lists (it refused the parameters, or ignored them): LIST now,
+ * and from now on.
+ */
+static void kube_reflector_watch_list_give_up(struct kube_reflector *r, const char *why)
+{
+	char q[200];
+
+	kube_reflector_initial_clear(r);
+	r->watch_list = false;
+	r->stats.watch_list_fallbacks++;
+	log_warn(KUBE_REFLECTOR_COMPONENT, "streaming list not supported, listing instead",
+		 "resource=%s reason=%s", r->resource, log_quote(q, sizeof(q), why));
+	kube_reflector_schedule(r, KUBE_REFLECTOR_SYNC, 0.);
+}
+
+static void kube_reflector_on_initial_wait(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct kube_reflector *r = container_of(w, struct kube_reflector, initial_timer);
+	char why[120];
+
+	ev_timer_stop(loop, &r->idle_timer);
+	r->req = kube_http_req_cancel(r->req);
+	kube_stream_reset(r->stream);
+	snprintf(why, sizeof(why), "no initial event and no end bookmark for %ums",
+		 r->opts.initial_events_wait_ms);
+	kube_reflector_watch_list_give_up(r, why);
+}
+
+/*
+ * A streaming list (client-go's watchList): a watch with sendInitialEvents=true whose initial
+ * ADDED events go to a staging cache until the bookmark annotated k8s.io/initial-events-end.
+ * It starts from the last resourceVersion synced, or unset (the latest, consistent) at first
+ * and after that one was unavailable.
+ */
+static void kube_reflector_start_watch_list(struct kube_reflector *r)
+{
+	kube_reflector_initial_clear(r);
+	r->initial = kube_cache_new_staging(r->cache);
+	if (!r->initial) {
+		kube_reflector_retry(r, KUBE_REFLECTOR_SYNC, NULL, "watch list failed",
+				     strerror(ENOMEM));
 		return;
 	}
-	log_debug(KUBE_REFLECTOR_COMPONENT, "list", "resource=%s continue=%s", r->resource,
-		  r->continue_token ? "yes" : "no");
+	kube_reflector_sync_begin(r);
+	r->stats.watch_lists++;
+	kube_reflector_start_watch(r);
+	if (!r->req)
+		return;
+	ev_timer_set(&r->initial_timer, 0., r->opts.initial_events_wait_ms / 1000.0);
+	ev_timer_again(r->loop, &r->initial_timer);
+}
+
+static void kube_reflector_start_sync(struct kube_reflector *r)
+{
+	if (r->watch_list)
+		kube_reflector_start_watch_list(r);
+	else
+		kube_reflector_list_start(r);
 }
 
 /* --- WATCH -------------------------------------------------------------------------------- */
+
+static bool kube_reflector_is_initial_end(const cJSON *obj)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(ann, KUBE_REFLECTOR_INITIAL_EVENTS_END);
+
+	return cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0;
+}
 
 static int kube_reflector_on_event(const char *line, size_t len, void *userdata)
 {
@@ -551,22 +489,32 @@ static int kube_reflector_on_event(const char *line, size_t len, void *userdata)
 	}
 	if (strcmp(t, "BOOKMARK") == 0) {
 		r->stats.bookmarks++;
+		if (r->initial && kube_reflector_is_initial_end(obj))
+			return kube_reflector_initial_end(
+				r, kube_reflector_meta_str(obj, "resourceVersion"));
 	} else if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0) {
 		ret = kube_reflector_put(r, obj);
 		if (ret < 0)
 			return ret;
+		/* Initial events still coming: the server does stream the list. */
+		if (r->initial)
+			ev_timer_again(r->loop, &r->initial_timer);
 	} else if (strcmp(t, "DELETED") == 0) {
 		const char *ns = kube_reflector_meta_str(obj, "namespace");
 		const char *name = kube_reflector_meta_str(obj, "name");
 
 		if (r->opts.kind == KUBE_KIND_SERVICE && name)
-			kube_unproxied_forget(&r->unproxied, ns && *ns ? ns : "default", name);
+			kube_unproxied_forget(r->listing ? &r->unproxied_next : &r->unproxied,
+					      ns && *ns ? ns : "default", name);
 		ret = kube_reflector_delete(r, obj);
 		if (ret < 0)
 			return ret;
 	} else {
 		return -EBADMSG;
 	}
+	/* Before its end bookmark, a streaming list has synced to no resourceVersion yet. */
+	if (r->initial)
+		return 0;
 	/* The event is applied: resume from here if the watch ends. */
 	return kube_reflector_set_rv(r, kube_reflector_meta_str(obj, "resourceVersion"));
 }
@@ -585,21 +533,45 @@ static int kube_reflector_on_watch_data(const char *data, size_t len, void *user
 	return ret;
 }
 
+/*
+ * A 410 on a watch, or a streaming list's 410 or "too large": a new full sync at once. A
+ * streaming list that met it at a resourceVersion starts again at an unset one (client-go);
+ * at an unset one it is a plain failure (false).
+ */
+static bool kube_reflector_watch_gone(struct kube_reflector *r, const struct kube_http_result *res,
+				      bool watch_list)
+{
+	if (r->watch_abort != -ESTALE && (res->err || !kube_reflector_rv_unusable(res)))
+		return false;
+	if (watch_list) {
+		if (r->rv_unavailable || !r->rv)
+			return false;
+		r->rv_unavailable = true;
+	}
+	r->stats.relists_gone++;
+	log_info(KUBE_REFLECTOR_COMPONENT, "watch resourceVersion too old, relisting",
+		 "resource=%s resource_version=%s status=410", r->resource, r->rv ? r->rv : "");
+	kube_reflector_schedule(r, KUBE_REFLECTOR_SYNC, 0.);
+	return true;
+}
+
 static void kube_reflector_on_watch_done(const struct kube_http_result *res, void *userdata)
 {
 	struct kube_reflector *r = userdata;
 	bool short_lived = ev_now(r->loop) - r->watch_started < KUBE_REFLECTOR_MIN_WATCH_S;
+	/* A streaming list that ended before its end bookmark: the next step is a new sync. */
+	bool watch_list = r->initial != NULL;
+	enum kube_reflector_step step = watch_list ? KUBE_REFLECTOR_SYNC : KUBE_REFLECTOR_WATCH;
 	char why[512];
 
 	r->req = NULL;
 	ev_timer_stop(r->loop, &r->idle_timer);
+	kube_reflector_initial_clear(r);
 	kube_stream_reset(r->stream);
-	if (r->watch_abort == -ESTALE || (res->err == 0 && res->status == 410)) {
-		r->stats.relists_gone++;
-		log_info(KUBE_REFLECTOR_COMPONENT, "watch resourceVersion too old, relisting",
-			 "resource=%s resource_version=%s status=410", r->resource,
-			 r->rv ? r->rv : "");
-		kube_reflector_schedule(r, KUBE_REFLECTOR_LIST, 0.);
+	if (kube_reflector_watch_gone(r, res, watch_list))
+		return;
+	if (watch_list && res->err == 0 && (res->status == 400 || res->status == 422)) {
+		kube_reflector_watch_list_give_up(r, kube_reflector_why(r, res, why, sizeof(why)));
 		return;
 	}
 	if (r->watch_abort) {
@@ -620,14 +592,14 @@ static void kube_reflector_on_watch_done(const struct kube_http_result *res, voi
 			snprintf(why, sizeof(why), "%s", strerror(-r->watch_abort));
 			break;
 		}
-		kube_reflector_retry(r, KUBE_REFLECTOR_WATCH, NULL, "watch aborted", why);
+		kube_reflector_retry(r, step, NULL, "watch aborted", why);
 		return;
 	}
 	if (res->err == 0 && res->status == 200 && (r->watch_got_data || !short_lived)) {
 		/* The server's timeout, or a clean close: resume at once. */
 		log_debug(KUBE_REFLECTOR_COMPONENT, "watch ended", "resource=%s resource_version=%s",
 			  r->resource, r->rv ? r->rv : "");
-		kube_reflector_schedule(r, KUBE_REFLECTOR_WATCH, 0.);
+		kube_reflector_schedule(r, step, 0.);
 		return;
 	}
 	if (res->err == 0 && res->status == 200)
@@ -635,15 +607,17 @@ static void kube_reflector_on_watch_done(const struct kube_http_result *res, voi
 	else
 		kube_reflector_why(r, res, why, sizeof(why));
 	r->fresh_connect = res->err != 0;
-	kube_reflector_retry(r, KUBE_REFLECTOR_WATCH, res, "watch failed", why);
+	kube_reflector_retry(r, step, res, "watch failed", why);
 }
 
 static void kube_reflector_on_idle(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct kube_reflector *r = container_of(w, struct kube_reflector, idle_timer);
+	enum kube_reflector_step step = r->initial ? KUBE_REFLECTOR_SYNC : KUBE_REFLECTOR_WATCH;
 
 	ev_timer_stop(loop, w);
 	r->req = kube_http_req_cancel(r->req);
+	kube_reflector_initial_clear(r);
 	kube_stream_reset(r->stream);
 	r->stats.idle_restarts++;
 	/* The connection may be half-open: the next watch opens a new one. */
@@ -651,14 +625,19 @@ static void kube_reflector_on_idle(struct ev_loop *loop, ev_timer *w, int revent
 	log_warn(KUBE_REFLECTOR_COMPONENT, "watch idle, restarting",
 		 "resource=%s idle_limit=%ums resource_version=%s", r->resource,
 		 r->opts.idle_limit_ms, r->rv ? r->rv : "");
-	kube_reflector_schedule(r, KUBE_REFLECTOR_WATCH, 0.);
+	kube_reflector_schedule(r, step, 0.);
 }
 
+/*
+ * A watch from the last resourceVersion; with r->initial, a streaming list: the same watch
+ * asking for the initial events (resourceVersionMatch=NotOlderThan is required with them).
+ */
 static void kube_reflector_start_watch(struct kube_reflector *r)
 {
 	_cleanup_free_ char *url = NULL;
 	struct kube_http_get_options o = { .fresh_connect = r->fresh_connect };
 	unsigned timeout_s = r->opts.watch_timeout_s;
+	const char *rv = r->initial && r->rv_unavailable ? NULL : r->rv;
 	int ret;
 
 	if (timeout_s == 0)
@@ -668,12 +647,13 @@ static void kube_reflector_start_watch(struct kube_reflector *r)
 	r->watch_got_data = false;
 	r->watch_started = ev_now(r->loop);
 	kube_stream_reset(r->stream);
-	if (asprintf(&url, "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%u", r->path,
+	if (asprintf(&url, "%s?watch=1%s&allowWatchBookmarks=true&timeoutSeconds=%u", r->path,
+		     r->initial ? "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan" : "",
 		     timeout_s) < 0) {
 		url = NULL;
 		ret = -ENOMEM;
 	} else {
-		ret = kube_reflector_param(&url, "resourceVersion", r->rv);
+		ret = kube_reflector_param(&url, "resourceVersion", rv);
 		if (ret == 0)
 			ret = kube_reflector_param(&url, "labelSelector", r->label_selector);
 		if (ret == 0)
@@ -684,15 +664,16 @@ static void kube_reflector_start_watch(struct kube_reflector *r)
 	}
 	r->fresh_connect = false;
 	if (ret < 0) {
-		kube_reflector_retry(r, KUBE_REFLECTOR_WATCH, NULL, "watch failed",
-				     strerror(-ret));
+		kube_reflector_retry(r, r->initial ? KUBE_REFLECTOR_SYNC : KUBE_REFLECTOR_WATCH,
+				     NULL, "watch failed", strerror(-ret));
+		kube_reflector_initial_clear(r);
 		return;
 	}
 	r->stats.watches++;
 	ev_timer_set(&r->idle_timer, 0., r->opts.idle_limit_ms / 1000.0);
 	ev_timer_again(r->loop, &r->idle_timer);
-	log_debug(KUBE_REFLECTOR_COMPONENT, "watch", "resource=%s resource_version=%s",
-		  r->resource, r->rv ? r->rv : "");
+	log_debug(KUBE_REFLECTOR_COMPONENT, r->initial ? "watch list" : "watch",
+		  "resource=%s resource_version=%s", r->resource, rv ? rv : "unset");
 }
 
 static void kube_reflector_on_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -702,10 +683,21 @@ static void kube_reflector_on_retry(struct ev_loop *loop, ev_timer *w, int reven
 	ev_timer_stop(loop, w);
 	if (r->req)
 		return;
-	if (r->next_step == KUBE_REFLECTOR_WATCH && r->rv)
-		kube_reflector_start_watch(r);
-	else
-		kube_reflector_start_list(r);
+	switch (r->next_step) {
+	case KUBE_REFLECTOR_WATCH:
+		if (r->rv) {
+			kube_reflector_start_watch(r);
+			break;
+		}
+		kube_reflector_start_sync(r);
+		break;
+	case KUBE_REFLECTOR_LIST_AGAIN:
+		kube_reflector_list_page(r);
+		break;
+	case KUBE_REFLECTOR_SYNC:
+		kube_reflector_start_sync(r);
+		break;
+	}
 }
 
 /* --- lifecycle ---------------------------------------------------------------------------- */
@@ -758,6 +750,10 @@ struct kube_reflector *kube_reflector_new(struct ev_loop *loop, struct kube_http
 	r->resource = kube_reflector_resource_name(opts->kind);
 	ev_init(&r->retry_timer, kube_reflector_on_retry);
 	ev_init(&r->idle_timer, kube_reflector_on_idle);
+	ev_init(&r->initial_timer, kube_reflector_on_initial_wait);
+	if (r->opts.initial_events_wait_ms == 0)
+		r->opts.initial_events_wait_ms = KUBE_REFLECTOR_INITIAL_EVENTS_WAIT_MS;
+	r->watch_list = !opts->no_watch_list;
 	if (getrandom(&r->rand_state, sizeof(r->rand_state), GRND_NONBLOCK) !=
 	    sizeof(r->rand_state))
 		r->rand_state = (uint64_t)(ev_time() * 1e6) ^ (uint64_t)(uintptr_t)r;
@@ -781,11 +777,13 @@ struct kube_reflector *kube_reflector_free(struct kube_reflector *r)
 	r->req = kube_http_req_cancel(r->req);
 	ev_timer_stop(r->loop, &r->retry_timer);
 	ev_timer_stop(r->loop, &r->idle_timer);
+	kube_reflector_initial_clear(r);
 	kube_stream_free(r->stream);
 	free(r->label_selector);
 	free(r->field_selector);
 	free(r->proxy_name);
 	free(r->continue_token);
+	free(r->list_at);
 	free(r->list_rv);
 	free(r->body);
 	free(r->rv);
@@ -799,7 +797,7 @@ int kube_reflector_start(struct kube_reflector *r)
 {
 	if (r->req || ev_is_active(&r->retry_timer))
 		return 0;
-	kube_reflector_start_list(r);
+	kube_reflector_start_sync(r);
 	return 0;
 }
 

@@ -97,11 +97,12 @@ static void driver_dump(struct driver *d, FILE *out)
 
 		kube_reflector_get_stats(r, &s);
 		fprintf(out,
-			"stats %s synced=%d lists=%llu pages=%llu relists_gone=%llu watches=%llu "
-			"events=%llu bookmarks=%llu idle_restarts=%llu failures=%llu "
-			"retry_after=%llu\n",
+			"stats %s synced=%d lists=%llu watch_lists=%llu watch_list_fallbacks=%llu "
+			"pages=%llu relists_gone=%llu watches=%llu events=%llu bookmarks=%llu "
+			"idle_restarts=%llu failures=%llu retry_after=%llu\n",
 			kube_reflector_resource(r), kube_reflector_is_synced(r),
-			(unsigned long long)s.lists, (unsigned long long)s.pages,
+			(unsigned long long)s.lists, (unsigned long long)s.watch_lists,
+			(unsigned long long)s.watch_list_fallbacks, (unsigned long long)s.pages,
 			(unsigned long long)s.relists_gone, (unsigned long long)s.watches,
 			(unsigned long long)s.events, (unsigned long long)s.bookmarks,
 			(unsigned long long)s.idle_restarts, (unsigned long long)s.failures,
@@ -140,7 +141,8 @@ static void usage(void)
 		"usage: kube_sync_driver [--kubeconfig F] [--master URL] [--node NAME]\n"
 		"  [--proxy-name X] [--until-synced] [--timeout-ms N] [--dump-file F]\n"
 		"  [--idle-limit-ms N] [--watch-timeout-s N] [--list-timeout-ms N]\n"
-		"  [--page-limit N] [--backoff-base-ms N] [--backoff-cap-ms N] [--sa-dir D] [-v]\n");
+		"  [--page-limit N] [--backoff-base-ms N] [--backoff-cap-ms N] [--sa-dir D]\n"
+		"  [--no-watch-list] [--initial-events-wait-ms N] [-v]\n");
 }
 
 int main(int argc, char **argv)
@@ -160,6 +162,8 @@ int main(int argc, char **argv)
 		{ "backoff-base-ms", required_argument, NULL, 'b' },
 		{ "backoff-cap-ms", required_argument, NULL, 'c' },
 		{ "sa-dir", required_argument, NULL, 's' },
+		{ "no-watch-list", no_argument, NULL, 'L' },
+		{ "initial-events-wait-ms", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kube_client_options o = { .node_name = "node-1" };
@@ -212,6 +216,12 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			o.sa_dir = optarg;
+			break;
+		case 'L':
+			o.no_watch_list = true;
+			break;
+		case 'I':
+			o.initial_events_wait_ms = (unsigned)atoi(optarg);
 			break;
 		case 'v':
 			log_set_verbosity(1);

@@ -255,10 +255,12 @@ def populate(fake: Fake, n_svc: int, n_slices_per: int = 1) -> None:
 def t_sync_pagination(ctx: "Ctx") -> None:
     """1200 Services and 1300 slices come in pages of 500 (and a page size of 7 works too)."""
     fake = ctx.fake()
+    fake.control("POST", "/control/config", {"rv0_paginates": True})
     populate(fake, 1200)
     for i in range(100):
         fake.put(slice_(f"extra-{i}", "svc-1", ns="ns-1", seed=i))
-    out = subprocess.run([ctx.driver, "--until-synced", "--timeout-ms", "30000"] + base_args(fake),
+    out = subprocess.run([ctx.driver, "--until-synced", "--timeout-ms", "30000", "--no-watch-list"]
+                         + base_args(fake),
                          capture_output=True, text=True, timeout=60)
     check(out.returncode == 0, f"driver failed: {out.stderr[-2000:]}")
     got, stats, _ = parse_dump(out.stdout)
@@ -278,7 +280,7 @@ def t_sync_pagination(ctx: "Ctx") -> None:
     node_lists = [r for r in log if r.get("verb") == "list" and r["resource"] == "nodes"]
     check(all(r["query"].get("fieldSelector") == f"metadata.name={NODE}" for r in node_lists),
           "the Node listed without its field selector")
-    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "7",
+    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "7", "--no-watch-list",
                           "--timeout-ms", "60000"] + base_args(fake),
                          capture_output=True, text=True, timeout=90)
     check(out.returncode == 0, f"driver failed with page size 7: {out.stderr[-2000:]}")
@@ -403,7 +405,8 @@ def t_faults_each(ctx: "Ctx") -> None:
     """Every fault kind, on list and on watch: recovered from, cache equal to the server."""
     fake = ctx.fake()
     populate(fake, 30)
-    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000"])
+    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000",
+                                 "--no-watch-list"])
     wait_converged(fake, drv, what="initial sync")
     for i, (name, spec) in enumerate(FAULTS):
         applied = fake.stats()["faults_applied"]
@@ -438,7 +441,7 @@ def t_gone_relists_once(ctx: "Ctx") -> None:
     """A watch from a compacted resourceVersion gets ERROR 410: exactly one relist each."""
     fake = ctx.fake()
     populate(fake, 10)
-    drv = ctx.driver_proc(fake)
+    drv = ctx.driver_proc(fake, ["--no-watch-list"])
     wait_converged(fake, drv, what="initial sync")
     lists_before = {r: fake.requests(r, "list") for r in ("services", "endpointslices", "nodes")}
     fake.put(service("during-outage"))
@@ -457,10 +460,13 @@ def t_gone_relists_once(ctx: "Ctx") -> None:
 def t_continue_expired(ctx: "Ctx") -> None:
     """HTTP 410 on a list (an expired continue token): the list restarts from the beginning."""
     fake = ctx.fake()
+    fake.control("POST", "/control/config", {"rv0_paginates": True})
     populate(fake, 40)
     fake.fault({"fault": "status", "verb": "list", "code": 410, "resource": "services",
-                "message": "The provided continue parameter is too old"})
-    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "10"] + base_args(fake),
+                "message": "The provided continue parameter is too old",
+                "query": {"continue": "*"}})
+    out = subprocess.run([ctx.driver, "--until-synced", "--page-limit", "10", "--no-watch-list"]
+                         + base_args(fake),
                          capture_output=True, text=True, timeout=60)
     check(out.returncode == 0, f"driver failed: {out.stderr[-2000:]}")
     got, stats, _ = parse_dump(out.stdout)
@@ -477,7 +483,7 @@ def t_retry_after(ctx: "Ctx") -> None:
     fake.fault({"fault": "status", "verb": "list", "code": 429, "retry_after": 2,
                 "resource": "services"})
     t0 = time.time()
-    out = subprocess.run([ctx.driver, "--until-synced"] + base_args(fake),
+    out = subprocess.run([ctx.driver, "--until-synced", "--no-watch-list"] + base_args(fake),
                          capture_output=True, text=True, timeout=60)
     took = time.time() - t0
     check(out.returncode == 0, f"driver failed: {out.stderr[-2000:]}")
@@ -576,7 +582,8 @@ def t_random_faults(ctx: "Ctx") -> None:
     print(f"seed {seed}")
     fake = ctx.fake()
     populate(fake, 50)
-    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000"])
+    drv = ctx.driver_proc(fake, ["--idle-limit-ms", "2500", "--list-timeout-ms", "2000",
+                                 "--no-watch-list"])
     wait_converged(fake, drv, what="initial sync")
     live_svc = {f"ns-{i % 7}/svc-{i}" for i in range(50)}
     live_slices = {f"ns-{i % 7}/svc-{i}-0": f"svc-{i}" for i in range(50)}
@@ -708,6 +715,222 @@ def t_plan_kubeconfig_equals_from(ctx: "Ctx") -> None:
         print(f"{name}: {len(api_out.stdout.splitlines())} lines, identical")
 
 
+def svc_requests(ctx: "Ctx", fake: Fake, verb: str) -> list[dict[str, str]]:
+    return [r["query"] for r in ctx.fake_log_requests(fake)
+            if r["resource"] == "services" and r["verb"] == verb]
+
+
+def t_list_relist_sequence(ctx: "Ctx") -> None:
+    """LIST at resourceVersion=0; after a watch 410 a relist at the last RV; on its 410 a
+    consistent list (resourceVersion unset). Queries asserted in order."""
+    fake = ctx.fake()
+    populate(fake, 5)
+    drv = ctx.driver_proc(fake, ["--no-watch-list"])
+    wait_converged(fake, drv, what="initial sync")
+    first = svc_requests(ctx, fake, "list")
+    check([(q.get("resourceVersion"), q.get("limit")) for q in first] == [("0", "500")],
+          f"initial list: {first}")
+    _, _, _ = drv.dump()
+    fake.put(service("during-outage"))
+    fake.control("POST", "/control/compact", {})
+    fake.fault({"fault": "status", "verb": "list", "code": 410, "resource": "services",
+                "query": {"resourceVersion": "*"}})
+    fake.control("POST", "/control/watches/close", {})
+    wait_converged(fake, drv, what="after 410, 410")
+    lists = svc_requests(ctx, fake, "list")[1:]
+    check(len(lists) == 2, f"relists: {lists}")
+    check(lists[0].get("resourceVersion") not in (None, "0") and "limit" not in lists[0],
+          f"relist not at the last RV, unpaged: {lists[0]}")
+    check("resourceVersion" not in lists[1] and "resourceVersionMatch" not in lists[1],
+          f"fallback not consistent: {lists[1]}")
+    drv.stop()
+
+
+def t_watch_list_modern(ctx: "Ctx") -> None:
+    """A modern server: the streaming list, no LIST at all; then live events on the same watch."""
+    fake = ctx.fake()
+    populate(fake, 30)
+    drv = ctx.driver_proc(fake)
+    stats = wait_converged(fake, drv, what="streaming sync")
+    check(fake.stats()["requests"].get("services", {}).get("list", 0) == 0, "a LIST was sent")
+    w = svc_requests(ctx, fake, "watch")
+    check(len(w) == 1 and w[0].get("sendInitialEvents") == "true"
+          and w[0].get("resourceVersionMatch") == "NotOlderThan"
+          and w[0].get("allowWatchBookmarks") == "true" and "resourceVersion" not in w[0],
+          f"streaming watch query: {w}")
+    check(stats["services"]["watch_lists"] == 1 and stats["services"]["watches"] == 1,
+          f"stats {stats['services']}")
+    fake.put(service("live"))
+    wait_converged(fake, drv, what="live event")
+    check(len(svc_requests(ctx, fake, "watch")) == 1, "the watch did not go on")
+    drv.stop()
+
+
+def t_watch_list_old_server(ctx: "Ctx") -> None:
+    """An older server ignores sendInitialEvents: after the bounded wait, LIST; later relists
+    go straight to LIST."""
+    fake = ctx.fake()
+    fake.control("POST", "/control/config", {"watch_list": "ignored"})
+    populate(fake, 10)
+    t0 = time.time()
+    drv = ctx.driver_proc(fake, ["--initial-events-wait-ms", "1500"])
+    stats = wait_converged(fake, drv, what="fallback sync")
+    check(time.time() - t0 >= 1.4, "synced before the wait was over")
+    check(stats["services"]["watch_list_fallbacks"] == 1, f"stats {stats['services']}")
+    check(len(svc_requests(ctx, fake, "list")) == 1, "no single LIST after the fallback")
+    fake.control("POST", "/control/compact", {})
+    fake.control("POST", "/control/watches/close", {})
+    deadline = time.time() + 15
+    while len(svc_requests(ctx, fake, "list")) < 2:
+        check(time.time() < deadline, "no relist")
+        time.sleep(0.1)
+    stats = wait_converged(fake, drv, what="relist")
+    check(stats["services"]["watch_lists"] == 1, f"streaming retried: {stats['services']}")
+    drv.stop()
+
+
+def t_watch_list_refused(ctx: "Ctx") -> None:
+    """A server that refuses the parameters (422): LIST at once."""
+    fake = ctx.fake()
+    fake.control("POST", "/control/config", {"watch_list": "refused"})
+    populate(fake, 10)
+    drv = ctx.driver_proc(fake)
+    stats = wait_converged(fake, drv, timeout=3, what="refused")
+    check(stats["services"]["watch_list_fallbacks"] == 1, f"stats {stats['services']}")
+    drv.stop()
+
+
+def wait_events(drv: Driver, resource: str, n: int, what: str) -> tuple[set[str], dict[str, Any]]:
+    """Dumps until the driver has taken n watch events of resource; (objects, its stats)."""
+    deadline = time.time() + 10
+    while True:
+        got, stats, _ = drv.dump()
+        if stats[resource]["events"] >= n:
+            return got, stats[resource]
+        check(time.time() < deadline, f"{what}: {stats[resource]['events']} events, want {n}")
+        time.sleep(0.05)
+
+
+def t_watch_list_hang(ctx: "Ctx") -> None:
+    """A server that takes the streaming list, sends a few initial events, then hangs before
+    the end bookmark: after the bounded wait, LIST. The staged objects never reach the cache:
+    at the first sync it stays empty and unsynced, on a relist it keeps the last full state."""
+    fake = ctx.fake()
+    populate(fake, 10)
+    stall = {"fault": "stall", "verb": "watch", "resource": "services", "after_events": 3,
+             "query": {"sendInitialEvents": "true"}}
+    fake.fault(stall)
+    t0 = time.time()
+    drv = ctx.driver_proc(fake, ["--initial-events-wait-ms", "2500"])
+    got, st = wait_events(drv, "services", 3, "first sync")
+    check(st["watch_list_fallbacks"] == 0, f"gave up before the wait: {st}")
+    check(st["synced"] == 0 and not any(o.startswith("service ") for o in got),
+          f"the partial streaming list reached the cache: {sorted(got)[:5]} {st}")
+    stats = wait_converged(fake, drv, what="first sync after the hang")
+    check(time.time() - t0 >= 2.4, "listed before the wait was over")
+    check(stats["services"]["watch_list_fallbacks"] == 1, f"stats {stats['services']}")
+    check(len(svc_requests(ctx, fake, "list")) == 1, "not one LIST after the hang")
+    check("streaming list not supported" in drv.log_text(), "no log line for the fallback")
+    drv.stop()
+
+    # A relist. The resumed Service watch stalls (nothing reaches the driver) while the state
+    # changes and is compacted; after the idle limit it resumes into a 410, and the streaming
+    # relist hangs after 3 events, the first of them new ("a/new" sorts first).
+    fake.control("POST", "/control/stats/reset", {})
+    drv = ctx.driver_proc(fake, ["--initial-events-wait-ms", "2500", "--idle-limit-ms", "4000"],
+                          name="relist")
+    wait_converged(fake, drv, what="streaming sync")
+    old, stats, _ = drv.dump()
+    base = stats["services"]["events"] - stats["services"]["bookmarks"]
+    fake.fault(dict(stall, after_events=0, query={"sendInitialEvents": ""}))
+    fake.control("POST", "/control/watches/close", {"resource": "services"})
+    fake.put(service("new", ns="a"))
+    fake.delete("Service", "ns-1", "svc-1")
+    fake.control("POST", "/control/compact", {})
+    fake.fault(dict(stall, query={"sendInitialEvents": "true", "resourceVersion": "*"}))
+    deadline = time.time() + 15
+    while True:  # the ERROR 410, then the 3 initial events
+        got, stats, _ = drv.dump()
+        st = stats["services"]
+        if st["events"] - st["bookmarks"] >= base + 4:
+            break
+        check(time.time() < deadline, f"relist: stats {st}")
+        time.sleep(0.05)
+    check(st["watch_lists"] == 2 and st["watch_list_fallbacks"] == 0 and st["idle_restarts"] == 1,
+          f"stats {st}")
+    check(got == old, f"the cache changed during the hang: extra {sorted(got - old)[:5]} "
+                      f"missing {sorted(old - got)[:5]}")
+    stats = wait_converged(fake, drv, what="relist after the hang")
+    check(stats["services"]["watch_list_fallbacks"] == 1, f"stats {stats['services']}")
+    check(len(svc_requests(ctx, fake, "list")) >= 1, "no LIST after the hang")
+    drv.stop()
+
+
+def t_list_cache_lag(ctx: "Ctx") -> None:
+    """A lagging watch cache serves resourceVersion=0 three revisions behind (a Service since
+    changed, one since deleted, one not yet there): the watch from the list's RV brings the
+    missed changes, and the cache converges."""
+    fake = ctx.fake()
+    populate(fake, 10)
+    fake.put(service("svc-2", ns="ns-2", port=81))
+    fake.delete("Service", "ns-1", "svc-1")
+    fake.put(service("late"))
+    fake.control("POST", "/control/config", {"cache_lag": 3})
+    now = int(fake.stats()["resourceVersion"])
+    drv = ctx.driver_proc(fake, ["--no-watch-list"])
+    wait_converged(fake, drv, what="sync from a lagging cache")
+    lists = svc_requests(ctx, fake, "list")
+    check([q.get("resourceVersion") for q in lists] == ["0"], f"lists: {lists}")
+    m = re.search(r"resource=services objects=(\d+) resource_version=(\d+)", drv.log_text())
+    check(m is not None, "no list complete line for services")
+    assert m is not None
+    check(int(m.group(2)) == now - 3 and m.group(1) == "10",
+          f"the list was not the lagging one: {m.group(0)} (now {now})")
+    watches = svc_requests(ctx, fake, "watch")
+    check(watches and watches[0].get("resourceVersion") == m.group(2),
+          f"the watch did not start at the list's RV: {watches[:1]}")
+    drv.stop()
+
+
+def t_watch_list_gone(ctx: "Ctx") -> None:
+    """410 on the streaming path: the watch's 410 -> a streaming relist at the last RV; its 410
+    -> a streaming list at an unset RV (the latest); a 410 there is a failure retried after
+    the backoff, still streaming. Never a LIST."""
+    fake = ctx.fake()
+    populate(fake, 10)
+    drv = ctx.driver_proc(fake)
+    wait_converged(fake, drv, what="streaming sync")
+    fake.put(service("during-outage"))
+    fake.control("POST", "/control/compact", {})
+    gone = {"fault": "status", "verb": "watch", "resource": "services", "code": 410}
+    fake.fault([dict(gone, query={"sendInitialEvents": "true", "resourceVersion": "*"}),
+                dict(gone, query={"sendInitialEvents": "true", "resourceVersion": ""})])
+    fake.control("POST", "/control/watches/close", {"resource": "services"})
+
+    def watches() -> list[tuple[Optional[str], Optional[str]]]:
+        return [(q.get("sendInitialEvents"), q.get("resourceVersion"))
+                for q in svc_requests(ctx, fake, "watch")]
+
+    deadline = time.time() + 15
+    while drv.dump()[1]["services"]["watch_lists"] < 4:
+        check(time.time() < deadline, f"not 4 streaming lists: watches {watches()}")
+        time.sleep(0.1)
+    fake.put(service("after"))  # comes on the last streaming list's watch
+    stats = wait_converged(fake, drv, what="after the 410s")
+    check(fake.stats()["faults_applied"] == 2, "the 410s were not both served")
+    seq = watches()
+    check(len(seq) == 5, f"watches: {seq}")
+    rv = seq[1][1]
+    check(rv not in (None, "0"), f"the watch did not resume at the last RV: {seq}")
+    check(seq == [("true", None), (None, rv), ("true", rv), ("true", None), ("true", None)],
+          f"watches: {seq}")
+    check(not svc_requests(ctx, fake, "list"), "a LIST was sent")
+    st = stats["services"]
+    check(st["relists_gone"] == 2 and st["watch_lists"] == 4 and st["failures"] >= 1
+          and st["watch_list_fallbacks"] == 0, f"stats {st}")
+    drv.stop()
+
+
 TESTS: dict[str, Callable[["Ctx"], None]] = {
     "plan_kubeconfig_equals_from": t_plan_kubeconfig_equals_from,
     "sync_pagination": t_sync_pagination,
@@ -723,6 +946,13 @@ TESTS: dict[str, Callable[["Ctx"], None]] = {
     "missing_token": t_missing_token,
     "random_faults": t_random_faults,
     "http2_shared_connection": t_http2_shared_connection,
+    "list_relist_sequence": t_list_relist_sequence,
+    "watch_list_modern": t_watch_list_modern,
+    "watch_list_old_server": t_watch_list_old_server,
+    "watch_list_refused": t_watch_list_refused,
+    "watch_list_hang": t_watch_list_hang,
+    "list_cache_lag": t_list_cache_lag,
+    "watch_list_gone": t_watch_list_gone,
 }
 
 

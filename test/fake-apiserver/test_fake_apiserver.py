@@ -259,7 +259,8 @@ class FakeTest(unittest.TestCase):
     def setUp(self) -> None:
         self.ctl = Control(self.info)
         self.ctl.ok("POST", "/control/reset")
-        self.ctl.ok("POST", "/control/config", {"bookmark_interval": 0.2})
+        self.ctl.ok("POST", "/control/config", {"bookmark_interval": 0.2, "watch_list": "supported",
+                                                "rv0_paginates": False, "cache_lag": 0})
         self.api = Api(self.info)
         self.streams: list[RawStream] = []
 
@@ -745,6 +746,62 @@ class TestWatch(FakeTest):
         got, body = self.api.get_json("/api/v1/services" + q(watch=1, sendInitialEvents="true"))
         self.assertEqual(got, 422)
         self.assert_status(body, 422, "Invalid")
+
+    def test_c43_older_servers_and_the_streaming_list(self) -> None:
+        self.ctl.put(svc("a"))
+        rv = self.ctl.stats()["resourceVersion"]
+        params = dict(watch=1, sendInitialEvents="true", allowWatchBookmarks="true",
+                      resourceVersionMatch="NotOlderThan")
+        # "ignored": a plain watch from the given RV: no initial events, no end bookmark.
+        self.ctl.ok("POST", "/control/config", {"watch_list": "ignored"})
+        w = self.watch("/api/v1/services" + q(resourceVersion=rv, **params))
+        self.ctl.put(svc("b"))
+        ev = w.event()
+        self.assertEqual((ev["type"], ev["object"]["metadata"]["name"]), ("ADDED", "b"))
+        ev = w.event()
+        self.assertEqual(ev["type"], "BOOKMARK")
+        self.assertNotIn("annotations", ev["object"]["metadata"])
+        # Without an RV that plain watch starts with synthetic ADDED events (C14), still no
+        # end bookmark.
+        w = self.watch("/api/v1/services" + q(**params))
+        evs = [w.event(), w.event(), w.event()]
+        self.assertEqual([e["type"] for e in evs], ["ADDED", "ADDED", "BOOKMARK"])
+        self.assertNotIn("annotations", evs[2]["object"]["metadata"])
+        # "refused": the WatchList gate is off.
+        self.ctl.ok("POST", "/control/config", {"watch_list": "refused"})
+        got, body = self.api.get_json("/api/v1/services" + q(**params))
+        self.assertEqual(got, 422)
+        self.assert_status(body, 422, "Invalid")
+        self.assertIn("WatchList feature gate", body["message"])
+
+    def test_c44_resource_version_0_paging_and_lag(self) -> None:
+        for i in range(3):
+            self.ctl.put(svc(f"s{i}"))
+        self.ctl.ok("POST", "/control/config", {"rv0_paginates": True})
+        code, body = self.api.get_json("/api/v1/services" + q(resourceVersion=0, limit=2))
+        self.assertEqual(code, 200, body)
+        self.assertEqual(len(body["items"]), 2)
+        self.assertIn("continue", body["metadata"])
+        rv = int(self.ctl.stats()["resourceVersion"])
+        self.ctl.ok("POST", "/control/config", {"rv0_paginates": False, "cache_lag": 1})
+        code, body = self.api.get_json("/api/v1/services" + q(resourceVersion=0))
+        self.assertEqual(code, 200, body)
+        self.assertEqual((body["metadata"]["resourceVersion"], names(body["items"])),
+                         (str(rv - 1), ["default/s0", "default/s1"]))
+        code, body = self.api.get_json("/api/v1/services")
+        self.assertEqual(body["metadata"]["resourceVersion"], str(rv))
+
+    def test_c45_fault_limited_by_query(self) -> None:
+        for i in range(3):
+            self.ctl.put(svc(f"s{i}"))
+        self.ctl.fault(fault="status", verb="list", code=410, query={"continue": "*"})
+        code, body = self.api.get_json("/api/v1/services" + q(limit=1))
+        self.assertEqual(code, 200, body)
+        code, body = self.api.get_json("/api/v1/services" + q(limit=1,
+                                                              **{"continue": body["metadata"]["continue"]}))
+        self.assertEqual(code, 410)
+        self.assert_status(body, 410, "Expired")
+        self.assertEqual(self.ctl.stats()["faults_applied"], 1)
 
 
 class TestSelectors(FakeTest):

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Runs in the test guest: `kipvs run` against the fake API server (TLS, token) loaded with the
-# reference scenarios S1, S6 and S8. Nothing is programmed until the Node list succeeds; then
+# reference scenarios S1, S6 and S8. Nothing is programmed until the Node is listed (the
+# streaming list, a watch, by default; LIST on older servers: both fail until allowed); then
 # the kernel table equals `kipvs plan` of the same objects and traffic through S1's ClusterIP
 # reaches both pods. Creating, updating and deleting a Service and its EndpointSlice reach the
 # kernel within a generous deadline (the latency is printed, not asserted) with the minimal
@@ -29,10 +30,10 @@ netns_pod client 10.0.0.2/24 10.0.0.1
 serve_http s1-a 80 s1-a
 serve_http s1-b 80 s1-b
 
-step "fake API server with S1, S6, S8; the Node list fails for now"
+step "fake API server with S1, S6, S8; the Node list (LIST or streaming watch) fails for now"
 fake_start "$work/fake" --token secret --load "$work/scen/s01-clusterip-basic.json" \
     --load "$work/scen/s06-terminating.json" --load "$work/scen/s08-affinity.json"
-ctl POST /control/faults '{"fault":"status","resource":"nodes","verb":"list","count":-1,"code":500}' >/dev/null
+ctl POST /control/faults '{"fault":"status","resource":"nodes","verb":"*","count":-1,"code":500}' >/dev/null
 
 step "kipvs run ($KIPVS): nothing programmed while the Node is not listed"
 kipvs_start a "" --kubeconfig "$FAKE_DIR/kubeconfig-token.yaml" --hostname-override node-a \
@@ -43,6 +44,9 @@ wait_until "kipvs serves /metrics" 60 curl -sf "$M/metrics"
 sleep 2
 kipvs_alive a
 expect_eq "table before the Node is listed" "$(table)" ""
+# The fault must have been what held it back: kipvs did try to list the Node.
+failed=$(ctl GET /control/stats | sed -n 's/.*"faults_applied": *\([0-9]*\).*/\1/p')
+[ "${failed:-0}" -ge 1 ] || fail "the Node was never asked for while the fault was set"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$H/healthz")
 echo "/healthz before the first sync: $code"
 

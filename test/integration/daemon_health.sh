@@ -34,9 +34,9 @@ veth_pair "" v-node2 node2 eth0
 ip addr add 192.168.100.1/24 dev v-node2
 ip -n node2 addr add 192.168.100.2/24 dev eth0
 
-step "fake API server (TLS, every address) with S5; the first three Service lists fail"
+step "fake API server (TLS, every address) with S5; the first three Service lists (streaming or LIST) fail"
 fake_start "$work/fake" --address 0.0.0.0 --san 192.168.100.1 --load "$s5"
-ctl POST /control/faults '{"fault":"status","resource":"services","verb":"list","count":3,"code":500}' >/dev/null
+ctl POST /control/faults '{"fault":"status","resource":"services","verb":"*","count":3,"code":500}' >/dev/null
 kc=$FAKE_DIR/kubeconfig-token.yaml
 sed 's#https://127.0.0.1:#https://192.168.100.1:#' "$kc" >"$work/kubeconfig-node2.yaml"
 
@@ -70,7 +70,7 @@ ready=$(grep -m1 'READY=1' "$work/notify.log")
 [[ "$ready" == *"table_services=3" ]] || fail "READY=1 before the table was programmed: $ready"
 grep -q 'STATUS=waiting' <(sed -n '1,/READY=1/p' "$work/notify.log") ||
     fail "no waiting STATUS before READY=1"
-grep -q 'list failed" resource=services status=500' /tmp/kipvs-a.log ||
+grep -qE '(watch|list) failed" resource=services status=500' /tmp/kipvs-a.log ||
     fail "the held-back Service list did not happen"
 
 step "kipvs on kubernetes-node-7ab1 in namespace node2"

@@ -96,7 +96,7 @@ ctl POST /control/faults '[
  {"fault":"drop_mid_event","resource":"endpointslices","verb":"watch","count":1},
  {"fault":"truncated_line","resource":"services","verb":"watch","count":1},
  {"fault":"garbage_line","resource":"endpointslices","verb":"watch","count":1,"after_events":1},
- {"fault":"status","resource":"services","verb":"list","count":2,"code":503,"retry_after":1},
+ {"fault":"status","resource":"services","verb":"*","count":2,"code":503,"retry_after":1},
  {"fault":"status","resource":"endpointslices","verb":"*","count":2,"code":500},
  {"fault":"close_after_n_events","resource":"nodes","verb":"watch","count":2,"n":0}]' >/dev/null
 ctl POST /control/watches/close '{}' >/dev/null

@@ -2,7 +2,8 @@
 /*
  * Unit tests for lib/kube_cache.c: puts and deletes, "unchanged" detection by resourceVersion
  * and by content, the change set (an EndpointSlice marks its Service, a moved label marks
- * both), the per-Service slice index in name order, the Node, and full-list replacement.
+ * both), the per-Service slice index in name order, the Node, and full-list replacement
+ * (in place, and from a staging cache).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -278,6 +279,86 @@ static void test_replace(void **state)
 	kube_cache_free(cache);
 }
 
+/*
+ * kube_cache_replace_from (the streaming list's hand-over): the kind ends up holding exactly
+ * what the staging cache held, the change set names what was added, changed or removed (and
+ * nothing unchanged), other kinds are left alone, and the staging cache keeps nothing of the
+ * kind.
+ */
+static void test_replace_from(void **state)
+{
+	struct kube_cache *cache = kube_cache_new();
+	struct kube_cache *staging;
+	const struct kube_service *got;
+
+	(void)state;
+	assert_int_equal(kube_cache_set_node_name(cache, "n1"), 0);
+	assert_int_equal(kube_cache_put_service(cache, make_svc("ns", "keep", "1", 80)), 1);
+	assert_int_equal(kube_cache_put_service(cache, make_svc("ns", "changed", "1", 80)), 1);
+	assert_int_equal(kube_cache_put_service(cache, make_svc("ns", "gone", "1", 80)), 1);
+	assert_int_equal(kube_cache_put_slice(cache, make_slice("ns", "keep-1", "keep", "1", 1)), 1);
+	assert_int_equal(kube_cache_put_slice(cache, make_slice("ns", "gone-1", "gone", "1", 1)), 1);
+	assert_int_equal(kube_cache_put_node(cache, make_node("n1", "1", false)), 1);
+	expect_changes(cache, "setup", "ns/changed,ns/gone,ns/keep", true);
+
+	/* The staging cache keeps the same Node as the cache, and only it. */
+	staging = kube_cache_new_staging(cache);
+	assert_non_null(staging);
+	assert_int_equal(kube_cache_put_node(staging, make_node("n2", "2", false)), 0);
+	assert_int_equal(kube_cache_put_node(staging, make_node("n1", "2", true)), 1);
+	assert_int_equal(kube_cache_put_service(staging, make_svc("ns", "keep", "1", 80)), 1);
+	assert_int_equal(kube_cache_put_service(staging, make_svc("ns", "changed", "2", 81)), 1);
+	assert_int_equal(kube_cache_put_service(staging, make_svc("ns", "new", "2", 80)), 1);
+	assert_int_equal(kube_cache_put_slice(staging, make_slice("ns", "keep-1", "keep", "1", 1)),
+			 1);
+	/* Filling the staging cache changes nothing in the cache. */
+	expect_changes(cache, "staged", "", false);
+	assert_int_equal(kube_cache_count_services(cache), 3);
+	assert_false(kube_cache_is_synced(cache, KUBE_KIND_SERVICE));
+
+	assert_int_equal(kube_cache_replace_from(cache, staging, KUBE_KIND_SERVICE), 0);
+	assert_int_equal(kube_cache_count_services(cache), 3);
+	assert_non_null(kube_cache_get_service(cache, "ns", "keep"));
+	assert_non_null(kube_cache_get_service(cache, "ns", "new"));
+	assert_null(kube_cache_get_service(cache, "ns", "gone"));
+	got = kube_cache_get_service(cache, "ns", "changed");
+	assert_non_null(got);
+	assert_string_equal(got->meta.resource_version, "2");
+	assert_int_equal(got->ports[0].port, 81);
+	expect_changes(cache, "services replaced", "ns/changed,ns/gone,ns/new", false);
+	assert_int_equal(kube_cache_count_services(staging), 0);
+	assert_true(kube_cache_is_synced(cache, KUBE_KIND_SERVICE));
+	/* Only that kind: the slice of the vanished Service is still there, slices not synced. */
+	assert_int_equal(kube_cache_count_slices(cache), 2);
+	assert_false(kube_cache_is_synced(cache, KUBE_KIND_ENDPOINT_SLICE));
+
+	assert_int_equal(kube_cache_replace_from(cache, staging, KUBE_KIND_ENDPOINT_SLICE), 0);
+	assert_int_equal(kube_cache_count_slices(cache), 1);
+	expect_slices_of(cache, "ns", "keep", "keep-1");
+	expect_slices_of(cache, "ns", "gone", "");
+	expect_changes(cache, "slices replaced", "ns/gone", false);
+	assert_int_equal(kube_cache_count_slices(staging), 0);
+	assert_true(kube_cache_is_synced(cache, KUBE_KIND_ENDPOINT_SLICE));
+
+	assert_int_equal(kube_cache_replace_from(cache, staging, KUBE_KIND_NODE), 0);
+	assert_non_null(kube_cache_get_node(cache));
+	assert_string_equal(kube_cache_get_node(cache)->meta.resource_version, "2");
+	assert_true(kube_cache_get_node(cache)->deleting);
+	assert_null(kube_cache_get_node(staging));
+	expect_changes(cache, "node replaced", "", true);
+	assert_true(kube_cache_is_synced(cache, KUBE_KIND_NODE));
+
+	/* An empty staging cache: the kind is emptied, each object reported. */
+	assert_int_equal(kube_cache_replace_from(cache, staging, KUBE_KIND_SERVICE), 0);
+	assert_int_equal(kube_cache_count_services(cache), 0);
+	expect_changes(cache, "emptied", "ns/changed,ns/keep,ns/new", false);
+	assert_int_equal(kube_cache_replace_from(cache, staging, KUBE_KIND_NODE), 0);
+	assert_null(kube_cache_get_node(cache));
+	expect_changes(cache, "node gone", "", true);
+	kube_cache_free(staging);
+	kube_cache_free(cache);
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -323,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_slices_mark_their_service),
 		cmocka_unit_test(test_node),
 		cmocka_unit_test(test_replace),
+		cmocka_unit_test(test_replace_from),
 		cmocka_unit_test(test_kind_names),
 		cmocka_unit_test(test_many),
 	};

@@ -193,7 +193,7 @@ class APIHandler(FakeHandler):
                 "http_version": self.request_version,
                 "user_agent": self.headers.get("User-Agent", ""),
             })
-            fault = self.fake.faults.take(req.resource.plural, verb)
+            fault = self.fake.faults.take(req.resource.plural, verb, query)
             if fault is not None and fault.fault == "status":
                 self._fault_status(fault)
                 return
@@ -215,7 +215,8 @@ class APIHandler(FakeHandler):
                                         f" \"{req.name}\" not found", details=details)
                 self._send_faulty(200, _json(obj), fault)
             elif verb == "list":
-                body = do_list(self.fake.store, req.resource, req.namespace, query, labels, fields)
+                body = do_list(self.fake.store, req.resource, req.namespace, query, labels, fields,
+                               self.fake.rv0_paginates, self.fake.cache_lag)
                 self._send_faulty(200, _json(body), fault)
             else:
                 self._watch(req, query, labels, fields, fault)
@@ -282,6 +283,14 @@ class APIHandler(FakeHandler):
         if from_rv == 0:
             from_rv = None  # "any": start from the current state, with synthetic ADDED events
         bookmarks = _bool_param(query, "allowWatchBookmarks")
+        if self.fake.watch_list == "ignored":
+            # An older server knows neither parameter: a plain watch from the given RV.
+            query = {k: v for k, v in query.items()
+                     if k not in ("sendInitialEvents", "resourceVersionMatch")}
+        elif self.fake.watch_list == "refused" and "sendInitialEvents" in query:
+            raise ApiError(422, "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: "
+                                "Forbidden: sendInitialEvents is forbidden for watch unless the "
+                                "WatchList feature gate is enabled")
         initial_events = _bool_param(query, "sendInitialEvents")
         if "sendInitialEvents" in query:
             if query.get("resourceVersionMatch") != "NotOlderThan" or not bookmarks:

@@ -10,7 +10,8 @@ Routes (see README.md for bodies):
   POST   /control/faults           add a fault spec (or a list of them)
   DELETE /control/faults           drop pending faults
   POST   /control/watches/close    end open watches cleanly
-  POST   /control/config           {"bookmark_interval": seconds}
+  POST   /control/config           {"bookmark_interval": seconds, "watch_list": ...,
+                                     "rv0_paginates": bool, "cache_lag": revisions}
   POST   /control/stats/reset      zero the counters and the request log
   POST   /control/reset            objects, history, faults, counters and watches
 """
@@ -150,7 +151,22 @@ class ControlHandler(FakeHandler):
                     if isinstance(val, bool) or not isinstance(val, (int, float)) or val <= 0:
                         raise _BadRequest("bookmark_interval must be a number > 0")
                     fake.bookmark_interval = float(val)
-                return 200, {"bookmark_interval": fake.bookmark_interval}
+                if "watch_list" in body:
+                    if body["watch_list"] not in ("supported", "ignored", "refused"):
+                        raise _BadRequest("watch_list must be supported, ignored or refused")
+                    fake.watch_list = body["watch_list"]
+                if "rv0_paginates" in body:
+                    if not isinstance(body["rv0_paginates"], bool):
+                        raise _BadRequest("rv0_paginates must be true or false")
+                    fake.rv0_paginates = body["rv0_paginates"]
+                if "cache_lag" in body:
+                    val = body["cache_lag"]
+                    if isinstance(val, bool) or not isinstance(val, int) or val < 0:
+                        raise _BadRequest("cache_lag must be an integer >= 0")
+                    fake.cache_lag = val
+                return 200, {"bookmark_interval": fake.bookmark_interval,
+                             "watch_list": fake.watch_list, "rv0_paginates": fake.rv0_paginates,
+                             "cache_lag": fake.cache_lag}
             if path == "/control/stats/reset":
                 fake.stats.reset()
                 return 200, {}

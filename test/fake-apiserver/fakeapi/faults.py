@@ -7,7 +7,7 @@ optional Retry-After), drop_mid_event (send part of an event, or of a
 LIST body, then close the connection), stall (stop sending and keep the
 socket open), truncated_line, garbage_line and close_after_n_events (end
 the watch cleanly after n events). Watch faults first let `after_events`
-events through.
+events through; `query` limits a fault to requests with those query parameters.
 """
 from __future__ import annotations
 
@@ -40,7 +40,17 @@ class Fault:
     after_events: int = 0
     n: int = 0  # close_after_n_events
     seconds: Optional[float] = None  # stall duration, None = until reset or shutdown
+    # Only requests whose query matches: {param: value}, "*" = present, "" = absent.
+    query: Optional[dict[str, str]] = None
     applied: int = 0
+
+    def matches_query(self, query: dict[str, str]) -> bool:
+        for key, want in (self.query or {}).items():
+            if want == "*" and key not in query:
+                return False
+            if want != "*" and query.get(key, "") != want:
+                return False
+        return True
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -80,11 +90,15 @@ def parse_fault(spec: Any, fid: int) -> Fault:
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
                                 or seconds < 0):
         raise FaultError("seconds must be a number >= 0")
+    match = spec.get("query")
+    if match is not None and (not isinstance(match, dict) or
+                              not all(isinstance(v, str) for v in match.values())):
+        raise FaultError("query must be an object of strings")
     return Fault(id=fid, fault=kind, resource=resource, verb=verb, count=count, code=code,
                  retry_after=_int(spec, "retry_after", None, 0),
                  message=str(spec.get("message", "")),
                  after_events=_int(spec, "after_events", 0, 0) or 0,
-                 n=_int(spec, "n", 0, 0) or 0, seconds=seconds)
+                 n=_int(spec, "n", 0, 0) or 0, seconds=seconds, query=match)
 
 
 class FaultTable:
@@ -103,11 +117,14 @@ class FaultTable:
             self._faults.append(fault)
             return copy.copy(fault)
 
-    def take(self, resource: str, verb: str) -> Optional[Fault]:
+    def take(self, resource: str, verb: str,
+             query: Optional[dict[str, str]] = None) -> Optional[Fault]:
         """The first fault matching this request, consuming one use of it."""
         with self._lock:
             for fault in self._faults:
                 if fault.resource not in ("*", resource) or fault.verb not in ("*", verb):
+                    continue
+                if not fault.matches_query(query or {}):
                     continue
                 if fault.fault == "close_after_n_events" and verb != "watch":
                     continue

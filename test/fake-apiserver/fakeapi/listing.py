@@ -67,8 +67,13 @@ def strip_type(obj: Obj) -> Obj:
 
 
 def do_list(store: Store, res: Resource, namespace: Optional[str], query: dict[str, str],
-            labels: LabelSelector, fields: FieldSelector) -> dict[str, Any]:
-    """Build the XList answer for a LIST request or raise ApiError."""
+            labels: LabelSelector, fields: FieldSelector, rv0_paginates: bool = False,
+            cache_lag: int = 0) -> dict[str, Any]:
+    """Build the XList answer for a LIST request or raise ApiError.
+
+    rv0_paginates: resourceVersion=0 honours limit (a server without a watch cache);
+    cache_lag: resourceVersion=0 is served that many revisions behind (a lagging cache).
+    """
     limit = 0
     if query.get("limit"):
         try:
@@ -105,8 +110,9 @@ def do_list(store: Store, res: Resource, namespace: Optional[str], query: dict[s
                            "Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")
         want = parse_rv(rv_text) if rv_text else None
         if want == 0:
-            limit = 0  # "any": served from the watch cache, which ignores limit
-            rv, items = store.snapshot(res)
+            if not rv0_paginates:
+                limit = 0  # "any": served from the watch cache, which ignores limit
+            rv, items = store.snapshot(res, store.lagging_rv(cache_lag) if cache_lag else None)
         elif want is None:
             rv, items = store.snapshot(res)
         else:

@@ -91,6 +91,14 @@ class FakeAPIServer:
         self.token = token or "fake-token"
         self.plain_http = plain_http
         self.bookmark_interval = bookmark_interval
+        # What kind of server this models (POST /control/config changes them):
+        # watch_list: "supported" (sendInitialEvents honoured), "ignored" (an older server:
+        # a plain watch from the given RV) or "refused" (the WatchList gate off: 422).
+        self.watch_list = "supported"
+        # A LIST at resourceVersion=0 honours limit (no watch cache: served from etcd).
+        self.rv0_paginates = False
+        # A LIST at resourceVersion=0 is served this many revisions behind (a lagging cache).
+        self.cache_lag = 0
         self.extra_sans = list(extra_sans or [])
         if address not in ("0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):
             self.extra_sans.append(address)

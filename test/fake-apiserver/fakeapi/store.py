@@ -207,6 +207,11 @@ class Store:
 
     # -- reads ----------------------------------------------------------
 
+    def lagging_rv(self, lag: int) -> int:
+        """The revision a watch cache that is `lag` revisions behind serves (never compacted)."""
+        with self.lock:
+            return max(self.compacted, self.rv - lag)
+
     def current_rv(self) -> int:
         with self.lock:
             return self.rv
