@@ -5,7 +5,7 @@
  * as long as its conntrack entry lives. kipvs deletes those entries instead of forking conntrack.
  *
  * One sync's stale virtual servers come as one set (lib/plan_ct.h). The table is dumped once
- * per IP family the set has; each dumped message is parsed on its own and asked about with
+ * per IP family the set has, the kernel asked for its UDP entries only; each dumped message is parsed on its own and asked about with
  * plan_ct_entry_is_stale(), so nothing of the table is kept but the entries to delete, at most
  * IPVS_CONNTRACK_BATCH of them: a full batch is deleted on a second socket (never on the dumping
  * one, mid-dump) in one send before the dump goes on.
@@ -34,6 +34,11 @@
 #define IPVS_CONNTRACK_DEL_MAX 256
 /* The dump's receive buffer: the kernel caps a dump skb at just under 32 KiB. */
 #define IPVS_CONNTRACK_RECV_BUF 32768
+/*
+ * CTA_FILTER_ORIG_FLAGS bit for the original tuple's protocol number: the kernel's
+ * CTA_FILTER_F_CTA_PROTO_NUM (net/netfilter/nf_internals.h, not in the uapi headers).
+ */
+#define IPVS_CONNTRACK_FILTER_PROTO_NUM (1u << 3)
 
 static int ipvs_conntrack_errno(int nle)
 {
@@ -333,8 +338,34 @@ static int ipvs_conntrack_on_dump_error(struct sockaddr_nl *nla, struct nlmsgerr
 	return NL_STOP;
 }
 
+/*
+ * The dump request for family. With udp_only, a kernel-side filter on the protocol (Linux
+ * 5.8 and later): TCP entries, most of a busy table, are then neither formatted nor sent.
+ * Kernels without CTA_FILTER ignore both attributes and send every entry; the per-entry check
+ * skips what is not UDP either way. NULL on ENOMEM.
+ */
+static struct nl_msg *ipvs_conntrack_dump_request(int family, bool udp_only)
+{
+	struct nl_msg *msg = nfnlmsg_alloc_simple(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET,
+						  NLM_F_DUMP, (uint8_t)family, 0);
+	struct nlattr *tuple, *proto, *filter;
+
+	if (!msg || !udp_only)
+		return msg;
+	if (!(tuple = nla_nest_start(msg, CTA_TUPLE_ORIG)) ||
+	    !(proto = nla_nest_start(msg, CTA_TUPLE_PROTO)) ||
+	    nla_put_u8(msg, CTA_PROTO_NUM, IPPROTO_UDP) < 0 || nla_nest_end(msg, proto) < 0 ||
+	    nla_nest_end(msg, tuple) < 0 || !(filter = nla_nest_start(msg, CTA_FILTER)) ||
+	    nla_put_u32(msg, CTA_FILTER_ORIG_FLAGS, IPVS_CONNTRACK_FILTER_PROTO_NUM) < 0 ||
+	    nla_nest_end(msg, filter) < 0) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
 /* One dump of family's entries, deleting the stale ones. 0 or -errno. */
-static int ipvs_conntrack_dump(struct ipvs_conntrack_walk *w, int family)
+static int ipvs_conntrack_dump(struct ipvs_conntrack_walk *w, int family, bool udp_only)
 {
 	struct nl_sock *sk = NULL;
 	struct nl_msg *msg;
@@ -346,8 +377,7 @@ static int ipvs_conntrack_dump(struct ipvs_conntrack_walk *w, int family)
 	(void)nl_socket_set_msg_buf_size(sk, IPVS_CONNTRACK_RECV_BUF);
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, ipvs_conntrack_on_entry, w);
 	nl_socket_modify_err_cb(sk, NL_CB_CUSTOM, ipvs_conntrack_on_dump_error, &kerr);
-	msg = nfnlmsg_alloc_simple(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, NLM_F_DUMP,
-				   (uint8_t)family, 0);
+	msg = ipvs_conntrack_dump_request(family, udp_only);
 	if (!msg) {
 		nl_socket_free(sk);
 		return -ENOMEM;
@@ -375,7 +405,12 @@ int ipvs_conntrack_udp_flush(const struct plan_ct *set, struct ipvs_conntrack_re
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		if (!plan_ct_has_family(set, families[i]))
 			continue;
-		r = ipvs_conntrack_dump(w, families[i]);
+		unsigned scanned = w->res.scanned;
+
+		r = ipvs_conntrack_dump(w, families[i], true);
+		/* A kernel that has CTA_FILTER but refuses this one: dump everything instead. */
+		if ((r == -EINVAL || r == -EOPNOTSUPP) && w->res.scanned == scanned)
+			r = ipvs_conntrack_dump(w, families[i], false);
 		if (r < 0 && !w->err)
 			w->err = r;
 	}
