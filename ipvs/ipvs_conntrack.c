@@ -5,10 +5,10 @@
  * as long as its conntrack entry lives. kipvs deletes those entries instead of forking conntrack.
  *
  * One sync's stale virtual servers come as one set (lib/plan_ct.h). The table is dumped once
- * per IP family the set has, the kernel asked for its UDP entries only; each dumped message is parsed on its own and asked about with
- * plan_ct_entry_is_stale(), so nothing of the table is kept but the entries to delete, at most
- * IPVS_CONNTRACK_BATCH of them: a full batch is deleted on a second socket (never on the dumping
- * one, mid-dump) in one send before the dump goes on.
+ * per IP family the set has, the kernel asked for its UDP entries only; each dumped message is
+ * parsed on its own and asked about with plan_ct_entry_is_stale(), so nothing of the table is kept
+ * but the entries to delete, at most IPVS_CONNTRACK_BATCH of them: a full batch is deleted on a
+ * second socket (never on the dumping one, mid-dump) in one send before the dump goes on.
  */
 #include "fw.h"
 
@@ -83,23 +83,23 @@ struct ipvs_conntrack_walk {
 	int err; /* the first failure */
 };
 
-static struct nla_policy ipvs_conntrack_policy[CTA_MAX + 1] = {
+static const struct nla_policy ipvs_conntrack_policy[CTA_MAX + 1] = {
     [CTA_TUPLE_ORIG] = {.type = NLA_NESTED},
     [CTA_TUPLE_REPLY] = {.type = NLA_NESTED},
     [CTA_ID] = {.type = NLA_U32},
     [CTA_ZONE] = {.type = NLA_U16},
 };
-static struct nla_policy ipvs_conntrack_tuple_policy[CTA_TUPLE_MAX + 1] = {
+static const struct nla_policy ipvs_conntrack_tuple_policy[CTA_TUPLE_MAX + 1] = {
     [CTA_TUPLE_IP] = {.type = NLA_NESTED},
     [CTA_TUPLE_PROTO] = {.type = NLA_NESTED},
 };
-static struct nla_policy ipvs_conntrack_ip_policy[CTA_IP_MAX + 1] = {
+static const struct nla_policy ipvs_conntrack_ip_policy[CTA_IP_MAX + 1] = {
     [CTA_IP_V4_SRC] = {.minlen = 4},
     [CTA_IP_V4_DST] = {.minlen = 4},
     [CTA_IP_V6_SRC] = {.minlen = 16},
     [CTA_IP_V6_DST] = {.minlen = 16},
 };
-static struct nla_policy ipvs_conntrack_proto_policy[CTA_PROTO_MAX + 1] = {
+static const struct nla_policy ipvs_conntrack_proto_policy[CTA_PROTO_MAX + 1] = {
     [CTA_PROTO_NUM] = {.type = NLA_U8},
     [CTA_PROTO_SRC_PORT] = {.type = NLA_U16},
     [CTA_PROTO_DST_PORT] = {.type = NLA_U16},
@@ -125,7 +125,9 @@ static int ipvs_conntrack_tuple_parse(struct nlattr *attr, struct ipvs_conntrack
 	if (nla_parse_nested(tb, CTA_TUPLE_MAX, attr, ipvs_conntrack_tuple_policy) < 0)
 		return -EBADMSG;
 	if (tb[CTA_TUPLE_IP]) {
-		if (nla_parse_nested(ip, CTA_IP_MAX, tb[CTA_TUPLE_IP], ipvs_conntrack_ip_policy) < 0)
+		struct nlattr *a = tb[CTA_TUPLE_IP];
+
+		if (nla_parse_nested(ip, CTA_IP_MAX, a, ipvs_conntrack_ip_policy) < 0)
 			return -EBADMSG;
 		ipvs_conntrack_addr_get(ip[CTA_IP_V4_SRC], AF_INET, &ret->src);
 		ipvs_conntrack_addr_get(ip[CTA_IP_V4_DST], AF_INET, &ret->dst);

@@ -19,7 +19,8 @@ static int plan_ct_keep_compare(const void *a, const void *b)
 	return c ? c : (int)x->port - (int)y->port;
 }
 
-static int plan_ct_key_compare(const struct net_addr *vip, uint16_t port, const struct plan_ct_vs *v)
+static int plan_ct_key_compare(const struct net_addr *vip, uint16_t port,
+			       const struct plan_ct_vs *v)
 {
 	int c = net_addr_compare(vip, &v->vip);
 
@@ -51,9 +52,11 @@ int plan_ct_add(struct plan_ct *set, const struct net_addr *vip, uint16_t port,
 		v.keep = calloc(n_keep, sizeof(*v.keep));
 		if (!v.keep)
 			return -ENOMEM;
-		for (size_t i = 0; i < n_keep; i++)
-			v.keep[i] = (struct plan_ct_keep){.addr = keep[i].addr, .port = keep[i].port};
-		/* plan tables keep dests sorted already; sorting here makes the set not rely on it. */
+		for (size_t i = 0; i < n_keep; i++) {
+			v.keep[i].addr = keep[i].addr;
+			v.keep[i].port = keep[i].port;
+		}
+		/* Plan tables keep dests sorted; sorting a copy makes the set not rely on it. */
 		qsort(v.keep, n_keep, sizeof(*v.keep), plan_ct_keep_compare);
 	}
 	set->vs[set->n_vs++] = v;
@@ -138,8 +141,8 @@ bool plan_ct_entry_is_stale(const struct plan_ct *set, const struct plan_ct_entr
 		else
 			hi = mid;
 	}
-	for (; lo < set->n_vs && plan_ct_key_compare(&e->orig_dst, e->orig_dst_port,
-						     &set->vs[lo]) == 0;
+	for (; lo < set->n_vs &&
+	       plan_ct_key_compare(&e->orig_dst, e->orig_dst_port, &set->vs[lo]) == 0;
 	     lo++)
 		if (!plan_ct_vs_keeps(&set->vs[lo], e))
 			return true;

@@ -40,10 +40,10 @@ struct plan_ct {
 
 /* One conntrack entry as the matcher sees it; an absent address has family 0. */
 struct plan_ct_entry {
-	int family;		  /* the entry's layer 3 family (nfgenmsg), AF_INET or AF_INET6 */
-	uint8_t proto;		  /* the original tuple's layer 4 protocol (IPPROTO_*) */
-	struct net_addr orig_dst; /* the original tuple's destination: what the client sent to */
-	uint16_t orig_dst_port;	  /* host order */
+	int family;		   /* the entry's layer 3 family (nfgenmsg), AF_INET or AF_INET6 */
+	uint8_t proto;		   /* the original tuple's layer 4 protocol (IPPROTO_*) */
+	struct net_addr orig_dst;  /* the original tuple's destination: what the client sent to */
+	uint16_t orig_dst_port;	   /* host order */
 	struct net_addr reply_src; /* the reply tuple's source: the real server that answers */
 	uint16_t reply_src_port;   /* host order */
 };

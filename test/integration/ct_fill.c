@@ -4,8 +4,8 @@
  * ctnetlink in batches (conntrack -I, one process per entry, would take minutes), and counts
  * them back by group. Plain netlink, no library: the test must not share code with the flush
  * it checks.
- *   ct_fill add   PROTO DST:DPORT RSRC:RPORT COUNT SRC [ , PROTO DST:DPORT RSRC:RPORT COUNT SRC ]...
- *     COUNT entries PROTO (udp|tcp) from SRC+i/40000 (the address plus that many), source port
+ *   ct_fill add   PROTO DST:DPORT RSRC:RPORT COUNT SRC [ , PROTO DST:DPORT RSRC:RPORT COUNT SRC
+ * ]... COUNT entries PROTO (udp|tcp) from SRC+i/40000 (the address plus that many), source port
  *     20000+i%40000, to DST:DPORT, answered by RSRC:RPORT; 600 s timeout.
  *   ct_fill count PROTO DST:DPORT RSRC:RPORT [ , ... ]
  *     one dump per family; prints "N" for each group, in order, then "total=N".
@@ -73,7 +73,8 @@ static int fill_groups_parse(int argc, char **argv, bool with_fill, struct fill_
 	int n = 0, per = with_fill ? 5 : 3;
 
 	for (int i = 0; i < argc; i += per + 1) {
-		if (n == max || i + per > argc || (i + per < argc && strcmp(argv[i + per], ",") != 0))
+		if (n == max || i + per > argc ||
+		    (i + per < argc && strcmp(argv[i + per], ",") != 0))
 			return -1;
 		memset(&g[n], 0, sizeof(g[n]));
 		g[n].proto = strcmp(argv[i], "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
@@ -173,7 +174,8 @@ static size_t fill_entry(uint8_t *buf, const struct fill_group *g, unsigned i, u
 	fill_put(&m, CTA_TIMEOUT, &timeout, 4);
 	if (g->proto == IPPROTO_TCP) {
 		uint8_t established = 3; /* TCP_CONNTRACK_ESTABLISHED */
-		struct nlattr *p = fill_nest(&m, CTA_PROTOINFO), *t = fill_nest(&m, CTA_PROTOINFO_TCP);
+		struct nlattr *p = fill_nest(&m, CTA_PROTOINFO),
+			      *t = fill_nest(&m, CTA_PROTOINFO_TCP);
 
 		fill_put(&m, CTA_PROTOINFO_TCP_STATE, &established, 1);
 		fill_nest_end(&m, t);
@@ -198,8 +200,9 @@ static int fill_drain_errors(int fd, uint8_t *buf)
 			if (h->nlmsg_type == NLMSG_ERROR &&
 			    ((struct nlmsgerr *)NLMSG_DATA(h))->error != 0) {
 				if (errors++ == 0)
-					fprintf(stderr, "ct_fill: create: %s\n",
-						strerror(-((struct nlmsgerr *)NLMSG_DATA(h))->error));
+					fprintf(
+					    stderr, "ct_fill: create: %s\n",
+					    strerror(-((struct nlmsgerr *)NLMSG_DATA(h))->error));
 			}
 	}
 }
@@ -220,7 +223,8 @@ static int fill_add(int fd, const struct fill_group *g, int n)
 	for (int k = 0; k < n; k++)
 		for (unsigned i = 0; i < g[k].count; i++) {
 			off += fill_entry(buf + off, &g[k], i, seq++);
-			if (off + FILL_MSG_MAX > FILL_BATCH_BYTES || (k == n - 1 && i + 1 == g[k].count)) {
+			if (off + FILL_MSG_MAX > FILL_BATCH_BYTES ||
+			    (k == n - 1 && i + 1 == g[k].count)) {
 				int e;
 
 				if (send(fd, buf, off, 0) < 0) {
@@ -245,8 +249,8 @@ static int fill_add(int fd, const struct fill_group *g, int n)
 
 static bool fill_ep_is(const struct fill_ep *ep, int family, const uint8_t *addr, uint16_t port)
 {
-	return ep->family == family &&
-	       memcmp(ep->addr, addr, family == AF_INET ? 4 : 16) == 0 && ep->port == port;
+	return ep->family == family && memcmp(ep->addr, addr, family == AF_INET ? 4 : 16) == 0 &&
+	       ep->port == port;
 }
 
 /* Fills addr and port from a CTA_TUPLE_* nest's source (want_src) or destination. */
@@ -257,12 +261,14 @@ static void fill_tuple_get(struct nlattr *tuple, bool want_src, uint8_t *proto, 
 
 	for (struct nlattr *a = (struct nlattr *)((uint8_t *)tuple + NLA_HDRLEN);
 	     rem >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= rem;
-	     rem -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((uint8_t *)a + NLA_ALIGN(a->nla_len))) {
+	     rem -= NLA_ALIGN(a->nla_len),
+			   a = (struct nlattr *)((uint8_t *)a + NLA_ALIGN(a->nla_len))) {
 		int r2 = a->nla_len - NLA_HDRLEN;
 
 		for (struct nlattr *b = (struct nlattr *)((uint8_t *)a + NLA_HDRLEN);
 		     r2 >= NLA_HDRLEN && b->nla_len >= NLA_HDRLEN && b->nla_len <= r2;
-		     r2 -= NLA_ALIGN(b->nla_len), b = (struct nlattr *)((uint8_t *)b + NLA_ALIGN(b->nla_len))) {
+		     r2 -= NLA_ALIGN(b->nla_len),
+				   b = (struct nlattr *)((uint8_t *)b + NLA_ALIGN(b->nla_len))) {
 			uint8_t *d = (uint8_t *)b + NLA_HDRLEN;
 			int t = b->nla_type & NLA_TYPE_MASK;
 
@@ -292,7 +298,8 @@ static void fill_count_entry(struct nlmsghdr *h, struct fill_group *g, int n, lo
 	(*total)++;
 	for (struct nlattr *a = (struct nlattr *)((uint8_t *)nf + NLMSG_ALIGN(sizeof(*nf)));
 	     rem >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= rem;
-	     rem -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((uint8_t *)a + NLA_ALIGN(a->nla_len))) {
+	     rem -= NLA_ALIGN(a->nla_len),
+			   a = (struct nlattr *)((uint8_t *)a + NLA_ALIGN(a->nla_len))) {
 		if ((a->nla_type & NLA_TYPE_MASK) == CTA_TUPLE_ORIG)
 			fill_tuple_get(a, false, &proto, dst, &dport);
 		else if ((a->nla_type & NLA_TYPE_MASK) == CTA_TUPLE_REPLY)
@@ -334,8 +341,9 @@ static int fill_count(int fd, struct fill_group *g, int n)
 				if (h->nlmsg_type == NLMSG_DONE) {
 					done = true;
 				} else if (h->nlmsg_type == NLMSG_ERROR) {
-					fprintf(stderr, "ct_fill: dump: %s\n",
-						strerror(-((struct nlmsgerr *)NLMSG_DATA(h))->error));
+					fprintf(
+					    stderr, "ct_fill: dump: %s\n",
+					    strerror(-((struct nlmsgerr *)NLMSG_DATA(h))->error));
 					return 1;
 				} else {
 					fill_count_entry(h, g, n, &total);

@@ -183,9 +183,11 @@ static int driver_conntrack_flush(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	plan_ct_clear(&set);
 	printf("deleted=%u\n", res.deleted);
-	fprintf(stderr, "fw_driver: conntrack-flush scanned=%u matched=%u deleted=%u ms=%ld vmhwm_kb=%ld\n",
+	fprintf(stderr,
+		"fw_driver: conntrack-flush scanned=%u matched=%u deleted=%u ms=%ld vmhwm_kb=%ld\n",
 		res.scanned, res.matched, res.deleted,
-		(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, driver_vmhwm_kb());
+		(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000,
+		driver_vmhwm_kb());
 	if (r < 0)
 		fprintf(stderr, "fw_driver: conntrack-flush: %s\n", strerror(-r));
 	return r < 0 ? 1 : 0;

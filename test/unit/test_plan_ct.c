@@ -36,7 +36,8 @@ static struct plan_dest t_dest(const char *text, uint16_t port)
 /* A UDP entry from a client to dst:dport, answered by rs:rport (rs NULL: no reply tuple). */
 static struct plan_ct_entry t_entry(const char *dst, uint16_t dport, const char *rs, uint16_t rport)
 {
-	struct plan_ct_entry e = {.proto = IPPROTO_UDP, .orig_dst = t_addr(dst), .orig_dst_port = dport};
+	struct plan_ct_entry e = {
+	    .proto = IPPROTO_UDP, .orig_dst = t_addr(dst), .orig_dst_port = dport};
 
 	e.family = e.orig_dst.family;
 	if (rs) {
@@ -136,21 +137,23 @@ static void test_duplicate_key(void **state)
 	plan_ct_clear(&set);
 }
 
+/* A UDP virtual server on port 53 with n real servers d. */
+#define T_UDP53(a, d, n)                                                                           \
+	{                                                                                          \
+		.addr = t_addr(a), .proto = KUBE_PROTO_UDP, .port = 53, .dests = (d),              \
+		.n_dests = (n)                                                                     \
+	}
+
 /* The set of a change: plan_fw_udp_stale()'s virtual servers with their real servers after. */
 static void test_build(void **state)
 {
 	struct plan_dest d12[] = {t_dest("10.244.1.5", 53), t_dest("10.244.2.5", 53)};
 	struct plan_dest d1[] = {t_dest("10.244.1.5", 53)};
-	struct plan_vs before_vs[] = {
-	    {.addr = t_addr("10.96.0.10"), .proto = KUBE_PROTO_UDP, .port = 53, .dests = d12, .n_dests = 2},
-	    {.addr = t_addr("10.96.0.11"), .proto = KUBE_PROTO_UDP, .port = 53, .dests = d1, .n_dests = 1},
-	    {.addr = t_addr("10.96.0.12"), .proto = KUBE_PROTO_UDP, .port = 53, .dests = d1, .n_dests = 1},
-	};
-	struct plan_vs after_vs[] = {
-	    {.addr = t_addr("10.96.0.10"), .proto = KUBE_PROTO_UDP, .port = 53, .dests = d1, .n_dests = 1},
-	    {.addr = t_addr("10.96.0.12"), .proto = KUBE_PROTO_UDP, .port = 53, .dests = d1, .n_dests = 1},
-	};
-	struct plan_table before = {.vs = before_vs, .n_vs = 3}, after = {.vs = after_vs, .n_vs = 2};
+	struct plan_vs before_vs[] = {T_UDP53("10.96.0.10", d12, 2), T_UDP53("10.96.0.11", d1, 1),
+				      T_UDP53("10.96.0.12", d1, 1)};
+	struct plan_vs after_vs[] = {T_UDP53("10.96.0.10", d1, 1), T_UDP53("10.96.0.12", d1, 1)};
+	struct plan_table before = {.vs = before_vs, .n_vs = 3},
+			  after = {.vs = after_vs, .n_vs = 2};
 	struct plan_ct set = {.n_vs = 99};
 	struct plan_ct_entry e;
 
@@ -182,7 +185,8 @@ static bool t_reference_is_stale(const struct net_addr *vips, const uint16_t *po
 		    !net_addr_equal(&e->orig_dst, &vips[v]) || e->orig_dst_port != ports[v])
 			continue;
 		for (size_t k = 0; k < n_keeps[v]; k++)
-			if (e->reply_src.family && net_addr_equal(&e->reply_src, &keeps[v][k].addr) &&
+			if (e->reply_src.family &&
+			    net_addr_equal(&e->reply_src, &keeps[v][k].addr) &&
 			    e->reply_src_port == keeps[v][k].port)
 				kept = true;
 		if (!kept)
@@ -208,24 +212,29 @@ static void test_random_against_reference(void **state)
 		struct plan_ct set = {0};
 
 		for (size_t v = 0; v < N_VS; v++) {
-			vips[v] = (struct net_addr){.family = AF_INET, .bytes = {10, 96, 0, (uint8_t)(rand() % 64)}};
+			vips[v] = (struct net_addr){.family = AF_INET,
+						    .bytes = {10, 96, 0, (uint8_t)(rand() % 64)}};
 			ports[v] = (uint16_t)(53 + rand() % 3);
 			n_keeps[v] = (size_t)(rand() % N_KEEP);
 			keeps[v] = keep_store[v];
 			for (size_t k = 0; k < n_keeps[v]; k++)
 				keep_store[v][k] = (struct plan_dest){
-				    .addr = {.family = AF_INET, .bytes = {10, 244, 0, (uint8_t)(rand() % 16)}},
+				    .addr = {.family = AF_INET,
+					     .bytes = {10, 244, 0, (uint8_t)(rand() % 16)}},
 				    .port = (uint16_t)(5353 + rand() % 2)};
-			assert_int_equal(plan_ct_add(&set, &vips[v], ports[v], keeps[v], n_keeps[v]), 0);
+			assert_int_equal(
+			    plan_ct_add(&set, &vips[v], ports[v], keeps[v], n_keeps[v]), 0);
 		}
 		plan_ct_sort(&set);
 		for (int i = 0; i < N_ENTRIES; i++) {
 			struct plan_ct_entry e = {
 			    .family = rand() % 50 ? AF_INET : AF_INET6,
 			    .proto = rand() % 10 ? IPPROTO_UDP : IPPROTO_TCP,
-			    .orig_dst = {.family = AF_INET, .bytes = {10, 96, 0, (uint8_t)(rand() % 80)}},
+			    .orig_dst = {.family = AF_INET,
+					 .bytes = {10, 96, 0, (uint8_t)(rand() % 80)}},
 			    .orig_dst_port = (uint16_t)(53 + rand() % 4),
-			    .reply_src = {.family = AF_INET, .bytes = {10, 244, 0, (uint8_t)(rand() % 16)}},
+			    .reply_src = {.family = AF_INET,
+					  .bytes = {10, 244, 0, (uint8_t)(rand() % 16)}},
 			    .reply_src_port = (uint16_t)(5353 + rand() % 2)};
 			bool want, got;
 
@@ -238,7 +247,8 @@ static void test_random_against_reference(void **state)
 
 				fail_msg("round %d entry %s -> %s:%u: reference %d, set %d", round,
 					 net_addr_format_port(&e.orig_dst, e.orig_dst_port, a),
-					 e.reply_src.family ? net_addr_format(&e.reply_src, b) : "-",
+					 e.reply_src.family ? net_addr_format(&e.reply_src, b)
+							    : "-",
 					 e.reply_src_port, want, got);
 			}
 			stale += want;
