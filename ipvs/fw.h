@@ -118,7 +118,7 @@ struct fw_node_result {
 	int base_err;	      /* fw_base_ensure(): 0, or -errno (IPVS was then not synced) */
 	int add_err, del_err; /* element phases: 0, or -errno (logged; the next sync retries) */
 	unsigned conntrack_deleted; /* UDP conntrack entries deleted */
-	int conntrack_err;	    /* the first ipvs_conntrack_udp_flush() failure, or 0 */
+	int conntrack_err;	    /* the set's or ipvs_conntrack_udp_flush()'s failure, or 0 */
 };
 
 /*
@@ -132,7 +132,8 @@ struct fw_node_result {
  * rewrites every set next time, so the caller's next sync (or verification) repairs it.
  * previous (may be NULL: unknown) is the table the last successful sync made; after IPVS is
  * synced, the UDP virtual servers plan_fw_udp_stale() names get their stale conntrack entries
- * deleted (ipvs_conntrack_udp_flush(); failures logged, counted in ret_fw).
+ * deleted, all in one pass (plan_ct_build(), ipvs_conntrack_udp_flush(); failures logged, and
+ * reported in ret_fw).
  */
 int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
 		 const struct plan_table *desired, const struct plan_fw *fw_desired,
@@ -151,14 +152,21 @@ int fw_start_checks(struct fw *fw, const struct fw_config *cfg, const char *proc
 
 /* ---- UDP conntrack (ipvs/ipvs_conntrack.c) ---- */
 
-struct net_addr;
-struct plan_dest;
+struct plan_ct;
+
+/* What one ipvs_conntrack_udp_flush() did. */
+struct ipvs_conntrack_result {
+	unsigned scanned; /* entries the dumps returned */
+	unsigned matched; /* of them, stale by the set */
+	unsigned deleted; /* of them, deleted (the others were gone before their delete) */
+};
 
 /*
- * Deletes the UDP conntrack entries whose original destination is vip:port and whose reply
- * source is none of keep[] (the current real servers), over ctnetlink in this process. Returns
- * how many it deleted, or -errno (the first failure; the others were still tried).
+ * Deletes the UDP conntrack entries the set (lib/plan_ct.h, sorted) makes stale, over ctnetlink
+ * in this process: one table dump per IP family the set has (none for an empty set), parsed a
+ * message at a time, with the deletes batched on a second socket. Memory stays bounded
+ * whatever the table's size. Returns how many it deleted, or -errno (the first failure; the
+ * rest was still tried). ret_result (may be NULL) is written in both cases.
  */
-int ipvs_conntrack_udp_flush(const struct net_addr *vip, uint16_t port,
-			     const struct plan_dest *keep, size_t n_keep, unsigned *ret_deleted)
+int ipvs_conntrack_udp_flush(const struct plan_ct *set, struct ipvs_conntrack_result *ret_result)
     __attribute__((warn_unused_result));

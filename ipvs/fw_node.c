@@ -12,8 +12,8 @@
 
 #include "ipvs.h"
 #include "log.h"
-#include "net_addr.h"
 #include "plan.h"
+#include "plan_ct.h"
 #include "plan_fw.h"
 
 static void fw_node_log(const char *msg, const char *detail, int r)
@@ -24,26 +24,30 @@ static void fw_node_log(const char *msg, const char *detail, int r)
 		 strerror(-r));
 }
 
-/* plan_fw_udp_stale() callback: one UDP virtual server's stale conntrack entries. */
-static void fw_node_on_udp_stale(const struct net_addr *addr, uint16_t port,
-				 const struct plan_vs *now, void *userdata)
+/*
+ * The UDP conntrack entries the change from previous to desired made stale, all virtual servers
+ * in one pass: one set, one table dump per IP family.
+ */
+static void fw_node_conntrack(const struct plan_table *previous, const struct plan_table *desired,
+			      struct fw_node_result *res)
 {
-	struct fw_node_result *res = userdata;
-	char vip[NET_ADDR_STRLEN + 8];
-	unsigned n = 0;
-	int r = ipvs_conntrack_udp_flush(addr, port, now ? now->dests : NULL,
-					 now ? now->n_dests : 0, &n);
+	struct ipvs_conntrack_result ct = {0};
+	struct plan_ct set = {0};
+	int r = plan_ct_build(previous, desired, &set);
 
-	res->conntrack_deleted += n;
+	if (r >= 0 && set.n_vs > 0)
+		r = ipvs_conntrack_udp_flush(&set, &ct);
+	res->conntrack_deleted = ct.deleted;
 	if (r < 0) {
-		if (!res->conntrack_err)
-			res->conntrack_err = r;
-		log_warn("fw", "UDP conntrack cleanup failed", "vip=%s/udp err=\"%s\"",
-			 net_addr_format_port(addr, port, vip), strerror(-r));
-	} else if (n > 0) {
-		log_debug("fw", "UDP conntrack entries deleted", "vip=%s/udp deleted=%u",
-			  net_addr_format_port(addr, port, vip), n);
+		res->conntrack_err = r;
+		log_warn("fw", "UDP conntrack cleanup failed", "udp_vips=%zu deleted=%u err=\"%s\"",
+			 set.n_vs, ct.deleted, strerror(-r));
+	} else if (ct.matched > 0) {
+		log_debug("fw", "UDP conntrack entries deleted",
+			  "udp_vips=%zu scanned=%u matched=%u deleted=%u", set.n_vs, ct.scanned,
+			  ct.matched, ct.deleted);
 	}
+	plan_ct_clear(&set);
 }
 
 int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
@@ -85,7 +89,7 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 	/* UDP clients must not stick to a removed real server (or to none). */
 	t = sync_phase_now_ms();
 	if (previous)
-		(void)plan_fw_udp_stale(previous, desired, fw_node_on_udp_stale, &res);
+		fw_node_conntrack(previous, desired, &res);
 	sync_phase_add_since(&ph, SYNC_PHASE_CONNTRACK, t);
 
 	t = sync_phase_now_ms();

@@ -12,12 +12,15 @@
  *   fw_driver verify FILE --node NAME --node-ip IP [--cluster-cidr CIDR]  (fw_verify() once:
  *             structure, reinstalled when it drifted, then the sets; exit 0 matched, 3 differed)
  *   fw_driver remove        fw_driver forward-drop     (exit 0 when a foreign drop is found)
- *   fw_driver conntrack-flush VIP PORT [KEEP_IP:PORT]...  (UDP entries; prints deleted=N)
+ *   fw_driver conntrack-flush VIP PORT [KEEP_IP:PORT]... [, VIP PORT [KEEP_IP:PORT]...]...
+ *             (UDP entries, all the VIPs in one flush; prints deleted=N, on stderr scanned=,
+ *             matched=, ms= and the peak RSS vmhwm_kb=)
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fw.h"
 #include "ipvs.h"
@@ -25,6 +28,7 @@
 #include "kube_source.h"
 #include "net_addr.h"
 #include "plan.h"
+#include "plan_ct.h"
 #include "plan_fw.h"
 
 static int usage(void)
@@ -118,6 +122,80 @@ static int driver_sync(struct fw *fw, const struct plan_fw *want, enum fw_phase 
 	return 0;
 }
 
+/* A peak-RSS line from /proc/self/status ("VmHWM: N kB"), in kB; 0 when unreadable. */
+static long driver_vmhwm_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	long kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * conntrack-flush VIP PORT [KEEP_IP:PORT]... [, VIP PORT [KEEP_IP:PORT]...]...: one set, one
+ * ipvs_conntrack_udp_flush(); prints deleted=N, and on stderr what it scanned, the time and
+ * the process's peak RSS.
+ */
+static int driver_conntrack_flush(int argc, char **argv)
+{
+	struct plan_dest keep[64];
+	struct plan_ct set = {0};
+	struct ipvs_conntrack_result res = {0};
+	struct timespec t0, t1;
+	int r = 0, i = 0;
+
+	while (i < argc && r >= 0) {
+		struct net_addr vip;
+		size_t n_keep = 0;
+		uint16_t port;
+
+		if (i + 1 >= argc || net_addr_parse(argv[i], &vip) < 0)
+			goto usage;
+		port = (uint16_t)atoi(argv[i + 1]);
+		for (i += 2; i < argc && strcmp(argv[i], ",") != 0; i++) {
+			char buf[64], *colon;
+
+			snprintf(buf, sizeof(buf), "%s", argv[i]);
+			colon = strrchr(buf, ':');
+			if (!colon || n_keep == 64)
+				goto usage;
+			*colon = '\0';
+			keep[n_keep] = (struct plan_dest){.port = (uint16_t)atoi(colon + 1)};
+			if (net_addr_parse(buf, &keep[n_keep++].addr) < 0)
+				goto usage;
+		}
+		i += i < argc; /* the "," */
+		r = plan_ct_add(&set, &vip, port, keep, n_keep);
+	}
+	if (r < 0) {
+		plan_ct_clear(&set);
+		return 1;
+	}
+	plan_ct_sort(&set);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = ipvs_conntrack_udp_flush(&set, &res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	plan_ct_clear(&set);
+	printf("deleted=%u\n", res.deleted);
+	fprintf(stderr,
+		"fw_driver: conntrack-flush scanned=%u matched=%u deleted=%u ms=%ld vmhwm_kb=%ld\n",
+		res.scanned, res.matched, res.deleted,
+		(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000,
+		driver_vmhwm_kb());
+	if (r < 0)
+		fprintf(stderr, "fw_driver: conntrack-flush: %s\n", strerror(-r));
+	return r < 0 ? 1 : 0;
+usage:
+	plan_ct_clear(&set);
+	return usage();
+}
+
 int main(int argc, char **argv)
 {
 	struct net_prefix cidrs[4];
@@ -139,32 +217,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "fw_driver: remove: %s\n", err);
 		return r < 0 ? 1 : 0;
 	}
-	if (strcmp(argv[1], "conntrack-flush") == 0 && argc >= 4) {
-		struct plan_dest keep[8] = {0};
-		struct net_addr vip;
-		size_t n_keep = 0;
-		unsigned deleted = 0;
-
-		if (net_addr_parse(argv[2], &vip) < 0)
-			return usage();
-		for (int i = 4; i < argc && n_keep < 8; i++) {
-			char buf[64], *colon;
-
-			snprintf(buf, sizeof(buf), "%s", argv[i]);
-			colon = strrchr(buf, ':');
-			if (!colon)
-				return usage();
-			*colon = '\0';
-			if (net_addr_parse(buf, &keep[n_keep].addr) < 0)
-				return usage();
-			keep[n_keep++].port = (uint16_t)atoi(colon + 1);
-		}
-		r = ipvs_conntrack_udp_flush(&vip, (uint16_t)atoi(argv[3]), keep, n_keep, &deleted);
-		printf("deleted=%u\n", deleted);
-		if (r < 0)
-			fprintf(stderr, "fw_driver: conntrack-flush: %s\n", strerror(-r));
-		return r < 0 ? 1 : 0;
-	}
+	if (strcmp(argv[1], "conntrack-flush") == 0 && argc >= 4)
+		return driver_conntrack_flush(argc - 2, argv + 2);
 	if (strcmp(argv[1], "forward-drop") == 0) {
 		struct fw *fw = NULL;
 		bool drop;
