@@ -479,13 +479,14 @@ void daemon_sync_run(struct daemon *d)
 	struct plan_table view;
 	_cleanup_(plan_fw_clear) struct plan_fw fw_desired = {0};
 	char summary[256], status[256];
-	double plan_t, plan_ms;
+	double plan_t, plan_ms, decode_ms;
 	int r;
 
 	ev_now_update(d->loop);
 	d->last_sync_mono = ev_now(d->loop);
 	d->retry_at_mono = 0;
 
+	decode_ms = res.phases.ms[SYNC_PHASE_DECODE] = kube_cache_decode_take(d->cache);
 	r = kube_cache_take_changes(d->cache, &keys, &n_keys, &node_changed);
 	if (r < 0) {
 		daemon_sync_failed(d, r, "changes");
@@ -562,6 +563,8 @@ void daemon_sync_run(struct daemon *d)
 	if (r >= 0)
 		r = d->kops->sync(d->kernel, &view, &fw_desired, &res);
 	end_ns = daemon_now_ns();
+	/* The kernel side filled res afresh: the daemon's own phases go in after. */
+	res.phases.ms[SYNC_PHASE_DECODE] = decode_ms;
 	res.phases.ms[SYNC_PHASE_PLAN] += plan_ms;
 	daemon_phases_report(d, &res.phases);
 	if (d->env.on_sync)

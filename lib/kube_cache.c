@@ -59,6 +59,7 @@ struct kube_cache {
 	bool node_changed;
 	bool replacing[_KUBE_KIND_MAX];
 	bool synced[_KUBE_KIND_MAX];
+	double decode_ms; /* spent by the sources since kube_cache_decode_take() */
 };
 
 const char *kube_kind_to_string(enum kube_kind kind)
@@ -606,6 +607,19 @@ int kube_cache_take_changes(struct kube_cache *cache, char ***ret_keys, size_t *
 	*ret_node_changed = cache->node_changed;
 	cache->node_changed = false;
 	return 0;
+}
+
+void kube_cache_decode_add(struct kube_cache *cache, double ms)
+{
+	cache->decode_ms += ms;
+}
+
+double kube_cache_decode_take(struct kube_cache *cache)
+{
+	double ms = cache->decode_ms;
+
+	cache->decode_ms = 0;
+	return ms;
 }
 
 void kube_cache_changes_free(char **keys, size_t n)

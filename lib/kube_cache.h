@@ -72,6 +72,13 @@ int kube_cache_foreach_slice(const struct kube_cache *cache, kube_cache_slice_fn
 			     void *userdata);
 
 /*
+ * Decoding time: the sources add what parsing and decoding objects into the cache cost; the
+ * daemon takes the sum at each sync (its decode phase) and the count starts again.
+ */
+void kube_cache_decode_add(struct kube_cache *cache, double ms);
+double kube_cache_decode_take(struct kube_cache *cache);
+
+/*
  * Change tracking. kube_cache_take_changes() hands out the Service keys changed since the last
  * call ("namespace/name" strings, each once, sorted) and clears the set; the caller frees the
  * array and its strings with kube_cache_changes_free(). node_changed reports a change to the

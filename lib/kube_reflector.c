@@ -28,6 +28,7 @@
 #include "kube_stream.h"
 #include "kube_unproxied.h"
 #include "log.h"
+#include "sync_phase.h"
 
 /* A watch shorter than this that brought no event counts as a failure (no hot loop). */
 #define KUBE_REFLECTOR_MIN_WATCH_S 1.0
@@ -522,11 +523,14 @@ static int kube_reflector_on_event(const char *line, size_t len, void *userdata)
 static int kube_reflector_on_watch_data(const char *data, size_t len, void *userdata)
 {
 	struct kube_reflector *r = userdata;
+	double t;
 	int ret;
 
 	r->watch_got_data = true;
 	ev_timer_again(r->loop, &r->idle_timer);
+	t = sync_phase_now_ms();
 	ret = kube_stream_feed(r->stream, data, len, kube_reflector_on_event, r);
+	kube_cache_decode_add(r->cache, sync_phase_now_ms() - t);
 	kube_reflector_notify(r);
 	if (ret < 0)
 		r->watch_abort = ret;

@@ -18,6 +18,7 @@
 #include "kube_reflector_internal.h"
 #include "kube_unproxied.h"
 #include "log.h"
+#include "sync_phase.h"
 
 static size_t kube_reflector_list_max(const struct kube_reflector *r)
 {
@@ -143,6 +144,7 @@ static void kube_reflector_on_list_done(const struct kube_http_result *res, void
 	bool was_continue = r->continue_token != NULL;
 	char why[512];
 	char *cont = NULL;
+	double t;
 	int ret;
 
 	r->req = NULL;
@@ -162,7 +164,9 @@ static void kube_reflector_on_list_done(const struct kube_http_result *res, void
 		return;
 	}
 	r->stats.pages++;
+	t = sync_phase_now_ms();
 	ret = kube_reflector_apply_page(r, &cont);
+	kube_cache_decode_add(r->cache, sync_phase_now_ms() - t);
 	kube_reflector_body_clear(r);
 	if (ret < 0) {
 		kube_reflector_retry(r, KUBE_REFLECTOR_SYNC, res, "list failed",

@@ -31,6 +31,7 @@
 #include "kube_unproxied.h"
 #include "kube_yaml.h"
 #include "log.h"
+#include "sync_phase.h"
 
 /* Seconds to wait after an inotify event before re-reading, so a burst is read once. */
 #define KUBE_SOURCE_SETTLE 0.1
@@ -725,10 +726,12 @@ int kube_source_new(struct ev_loop *loop, struct kube_cache *cache, const char *
 
 int kube_source_reload(struct kube_source *src)
 {
+	double t = sync_phase_now_ms();
 	int r;
 
 	r = kube_source_pass_run(src->cache, src->path, src->proxy_name, &src->files, &src->n_files,
 				 true);
+	kube_cache_decode_add(src->cache, sync_phase_now_ms() - t);
 	if (src->fn)
 		src->fn(src, src->userdata);
 	return r;
