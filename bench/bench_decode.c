@@ -3,6 +3,8 @@
  * Decoding benchmark (issue 3 acceptance): generates 10 000 Services and 10 000 EndpointSlices
  * with 100 000 endpoints as API list JSON, then times parse + decode + cache put, and the same
  * objects through the --from file source, printing time and memory. Figures, not a test.
+ * `bench_decode --write DIR` only writes the two files (services.json, slices.json) into DIR,
+ * for measuring `kipvs plan --from DIR` (bench/run-from-bench.sh).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -49,7 +51,27 @@ static int count_endpoints(const struct kube_endpoint_slice *slice, void *userda
 	return 0;
 }
 
-int main(void)
+/* Writes the generated lists into dir (which must exist). 0 or 1. */
+static int write_fixture(const char *dir)
+{
+	struct bench_buf svcs = {0}, slices = {0};
+	char path[4096];
+	int r = 0;
+
+	bench_gen_services(&svcs);
+	bench_gen_slices(&slices);
+	snprintf(path, sizeof(path), "%s/services.json", dir);
+	r |= bench_buf_write(&svcs, path);
+	snprintf(path, sizeof(path), "%s/slices.json", dir);
+	r |= bench_buf_write(&slices, path);
+	free(svcs.p);
+	free(slices.p);
+	if (r < 0)
+		perror(dir);
+	return r < 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct bench_buf svcs = {0}, slices = {0};
 	struct kube_cache *cache;
@@ -57,6 +79,8 @@ int main(void)
 	char dir[] = "/tmp/kipvs-bench-decode-XXXXXX", path[64], path2[64];
 	int n_objects = 0, r;
 
+	if (argc == 3 && strcmp(argv[1], "--write") == 0)
+		return write_fixture(argv[2]);
 	bench_gen_services(&svcs);
 	bench_gen_slices(&slices);
 	printf("input: %d Services (%.1f MB JSON), %d EndpointSlices with %d endpoints (%.1f MB "
