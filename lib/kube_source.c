@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The --from file source: reads manifests (JSON, or YAML converted by kube_yaml.c) through the
- * same decoder as the API, and applies them to the cache as a full list would (replace_begin,
- * puts, replace_end). Watched mode re-reads on inotify events from the directory; a file that
- * fails to parse keeps the objects it gave last time, so a half-saved file deletes nothing.
+ * The --from file source: reads manifests (JSON or YAML, one item at a time: kube_manifest.c)
+ * through the same decoder as the API, and applies them to the cache as a full list would
+ * (replace_begin, puts, replace_end). Watched mode re-reads on inotify events from the
+ * directory; a file that fails to parse keeps the objects it gave last time, so a half-saved
+ * file deletes nothing.
  */
 #include "kube_source.h"
 
@@ -19,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <ev.h>
 #include <uthash.h>
 
@@ -27,9 +27,9 @@
 #include "kube_cache.h"
 #include "kube_decode.h"
 #include "kube_file.h"
+#include "kube_manifest.h"
 #include "kube_model.h"
 #include "kube_unproxied.h"
-#include "kube_yaml.h"
 #include "log.h"
 
 /* Seconds to wait after an inotify event before re-reading, so a burst is read once. */
@@ -240,28 +240,6 @@ static int kube_source_list(const char *path, char ***ret_paths, size_t *ret_n)
 	return 0;
 }
 
-static bool kube_source_is_json(const char *path)
-{
-	size_t len = strlen(path);
-
-	return len > 5 && strcmp(path + len - 5, ".json") == 0;
-}
-
-/* Parses a file's text into an array of documents. 0, -EBADMSG (err filled), -ENOMEM. */
-static int kube_source_parse(const char *path, const char *buf, size_t len, cJSON **ret_docs,
-			     char *err, size_t err_size)
-{
-	size_t line = 0;
-	int r;
-
-	if (!kube_source_is_json(path))
-		return kube_yaml_parse(buf, len, ret_docs, err, err_size);
-	r = kube_yaml_parse_json(buf, len, ret_docs, &line);
-	if (r == -EBADMSG)
-		snprintf(err, err_size, "line %zu: not valid JSON", line);
-	return r;
-}
-
 /* FNV-1a: tells a changed file from an unchanged one (with the length). */
 static uint64_t kube_source_hash(const char *buf, size_t len)
 {
@@ -315,27 +293,29 @@ static int kube_source_on_object(struct kube_object *obj, void *userdata)
 	return 0;
 }
 
-static void kube_unproxied_freep(struct kube_unproxied **set)
-{
-	kube_unproxied_free(*set);
-}
-
 /*
  * Decodes a file's text into f's objects, keys and dropped Services; old (or NULL) is what
- * the last pass knew of the file. 0; -EBADMSG when it does not parse (logged; f keeps the
- * objects it gave before); -ENOMEM.
+ * the last pass knew of the file. The objects are gathered apart and replace f's only when
+ * the whole file parsed. 0; -EBADMSG when it does not parse (logged; f keeps the objects it
+ * gave before); -ENOMEM.
  */
 static int kube_source_decode(struct kube_source_pass *pass, struct kube_source_file *f,
 			      struct kube_source_file *old, const char *buf, size_t len)
 {
-	_cleanup_(kube_unproxied_freep) struct kube_unproxied *prev = NULL;
+	struct kube_source_file fresh = {0};
 	char err[200], qpath[PATH_MAX + 8], qerr[240];
-	const cJSON *doc;
-	cJSON *docs = NULL;
 	int r;
 
-	r = kube_source_parse(f->path, buf, len, &docs, err, sizeof(err));
-	if (r == -EBADMSG) {
+	/* The dropped Services are recorded anew; those dropped last time are not logged again. */
+	pass->file = &fresh;
+	pass->prev = f->unproxied ? f->unproxied : old ? old->unproxied : NULL;
+	r = kube_manifest_decode(f->path, buf, len, kube_source_on_object, pass, err, sizeof(err));
+	pass->file = NULL;
+	pass->prev = NULL;
+	if (r < 0) {
+		kube_source_file_clear(&fresh);
+		if (r != -EBADMSG)
+			return r;
 		log_warn("kube", "file not read, keeping its objects", "file=%s err=%s",
 			 log_quote(qpath, sizeof(qpath), f->path),
 			 log_quote(qerr, sizeof(qerr), err));
@@ -343,28 +323,19 @@ static int kube_source_decode(struct kube_source_pass *pass, struct kube_source_
 		f->bad = true;
 		return r;
 	}
-	if (r < 0)
-		return r;
 	kube_source_keys_clear(f);
 	kube_source_objs_clear(f);
-	/* The dropped Services are recorded anew; those dropped last time are not logged again. */
-	prev = TAKE_PTR(f->unproxied);
-	if (!prev && old)
-		prev = TAKE_PTR(old->unproxied);
-	pass->file = f;
-	pass->prev = prev;
-	cJSON_ArrayForEach(doc, docs)
-	{
-		r = kube_decode_document(doc, f->path, kube_source_on_object, pass);
-		if (r == -EBADMSG)
-			continue; /* logged; a stray scalar document does not void the file */
-		if (r < 0)
-			break;
-	}
-	cJSON_Delete(docs);
+	kube_unproxied_free(f->unproxied);
+	f->keys = fresh.keys;
+	f->n_keys = fresh.n_keys;
+	f->cap_keys = fresh.cap_keys;
+	f->objs = fresh.objs;
+	f->n_objs = fresh.n_objs;
+	f->cap_objs = fresh.cap_objs;
+	f->unproxied = fresh.unproxied;
 	f->bad = false;
 	f->decoded = true;
-	return r < 0 && r != -EBADMSG ? r : 0;
+	return 0;
 }
 
 static struct kube_source_file *kube_source_find(struct kube_source_file *files, size_t n,

@@ -225,23 +225,46 @@ static cJSON *kube_yaml_node(struct kube_yaml_conv *c, int index, int depth)
 	return NULL;
 }
 
-int kube_yaml_parse(const char *text, size_t len, cJSON **ret_docs, char *err, size_t err_size)
+/* Reads the stream's events to its end: its syntax is right. 0, -EBADMSG (err filled), -ENOMEM. */
+static int kube_yaml_check(const char *text, size_t len, char *err, size_t err_size)
 {
 	yaml_parser_t parser;
-	cJSON *docs;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	for (bool end = false; !end;) {
+		yaml_event_t event;
+
+		if (!yaml_parser_parse(&parser, &event)) {
+			snprintf(err, err_size, "line %zu: %s", parser.problem_mark.line + 1,
+				 parser.problem ? parser.problem : "parse error");
+			r = parser.error == YAML_MEMORY_ERROR ? -ENOMEM : -EBADMSG;
+			break;
+		}
+		end = event.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&event);
+	}
+	yaml_parser_delete(&parser);
+	return r;
+}
+
+int kube_yaml_each(const char *text, size_t len, kube_yaml_doc_fn fn, void *userdata, char *err,
+		   size_t err_size)
+{
+	yaml_parser_t parser;
 	/* Each node takes at least a byte or two of text unless aliases expand it. */
 	struct kube_yaml_conv c = {.budget = 4 * len + 10000};
-	int r = 0;
+	int r;
 
 	if (err_size)
 		err[0] = '\0';
-	docs = cJSON_CreateArray();
-	if (!docs)
+	r = kube_yaml_check(text, len, err, err_size);
+	if (r < 0)
+		return r;
+	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser)) {
-		cJSON_Delete(docs);
-		return -ENOMEM;
-	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	for (;;) {
 		yaml_document_t doc;
@@ -269,13 +292,31 @@ int kube_yaml_parse(const char *text, size_t len, cJSON **ret_docs, char *err, s
 			r = c.error && strcmp(c.error, "out of memory") == 0 ? -ENOMEM : -EBADMSG;
 			break;
 		}
-		if (!cJSON_AddItemToArray(docs, tree)) {
-			cJSON_Delete(tree);
-			r = -ENOMEM;
+		r = fn(tree, userdata);
+		if (r < 0)
 			break;
-		}
 	}
 	yaml_parser_delete(&parser);
+	return r;
+}
+
+static int kube_yaml_on_doc(cJSON *doc, void *userdata)
+{
+	if (!cJSON_AddItemToArray(userdata, doc)) {
+		cJSON_Delete(doc);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int kube_yaml_parse(const char *text, size_t len, cJSON **ret_docs, char *err, size_t err_size)
+{
+	cJSON *docs = cJSON_CreateArray();
+	int r;
+
+	if (!docs)
+		return -ENOMEM;
+	r = kube_yaml_each(text, len, kube_yaml_on_doc, docs, err, err_size);
 	if (r < 0) {
 		cJSON_Delete(docs);
 		return r;
