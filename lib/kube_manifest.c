@@ -3,7 +3,8 @@
  * Manifest text to decoded objects, one item at a time. A JSON file is first checked and
  * split by kube_json_split.c; each document is then parsed by cJSON without its items (a
  * "shell" that says what kind of list it is), and each item on its own, so only one item's
- * tree is alive at a time. A YAML file is converted one document at a time (kube_yaml.c).
+ * tree is alive at a time. A YAML file is converted one document, or one item of a list, at
+ * a time (kube_yaml.c).
  */
 #include "kube_manifest.h"
 
@@ -27,6 +28,7 @@ struct kube_manifest {
 	void *userdata;
 	char *err;
 	size_t err_size;
+	char *list_kind; /* the YAML list being streamed; NULL: a list of other kinds */
 };
 
 static void kube_manifest_cjson_deletep(cJSON **tree)
@@ -179,6 +181,41 @@ static int kube_manifest_on_yaml_doc(cJSON *doc, void *userdata)
 	return kube_manifest_doc_result(kube_decode_document(tree, m->path, m->fn, m->userdata));
 }
 
+/*
+ * Whether a YAML document of this kind is a list whose items can be decoded one at a time:
+ * asks the decoder, with the kind alone, what kube_decode_document() would make of it.
+ */
+static bool kube_manifest_on_yaml_kind(const char *kind, void *userdata)
+{
+	_cleanup_(kube_manifest_cjson_deletep) cJSON *shell = cJSON_CreateObject();
+	struct kube_manifest *m = userdata;
+	const char *list_kind = NULL;
+	int r;
+
+	if (!shell || !cJSON_AddStringToObject(shell, "kind", kind) ||
+	    !cJSON_AddArrayToObject(shell, "items"))
+		return false; /* out of memory: the document is converted whole, as before */
+	r = kube_decode_document_shape(shell, m->path, &list_kind);
+	if (r != KUBE_DOC_LIST && r != KUBE_DOC_EMPTY)
+		return false;
+	free(m->list_kind);
+	m->list_kind = r == KUBE_DOC_LIST ? strdup(list_kind) : NULL;
+	return r == KUBE_DOC_EMPTY || m->list_kind;
+}
+
+/* An item of a YAML list (kube_manifest_on_yaml_kind said so); a list of other kinds: dropped. */
+static int kube_manifest_on_yaml_item(cJSON *item, void *userdata)
+{
+	_cleanup_(kube_manifest_cjson_deletep) cJSON *tree = item;
+	struct kube_manifest *m = userdata;
+	int r;
+
+	if (!m->list_kind)
+		return 0;
+	r = kube_decode_item(tree, m->list_kind, m->fn, m->userdata);
+	return r < 0 ? r : 0;
+}
+
 int kube_manifest_decode(const char *path, const char *text, size_t len, kube_decode_object_fn fn,
 			 void *userdata, char *err, size_t err_size)
 {
@@ -191,10 +228,18 @@ int kube_manifest_decode(const char *path, const char *text, size_t len, kube_de
 	    .err = err,
 	    .err_size = err_size,
 	};
+	static const struct kube_yaml_each_ops yaml_ops = {
+	    .doc_fn = kube_manifest_on_yaml_doc,
+	    .stream_fn = kube_manifest_on_yaml_kind,
+	    .item_fn = kube_manifest_on_yaml_item,
+	};
+	int r;
 
 	if (err_size)
 		err[0] = '\0';
 	if (kube_manifest_is_json(path))
 		return kube_manifest_json(&m);
-	return kube_yaml_each(text, len, kube_manifest_on_yaml_doc, &m, err, err_size);
+	r = kube_yaml_each(text, len, &yaml_ops, &m, err, err_size);
+	free(m.list_kind);
+	return r;
 }

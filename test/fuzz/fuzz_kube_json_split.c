@@ -3,7 +3,8 @@
  * Fuzzes the JSON scanner that splits --from manifests into items (lib/kube_json_split.c),
  * and checks it against cJSON: whatever it accepts, cJSON parses too (each document, and each
  * item on its own), with as many items as the document's first "items" array holds; spans
- * stay inside the text. Then the whole --from path (kube_manifest_decode) on the same bytes.
+ * stay inside the text. Then the whole --from path (kube_manifest_decode, as JSON and as YAML)
+ * on the same bytes.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -96,5 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kube_json_split_clear(&split);
 	(void)kube_manifest_decode("fuzz.json", text, size, fuzz_on_object, NULL, err,
 				   sizeof(err));
+	/* The YAML path too (JSON is YAML), item by item; libyaml is slow on large inputs. */
+	if (size <= 65536)
+		(void)kube_manifest_decode("fuzz.yaml", text, size, fuzz_on_object, NULL, err,
+					   sizeof(err));
 	return 0;
 }

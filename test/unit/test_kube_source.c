@@ -191,6 +191,32 @@ static void test_load_cases(void **state)
 		 "\"a\"}},{\"kind\":",
 		 NULL, -EBADMSG, 0},
 		{"empty JSON file", "empty.json", "", NULL, -EBADMSG, 0},
+		/* YAML lists are converted an item at a time; kubectl writes kind after items. */
+		{"YAML List, kind after items", "l.yaml",
+		 "apiVersion: v1\nitems:\n- kind: Service\n  metadata: {name: a}\n"
+		 "- kind: Deployment\n  metadata: {name: d}\n- kind: Service\n"
+		 "  metadata: {name: b}\nkind: List\nmetadata: {resourceVersion: \"\"}\n",
+		 NULL, 2, 2},
+		{"YAML ServiceList, items without kind", "l.yaml",
+		 "items:\n- metadata: {name: a}\n- metadata: {name: b}\n- metadata: {}\n"
+		 "kind: ServiceList\n",
+		 NULL, 2, 2},
+		{"YAML list, an alias to another item's anchor", "l.yaml",
+		 "kind: ServiceList\nitems:\n- metadata: {name: a, labels: &l {x: y}}\n"
+		 "- metadata: {name: b, labels: *l}\n",
+		 NULL, 2, 2},
+		{"YAML list of another kind", "l.yaml", "kind: PodList\nitems:\n- metadata: {name: a}\n",
+		 NULL, 0, 0},
+		{"YAML list items not a sequence", "l.yaml", "kind: List\nitems: {a: 1}\n", NULL, 0, 0},
+		{"YAML object with items", "o.yaml", "kind: Service\nmetadata: {name: a}\nitems: [1]\n",
+		 NULL, 1, 1},
+		{"YAML list then a document", "l.yaml",
+		 "kind: List\nitems:\n- {kind: Service, metadata: {name: a}}\n---\n"
+		 "kind: Service\nmetadata: {name: b}\n",
+		 NULL, 2, 2},
+		{"YAML list, broken later", "l.yaml",
+		 "kind: List\nitems:\n- {kind: Service, metadata: {name: a}}\n---\na: [\n",
+		 NULL, -EBADMSG, 0},
 	};
 	FILE *devnull = fopen("/dev/null", "we");
 
