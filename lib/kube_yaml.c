@@ -474,8 +474,11 @@ static int kube_yaml_on_alias(struct kube_yaml_conv *c, const yaml_event_t *ev)
 						      NULL);
 		return kube_yaml_fail(c, "found undefined alias", ev);
 	}
-	if (!a->node) /* a key's anchor used as a value */
-		a->node = cJSON_CreateString(a->raw), a->nodes = 1;
+	if (!a->node) {
+		/* A key's anchor used as a value: the key's text. */
+		a->node = cJSON_CreateString(a->raw);
+		a->nodes = 1;
+	}
 	r = kube_yaml_spend(c, a->nodes, (unsigned)c->n_frames, a->height);
 	if (r < 0)
 		return r;
@@ -633,9 +636,11 @@ int kube_yaml_each(const char *text, size_t len, const struct kube_yaml_each_ops
 			break;
 		}
 		end = ev.type == YAML_STREAM_END_EVENT;
-		if (ev.type == YAML_DOCUMENT_START_EVENT)
-			c.streamed = false, c.stream = ops->item_fn && ops->stream_fn && doc < kinds.n &&
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			c.streamed = false;
+			c.stream = ops->item_fn && ops->stream_fn && doc < kinds.n &&
 				   kinds.kind[doc] && ops->stream_fn(kinds.kind[doc], userdata);
+		}
 		if (ev.type == YAML_DOCUMENT_END_EVENT)
 			doc++;
 		r = kube_yaml_on_event(&c, &ev);
