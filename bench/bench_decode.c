@@ -3,6 +3,8 @@
  * Decoding benchmark (issue 3 acceptance): generates 10 000 Services and 10 000 EndpointSlices
  * with 100 000 endpoints as API list JSON, then times parse + decode + cache put, and the same
  * objects through the --from file source, printing time and memory. Figures, not a test.
+ * `bench_decode --write DIR` only writes the two files (services.json, slices.json) into DIR,
+ * for measuring `kipvs plan --from DIR` (bench/run-from-bench.sh).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -49,14 +51,36 @@ static int count_endpoints(const struct kube_endpoint_slice *slice, void *userda
 	return 0;
 }
 
-int main(void)
+/* Writes the generated lists into dir (which must exist). 0 or 1. */
+static int write_fixture(const char *dir)
+{
+	struct bench_buf svcs = {0}, slices = {0};
+	char path[4096];
+	int r = 0;
+
+	bench_gen_services(&svcs);
+	bench_gen_slices(&slices);
+	snprintf(path, sizeof(path), "%s/services.json", dir);
+	r |= bench_buf_write(&svcs, path);
+	snprintf(path, sizeof(path), "%s/slices.json", dir);
+	r |= bench_buf_write(&slices, path);
+	free(svcs.p);
+	free(slices.p);
+	if (r < 0)
+		perror(dir);
+	return r < 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct bench_buf svcs = {0}, slices = {0};
 	struct kube_cache *cache;
-	double t0, t_parse = 0, t_decode = 0, heap0, heap_cache;
+	double t0, t_parse = 0, t_decode = 0, heap0, heap_cache, rss_read;
 	char dir[] = "/tmp/kipvs-bench-decode-XXXXXX", path[64], path2[64];
 	int n_objects = 0, r;
 
+	if (argc == 3 && strcmp(argv[1], "--write") == 0)
+		return write_fixture(argv[2]);
 	bench_gen_services(&svcs);
 	bench_gen_slices(&slices);
 	printf("input: %d Services (%.1f MB JSON), %d EndpointSlices with %d endpoints (%.1f MB "
@@ -132,6 +156,12 @@ int main(void)
 		if (kube_source_new(NULL, cache, dir, NULL, NULL, NULL, &src) < 0 ||
 		    kube_source_reload(src) != 2 * BENCH_N_SERVICES)
 			return 1;
+		/* What the daemon does once ready (daemon_memory_trim): the steady figure. */
+		rss_read = bench_rss_mb();
+		(void)malloc_trim(0);
+		printf("file path: RSS after the first read %.1f MB, after malloc_trim %.1f MB "
+		       "(cache and source kept)\n",
+		       rss_read, bench_rss_mb());
 		t0 = bench_now();
 		r = kube_source_reload(src);
 		printf("file path: watched re-read, nothing changed (read + hash, no decode), "

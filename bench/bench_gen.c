@@ -113,3 +113,18 @@ int bench_buf_write(const struct bench_buf *b, const char *path)
 	}
 	return fclose(f);
 }
+
+double bench_rss_mb(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	double kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb < 0 ? -1 : kb / 1024.0;
+}

@@ -34,3 +34,6 @@ double bench_now(void);
 
 /* Peak RSS of this process (getrusage ru_maxrss), in MiB. */
 double bench_peak_rss_mb(void);
+
+/* Current RSS of this process (VmRSS in /proc/self/status), in MiB; -1 if unknown. */
+double bench_rss_mb(void);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -437,6 +438,17 @@ static void daemon_status_set(struct daemon *d, const char *status)
 }
 
 /* A sync failed (r: -errno, or -EIO when some operations failed): back off and retry. */
+/*
+ * Gives the system back the heap the first sync left free: the decode trees of the first
+ * full list (or of the --from files) and the first full diff. glibc keeps freed memory in its
+ * arenas otherwise, so the steady RSS would stay at the startup peak. Called once, when the
+ * daemon first becomes ready; kipvs targets glibc (Debian), which has malloc_trim().
+ */
+static void daemon_memory_trim(void)
+{
+	(void)malloc_trim(0);
+}
+
 static void daemon_sync_failed(struct daemon *d, int r, const char *what)
 {
 	double delay = fmin(DAEMON_RETRY_BASE_S * pow(2, d->failures), DAEMON_RETRY_CAP_S);
@@ -594,6 +606,7 @@ void daemon_sync_run(struct daemon *d)
 		kube_cache_changes_free(keys, n_keys);
 		if (!d->ready) {
 			d->ready = true;
+			daemon_memory_trim();
 			daemon_notify_check(
 			    health_notify_ready(d->notify,
 						"first sync done, some operations failed"),
@@ -618,6 +631,7 @@ void daemon_sync_run(struct daemon *d)
 		       view.n_vs, plan_merge_count_services(d->plan));
 	if (!d->ready) {
 		d->ready = true;
+		daemon_memory_trim();
 		(void)snprintf(d->status, sizeof(d->status), "%s", status);
 		daemon_notify_check(health_notify_ready(d->notify, status), "READY");
 		log_info("daemon", "ready", "virtual_servers=%zu services=%zu", view.n_vs,

@@ -683,8 +683,8 @@ int kube_decode_object(const cJSON *obj, const char *kind_hint, struct kube_obje
 	return 0;
 }
 
-static int kube_decode_one(const cJSON *item, const char *kind_hint, kube_decode_object_fn fn,
-			   void *userdata)
+int kube_decode_item(const cJSON *item, const char *kind_hint, kube_decode_object_fn fn,
+		     void *userdata)
 {
 	struct kube_object o;
 	int r;
@@ -698,17 +698,15 @@ static int kube_decode_one(const cJSON *item, const char *kind_hint, kube_decode
 	return r < 0 ? r : 1;
 }
 
-int kube_decode_document(const cJSON *doc, const char *origin, kube_decode_object_fn fn,
-			 void *userdata)
+int kube_decode_document_shape(const cJSON *doc, const char *origin, const char **ret_list_kind)
 {
-	const cJSON *kind, *items, *item;
+	const cJSON *kind, *items;
 	char qorigin[300];
-	int count = 0, r;
 
 	if (!cJSON_IsObject(doc)) {
 		/* An empty YAML document (a trailing "---") is null: nothing in it. */
 		if (cJSON_IsNull(doc))
-			return 0;
+			return KUBE_DOC_EMPTY;
 		log_warn("kube", "skipped document", "origin=%s reason=\"not a JSON object\"",
 			 log_quote(qorigin, sizeof(qorigin), origin ? origin : "-"));
 		return -EBADMSG;
@@ -728,15 +726,39 @@ int kube_decode_document(const cJSON *doc, const char *origin, kube_decode_objec
 		/* "List" holds mixed items, each with its kind; "ServiceList" names theirs. */
 		if (strcmp(kind->valuestring, "List") != 0 &&
 		    kube_kind_from_string(kind->valuestring, &k) < 0)
-			return 0;
-		cJSON_ArrayForEach(item, items)
+			return KUBE_DOC_EMPTY;
+		*ret_list_kind = kind->valuestring;
+		return KUBE_DOC_LIST;
+	}
+	return KUBE_DOC_OBJECT;
+}
+
+int kube_decode_document(const cJSON *doc, const char *origin, kube_decode_object_fn fn,
+			 void *userdata)
+{
+	const char *list_kind = NULL;
+	const cJSON *item;
+	int count = 0, r;
+
+	r = kube_decode_document_shape(doc, origin, &list_kind);
+	if (r < 0)
+		return r;
+	switch ((enum kube_doc_shape)r) {
+	case KUBE_DOC_EMPTY:
+		return 0;
+	case KUBE_DOC_OBJECT:
+		return kube_decode_item(doc, NULL, fn, userdata);
+	case KUBE_DOC_LIST:
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items"))
 		{
-			r = kube_decode_one(item, kind->valuestring, fn, userdata);
+			r = kube_decode_item(item, list_kind, fn, userdata);
 			if (r < 0)
 				return r;
 			count += r;
 		}
 		return count;
+	case _KUBE_DOC_SHAPE_MAX:
+		break;
 	}
-	return kube_decode_one(doc, NULL, fn, userdata);
+	return -EINVAL;
 }

@@ -74,7 +74,33 @@ typedef int (*kube_decode_object_fn)(struct kube_object *obj, void *userdata);
  * skipped silently (manifests hold Deployments too); rejected objects are logged and skipped.
  * `origin` (a file name, or NULL) is named in the document-level log lines. Returns the number
  * of objects handed to fn, -EBADMSG when the document is not a JSON object, -ENOMEM, or fn's
- * negative return.
+ * negative return. The same as kube_decode_document_shape() and then kube_decode_item() for
+ * the document or for each of its items.
  */
 int kube_decode_document(const cJSON *doc, const char *origin, kube_decode_object_fn fn,
 			 void *userdata) __attribute__((warn_unused_result));
+
+/* What a document holds, for decoding its items one at a time (kube_manifest.c). */
+enum kube_doc_shape {
+	KUBE_DOC_EMPTY,	 /* nothing to decode: null, or a list of another kind (PodList) */
+	KUBE_DOC_OBJECT, /* one object: kube_decode_item(doc, NULL, ...) */
+	KUBE_DOC_LIST,	 /* kube_decode_item(item, list kind, ...) for each of its items */
+	_KUBE_DOC_SHAPE_MAX,
+};
+
+/*
+ * Tells what doc is from its members other than the elements of "items" (which it does not
+ * read: a caller may pass the document with an empty items array in their place). Returns
+ * the shape, with *ret_list_kind (a string in doc) for KUBE_DOC_LIST; or -EBADMSG, logged
+ * naming origin, when doc is not an object or null, or is a list whose items is not an array.
+ */
+int kube_decode_document_shape(const cJSON *doc, const char *origin, const char **ret_list_kind)
+	__attribute__((warn_unused_result));
+
+/*
+ * Decodes one object of a document (kind_hint as kube_decode_object()) and hands it to fn.
+ * Returns 1 when it did, 0 when the object is of another kind or was rejected (logged),
+ * -ENOMEM, or fn's negative return.
+ */
+int kube_decode_item(const cJSON *item, const char *kind_hint, kube_decode_object_fn fn,
+		     void *userdata) __attribute__((warn_unused_result));

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The --from file source: reads manifests (JSON, or YAML converted by kube_yaml.c) through the
- * same decoder as the API, and applies them to the cache as a full list would (replace_begin,
- * puts, replace_end). Watched mode re-reads on inotify events from the directory; a file that
- * fails to parse keeps the objects it gave last time, so a half-saved file deletes nothing.
+ * The --from file source: reads manifests (JSON or YAML, one item at a time: kube_manifest.c)
+ * through the same decoder as the API, and applies them to the cache as a full list would
+ * (replace_begin, puts, replace_end). Watched mode re-reads on inotify events from the
+ * directory; a file that fails to parse keeps the objects it gave last time, so a half-saved
+ * file deletes nothing.
  */
 #include "kube_source.h"
 
@@ -19,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <ev.h>
 #include <uthash.h>
 
@@ -27,9 +27,9 @@
 #include "kube_cache.h"
 #include "kube_decode.h"
 #include "kube_file.h"
+#include "kube_manifest.h"
 #include "kube_model.h"
 #include "kube_unproxied.h"
-#include "kube_yaml.h"
 #include "log.h"
 #include "sync_phase.h"
 
@@ -241,28 +241,6 @@ static int kube_source_list(const char *path, char ***ret_paths, size_t *ret_n)
 	return 0;
 }
 
-static bool kube_source_is_json(const char *path)
-{
-	size_t len = strlen(path);
-
-	return len > 5 && strcmp(path + len - 5, ".json") == 0;
-}
-
-/* Parses a file's text into an array of documents. 0, -EBADMSG (err filled), -ENOMEM. */
-static int kube_source_parse(const char *path, const char *buf, size_t len, cJSON **ret_docs,
-			     char *err, size_t err_size)
-{
-	size_t line = 0;
-	int r;
-
-	if (!kube_source_is_json(path))
-		return kube_yaml_parse(buf, len, ret_docs, err, err_size);
-	r = kube_yaml_parse_json(buf, len, ret_docs, &line);
-	if (r == -EBADMSG)
-		snprintf(err, err_size, "line %zu: not valid JSON", line);
-	return r;
-}
-
 /* FNV-1a: tells a changed file from an unchanged one (with the length). */
 static uint64_t kube_source_hash(const char *buf, size_t len)
 {
@@ -316,27 +294,29 @@ static int kube_source_on_object(struct kube_object *obj, void *userdata)
 	return 0;
 }
 
-static void kube_unproxied_freep(struct kube_unproxied **set)
-{
-	kube_unproxied_free(*set);
-}
-
 /*
  * Decodes a file's text into f's objects, keys and dropped Services; old (or NULL) is what
- * the last pass knew of the file. 0; -EBADMSG when it does not parse (logged; f keeps the
- * objects it gave before); -ENOMEM.
+ * the last pass knew of the file. The objects are gathered apart and replace f's only when
+ * the whole file parsed. 0; -EBADMSG when it does not parse (logged; f keeps the objects it
+ * gave before); -ENOMEM.
  */
 static int kube_source_decode(struct kube_source_pass *pass, struct kube_source_file *f,
 			      struct kube_source_file *old, const char *buf, size_t len)
 {
-	_cleanup_(kube_unproxied_freep) struct kube_unproxied *prev = NULL;
+	struct kube_source_file fresh = {0};
 	char err[200], qpath[PATH_MAX + 8], qerr[240];
-	const cJSON *doc;
-	cJSON *docs = NULL;
 	int r;
 
-	r = kube_source_parse(f->path, buf, len, &docs, err, sizeof(err));
-	if (r == -EBADMSG) {
+	/* The dropped Services are recorded anew; those dropped last time are not logged again. */
+	pass->file = &fresh;
+	pass->prev = f->unproxied ? f->unproxied : old ? old->unproxied : NULL;
+	r = kube_manifest_decode(f->path, buf, len, kube_source_on_object, pass, err, sizeof(err));
+	pass->file = NULL;
+	pass->prev = NULL;
+	if (r < 0) {
+		kube_source_file_clear(&fresh);
+		if (r != -EBADMSG)
+			return r;
 		log_warn("kube", "file not read, keeping its objects", "file=%s err=%s",
 			 log_quote(qpath, sizeof(qpath), f->path),
 			 log_quote(qerr, sizeof(qerr), err));
@@ -344,28 +324,19 @@ static int kube_source_decode(struct kube_source_pass *pass, struct kube_source_
 		f->bad = true;
 		return r;
 	}
-	if (r < 0)
-		return r;
 	kube_source_keys_clear(f);
 	kube_source_objs_clear(f);
-	/* The dropped Services are recorded anew; those dropped last time are not logged again. */
-	prev = TAKE_PTR(f->unproxied);
-	if (!prev && old)
-		prev = TAKE_PTR(old->unproxied);
-	pass->file = f;
-	pass->prev = prev;
-	cJSON_ArrayForEach(doc, docs)
-	{
-		r = kube_decode_document(doc, f->path, kube_source_on_object, pass);
-		if (r == -EBADMSG)
-			continue; /* logged; a stray scalar document does not void the file */
-		if (r < 0)
-			break;
-	}
-	cJSON_Delete(docs);
+	kube_unproxied_free(f->unproxied);
+	f->keys = fresh.keys;
+	f->n_keys = fresh.n_keys;
+	f->cap_keys = fresh.cap_keys;
+	f->objs = fresh.objs;
+	f->n_objs = fresh.n_objs;
+	f->cap_objs = fresh.cap_objs;
+	f->unproxied = fresh.unproxied;
 	f->bad = false;
 	f->decoded = true;
-	return r < 0 && r != -EBADMSG ? r : 0;
+	return 0;
 }
 
 static struct kube_source_file *kube_source_find(struct kube_source_file *files, size_t n,
@@ -420,11 +391,10 @@ static int kube_source_file_load(struct kube_source_pass *pass, struct kube_sour
 	return f->bad ? -EBADMSG : 0;
 }
 
-/* A key's count of files, for spotting an object that two files give. */
+/* A key's last file, for spotting an object that two files (or one, twice) give. */
 struct kube_source_claim {
 	UT_hash_handle hh;
-	size_t last_file; /* index + 1 of the last file counted */
-	unsigned files;
+	size_t last_file; /* index + 1 of the last file that gave it */
 	size_t len;
 	char key[]; /* kind byte, namespace, NUL, name */
 };
@@ -460,24 +430,33 @@ static struct kube_source_claim *kube_source_claim(struct kube_source_claim **cl
 		return found;
 	}
 	c->last_file = 0;
-	c->files = 0;
 	c->len = len;
 	HASH_ADD_KEYPTR(hh, *claims, c->key, len, c);
 	return c;
 }
 
+/* Key `key` of file `file` gives an object that file `over` gave before it. */
+struct kube_source_twice {
+	size_t file, key, over;
+};
+
 /*
- * Marks the files that give an object another file also gives (contested: always decoded,
- * so that the last file in name order wins as it would on a full re-read), and decodes the
- * unchanged files this pass skipped that turn out to be contested (*ret_bad set when one of
- * them no longer parses). 0 or -ENOMEM.
+ * One pass over every key of every file, in file order: marks the files that give an object
+ * another file also gives (contested: always decoded, so that the last file in name order
+ * wins as it would on a full re-read) and lists each object given more than once, for
+ * kube_source_report_twice(). *ret_twice (freed by the caller) replaces the list given. 0 or
+ * -ENOMEM.
  */
-static int kube_source_contest(struct kube_source_pass *pass, struct kube_source_file *next,
-			       size_t n, bool *ret_bad)
+static int kube_source_claims_run(struct kube_source_file *next, size_t n,
+				  struct kube_source_twice **ret_twice, size_t *ret_n_twice)
 {
 	struct kube_source_claim *claims = NULL;
+	struct kube_source_twice *twice = NULL;
+	size_t n_twice = 0, cap = 0;
 	int r = 0;
 
+	for (size_t i = 0; i < n; i++)
+		next[i].contested = false;
 	for (size_t i = 0; i < n && r == 0; i++)
 		for (size_t k = 0; k < next[i].n_keys; k++) {
 			struct kube_source_claim *c = kube_source_claim(&claims, &next[i].keys[k]);
@@ -486,32 +465,66 @@ static int kube_source_contest(struct kube_source_pass *pass, struct kube_source
 				r = -ENOMEM;
 				break;
 			}
-			if (c->last_file != i + 1) {
-				c->last_file = i + 1;
-				c->files++;
+			if (c->last_file != 0) {
+				if (n_twice == cap) {
+					struct kube_source_twice *grown;
+
+					cap = cap ? 2 * cap : 8;
+					grown = reallocarray(twice, cap, sizeof(*grown));
+					if (!grown) {
+						r = -ENOMEM;
+						break;
+					}
+					twice = grown;
+				}
+				twice[n_twice++] = (struct kube_source_twice){i, k, c->last_file - 1};
+				if (c->last_file != i + 1)
+					next[i].contested = next[c->last_file - 1].contested = true;
 			}
+			c->last_file = i + 1;
 		}
+	kube_source_claims_free(claims);
+	if (r < 0) {
+		free(twice);
+		return r;
+	}
+	free(*ret_twice);
+	*ret_twice = twice;
+	*ret_n_twice = n_twice;
+	return 0;
+}
+
+/*
+ * Finds the contested files and the objects given twice (kube_source_claims_run), then
+ * decodes the unchanged files this pass skipped that turn out to be contested (*ret_bad set
+ * when one of them no longer parses). Should one of those have changed since it was read,
+ * the keys are counted again. 0 or -ENOMEM.
+ */
+static int kube_source_contest(struct kube_source_pass *pass, struct kube_source_file *next,
+			       size_t n, struct kube_source_twice **ret_twice, size_t *ret_n_twice,
+			       bool *ret_bad)
+{
+	bool changed = false;
+	int r;
+
+	r = kube_source_claims_run(next, n, ret_twice, ret_n_twice);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct kube_source_file *f = &next[i];
+		uint64_t hash = f->hash;
+		size_t len = f->len;
 
-		f->contested = false;
-		for (size_t k = 0; k < f->n_keys && !f->contested; k++) {
-			struct kube_source_claim *c = kube_source_claim(&claims, &f->keys[k]);
-
-			if (!c)
-				r = -ENOMEM;
-			f->contested = !c || c->files > 1;
-		}
-		if (r == 0 && f->contested && !f->decoded && !f->bad) {
-			r = kube_source_file_load(pass, f, NULL, true);
-			/* It changed since it was read and no longer parses: logged, kept. */
-			if (r == -EBADMSG)
-				*ret_bad = true;
-			if (r != -ENOMEM)
-				r = 0;
-		}
+		if (!f->contested || f->decoded || f->bad)
+			continue;
+		r = kube_source_file_load(pass, f, NULL, true);
+		/* It changed since it was read and no longer parses: logged, kept. */
+		if (r == -EBADMSG)
+			*ret_bad = true;
+		if (r != -ENOMEM)
+			r = 0;
+		changed |= f->hash != hash || f->len != len || f->bad;
 	}
-	kube_source_claims_free(claims);
+	if (r == 0 && changed)
+		r = kube_source_claims_run(next, n, ret_twice, ret_n_twice);
 	return r;
 }
 
@@ -532,56 +545,39 @@ static const char *kube_source_kind_key(enum kube_kind kind)
 }
 
 /*
- * Reports each object the files give more than once: the cache keeps the last copy put, which
- * is the last in file-name order (or the later one in one file). Said on every pass that reads
- * the files, so an operator who fixes one file sees the line go. 0 or -ENOMEM.
+ * Reports each object the files give more than once (twice, from kube_source_claims_run()):
+ * the cache keeps the last copy put, which is the last in file-name order (or the later one
+ * in one file). Said on every pass that reads the files, so an operator who fixes one file
+ * sees the line go.
  */
-static int kube_source_report_twice(const struct kube_source_file *next, size_t n)
+static void kube_source_report_twice(const struct kube_source_file *next,
+				     const struct kube_source_twice *twice, size_t n_twice)
 {
-	struct kube_source_claim *claims = NULL;
-	char qobj[300], qwin[PATH_MAX + 8], qlost[PATH_MAX + 8];
-	int r = 0;
+	char qobj[300], qwin[PATH_MAX + 8], qlost[PATH_MAX + 8], obj[280];
 
-	for (size_t i = 0; i < n && r == 0; i++)
-		for (size_t k = 0; k < next[i].n_keys; k++) {
-			const struct kube_source_key *key = &next[i].keys[k];
-			struct kube_source_claim *c = kube_source_claim(&claims, key);
-			char obj[280];
+	for (size_t t = 0; t < n_twice; t++) {
+		const struct kube_source_key *key = &next[twice[t].file].keys[twice[t].key];
 
-			if (!c) {
-				r = -ENOMEM;
-				break;
-			}
-			if (c->last_file != 0) {
-				if (*key->ns)
-					(void)snprintf(obj, sizeof(obj), "%.130s/%.130s", key->ns,
-						       key->name);
-				else
-					(void)snprintf(obj, sizeof(obj), "%.260s", key->name);
-				log_warn("kube", "object given twice, the later one is used",
-					 "kind=%s %s=%s file=%s over=%s reason=\"%s\"",
-					 kube_kind_to_string(key->kind),
-					 kube_source_kind_key(key->kind),
-					 log_quote(qobj, sizeof(qobj), obj),
-					 log_quote(qwin, sizeof(qwin), next[i].path),
-					 log_quote(qlost, sizeof(qlost), next[c->last_file - 1].path),
-					 c->last_file == i + 1 ? "later in the same file"
-							       : "later in file-name order");
-			}
-			c->last_file = i + 1;
-		}
-	kube_source_claims_free(claims);
-	return r;
+		if (*key->ns)
+			(void)snprintf(obj, sizeof(obj), "%.130s/%.130s", key->ns, key->name);
+		else
+			(void)snprintf(obj, sizeof(obj), "%.260s", key->name);
+		log_warn("kube", "object given twice, the later one is used",
+			 "kind=%s %s=%s file=%s over=%s reason=\"%s\"",
+			 kube_kind_to_string(key->kind), kube_source_kind_key(key->kind),
+			 log_quote(qobj, sizeof(qobj), obj),
+			 log_quote(qwin, sizeof(qwin), next[twice[t].file].path),
+			 log_quote(qlost, sizeof(qlost), next[twice[t].over].path),
+			 twice[t].over == twice[t].file ? "later in the same file"
+							: "later in file-name order");
+	}
 }
 
 /* Puts the decoded objects, and keeps the objects of the files not decoded. Count or -ENOMEM. */
 static int kube_source_apply(struct kube_cache *cache, struct kube_source_file *next, size_t n)
 {
-	int count = 0, r;
+	int count = 0, r = 0;
 
-	r = kube_source_report_twice(next, n);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct kube_source_file *f = &next[i];
 
@@ -626,7 +622,9 @@ static int kube_source_pass_run(struct kube_cache *cache, const char *path, cons
 				struct kube_source_file **files, size_t *n_files, bool keep)
 {
 	struct kube_source_pass pass = {.proxy_name = proxy_name};
+	_cleanup_free_ struct kube_source_twice *twice = NULL;
 	struct kube_source_file *next;
+	size_t n_twice = 0;
 	char qpath[PATH_MAX + 8];
 	char **paths = NULL;
 	size_t n = 0;
@@ -654,9 +652,8 @@ static int kube_source_pass_run(struct kube_cache *cache, const char *path, cons
 					  kube_source_find(*files, *n_files, next[i].path), false);
 		bad |= r == -EBADMSG;
 	}
-	/* Only a source that reads again needs to know (a one-shot load skips nothing). */
-	if (r != -ENOMEM && (keep || *n_files > 0))
-		r = kube_source_contest(&pass, next, n, &bad);
+	if (r != -ENOMEM)
+		r = kube_source_contest(&pass, next, n, &twice, &n_twice, &bad);
 	if (r == -ENOMEM) {
 		/* Out of memory half-way: the cache stays as it is; next time reads everything. */
 		kube_source_files_free(next, n);
@@ -665,6 +662,7 @@ static int kube_source_pass_run(struct kube_cache *cache, const char *path, cons
 		*n_files = 0;
 		return -ENOMEM;
 	}
+	kube_source_report_twice(next, twice, n_twice);
 	for (int k = 0; k < _KUBE_KIND_MAX; k++)
 		kube_cache_replace_begin(cache, (enum kube_kind)k);
 	count = kube_source_apply(cache, next, n);

@@ -1019,6 +1019,98 @@ static void test_yaml_scalars(void **state)
 	}
 }
 
+/* What kube_yaml_each() handed on: documents and items, as compact JSON, " ; "-separated. */
+struct yaml_each_seen {
+	char text[512];
+	int docs, items;
+};
+
+static void yaml_each_note(struct yaml_each_seen *seen, const char *what, cJSON *tree)
+{
+	char *json = cJSON_PrintUnformatted(tree);
+	size_t n = strlen(seen->text);
+
+	assert_non_null(json);
+	snprintf(seen->text + n, sizeof(seen->text) - n, "%s%s %s", n ? " ; " : "", what, json);
+	free(json);
+	cJSON_Delete(tree);
+}
+
+static int yaml_each_doc(cJSON *doc, void *userdata)
+{
+	struct yaml_each_seen *seen = userdata;
+
+	seen->docs++;
+	yaml_each_note(seen, "doc", doc);
+	return 0;
+}
+
+static int yaml_each_item(cJSON *item, void *userdata)
+{
+	struct yaml_each_seen *seen = userdata;
+
+	seen->items++;
+	yaml_each_note(seen, "item", item);
+	return 0;
+}
+
+static bool yaml_each_stream(const char *kind, void *userdata)
+{
+	return strcmp(kind, "List") == 0;
+}
+
+/* A list's items are handed on one by one, and only when its kind says it is a list. */
+static void test_yaml_each_items(void **state)
+{
+	static const struct kube_yaml_each_ops ops = {
+	    .doc_fn = yaml_each_doc,
+	    .stream_fn = yaml_each_stream,
+	    .item_fn = yaml_each_item,
+	};
+	static const struct {
+		const char *name;
+		const char *yaml;
+		const char *want;
+	} cases[] = {
+		{"kind after items", "items:\n- {a: 1}\n- [x, *y]\nkind: List\n",
+		 NULL /* an undefined alias: fails */},
+		{"a list", "items:\n- {a: 1}\n- &y [x]\n- *y\nkind: List\n",
+		 "item {\"a\":1} ; item [\"x\"] ; item [\"x\"]"},
+		{"not a list kind", "kind: Service\nitems: [1, 2]\n",
+		 "doc {\"kind\":\"Service\",\"items\":[1,2]}"},
+		{"items not a sequence", "kind: List\nitems: {a: 1}\n",
+		 "doc {\"kind\":\"List\",\"items\":{\"a\":1}}"},
+		{"items anchored", "kind: List\nitems: &i [1]\nmore: *i\n",
+		 "doc {\"kind\":\"List\",\"items\":[1],\"more\":[1]}"},
+		{"only the first items", "kind: List\nitems: [1]\nitems: [2]\n", "item 1"},
+		{"nested items stay", "kind: List\nitems: [{items: [3]}]\n", "item {\"items\":[3]}"},
+		{"quoted kind", "\"kind\": 'List'\nitems: [1]\n", "item 1"},
+		{"kind not a string", "kind: [List]\nitems: [1]\n",
+		 "doc {\"kind\":[\"List\"],\"items\":[1]}"},
+		{"per document", "kind: List\nitems: [1]\n---\nitems: [2]\n",
+		 "item 1 ; doc {\"items\":[2]}"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct yaml_each_seen seen = {0};
+		char err[128];
+		int r = kube_yaml_each(cases[i].yaml, strlen(cases[i].yaml), &ops, &seen, err,
+				       sizeof(err));
+
+		if (!cases[i].want) {
+			if (r != -EBADMSG)
+				fail_msg("case %s: returned %d, want -EBADMSG", cases[i].name, r);
+			continue;
+		}
+		if (r != 0)
+			fail_msg("case %s: returned %d (%s)", cases[i].name, r, err);
+		if (strcmp(seen.text, cases[i].want) != 0)
+			fail_msg("case %s: got '%s', want '%s'", cases[i].name, seen.text,
+				 cases[i].want);
+	}
+}
+
 static void test_yaml_streams(void **state)
 {
 	static const struct {
@@ -1114,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_is_proxied),
 		cmocka_unit_test(test_yaml_scalars),
 		cmocka_unit_test(test_yaml_streams),
+		cmocka_unit_test(test_yaml_each_items),
 		cmocka_unit_test(test_yaml_service_decodes),
 	};
 

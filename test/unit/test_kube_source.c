@@ -163,6 +163,60 @@ static void test_load_cases(void **state)
 		{"broken YAML", "bad.yaml", "kind: [Service\n", NULL, -EBADMSG, 0},
 		{"empty YAML file", "empty.yaml", "", NULL, 0, 0},
 		{"rejected object", "r.json", "{\"kind\":\"Service\",\"metadata\":{}}", NULL, 0, 0},
+		/* JSON lists are decoded an item at a time (kube_manifest.c). */
+		{"list, one item rejected", "l.json",
+		 "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{\"name\":"
+		 "\"a\"}},{\"kind\":\"Service\",\"metadata\":{}},{\"kind\":\"Service\","
+		 "\"metadata\":{\"name\":\"b\",\"annotations\":{\"x\":\"}]{\\\"\"}}}]}",
+		 NULL, 2, 2},
+		{"ServiceList items carry no kind, kind after items", "l.json",
+		 "{\"items\":[{\"metadata\":{\"name\":\"a\"}},{\"metadata\":{\"name\":\"b\"}}],"
+		 "\"kind\":\"ServiceList\",\"metadata\":{\"resourceVersion\":\"7\"}}",
+		 NULL, 2, 2},
+		{"list of another kind", "l.json",
+		 "{\"kind\":\"PodList\",\"items\":[{\"metadata\":{\"name\":\"a\"}}]}", NULL, 0, 0},
+		{"list items not an array", "l.json", "{\"kind\":\"List\",\"items\":{}}", NULL, 0, 0},
+		{"an object with an items member", "o.json",
+		 "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"},\"items\":[1]}", NULL, 1, 1},
+		{"two JSON documents in one file", "two.json",
+		 "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"}}\n"
+		 "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{\"name\":\"b\"}}]}",
+		 NULL, 2, 2},
+		{"garbage after the list", "g.json",
+		 "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{\"name\":"
+		 "\"a\"}}]}\n}",
+		 NULL, -EBADMSG, 0},
+		{"list cut short", "t.json",
+		 "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{\"name\":"
+		 "\"a\"}},{\"kind\":",
+		 NULL, -EBADMSG, 0},
+		{"empty JSON file", "empty.json", "", NULL, -EBADMSG, 0},
+		/* YAML lists are converted an item at a time; kubectl writes kind after items. */
+		{"YAML List, kind after items", "l.yaml",
+		 "apiVersion: v1\nitems:\n- kind: Service\n  metadata: {name: a}\n"
+		 "- kind: Deployment\n  metadata: {name: d}\n- kind: Service\n"
+		 "  metadata: {name: b}\nkind: List\nmetadata: {resourceVersion: \"\"}\n",
+		 NULL, 2, 2},
+		{"YAML ServiceList, items without kind", "l.yaml",
+		 "items:\n- metadata: {name: a}\n- metadata: {name: b}\n- metadata: {}\n"
+		 "kind: ServiceList\n",
+		 NULL, 2, 2},
+		{"YAML list, an alias to another item's anchor", "l.yaml",
+		 "kind: ServiceList\nitems:\n- metadata: {name: a, labels: &l {x: y}}\n"
+		 "- metadata: {name: b, labels: *l}\n",
+		 NULL, 2, 2},
+		{"YAML list of another kind", "l.yaml", "kind: PodList\nitems:\n- metadata: {name: a}\n",
+		 NULL, 0, 0},
+		{"YAML list items not a sequence", "l.yaml", "kind: List\nitems: {a: 1}\n", NULL, 0, 0},
+		{"YAML object with items", "o.yaml", "kind: Service\nmetadata: {name: a}\nitems: [1]\n",
+		 NULL, 1, 1},
+		{"YAML list then a document", "l.yaml",
+		 "kind: List\nitems:\n- {kind: Service, metadata: {name: a}}\n---\n"
+		 "kind: Service\nmetadata: {name: b}\n",
+		 NULL, 2, 2},
+		{"YAML list, broken later", "l.yaml",
+		 "kind: List\nitems:\n- {kind: Service, metadata: {name: a}}\n---\na: [\n",
+		 NULL, -EBADMSG, 0},
 	};
 	FILE *devnull = fopen("/dev/null", "we");
 
@@ -215,6 +269,46 @@ static void test_load_dir_with_broken_file(void **state)
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, *n);
 		assert_int_equal(unlink(path), 0);
 	}
+}
+
+/*
+ * A file that does not parse is checked whole before anything in it is decoded: its objects
+ * are kept, and the only line is the file's own (no line about an item before the error).
+ */
+static void test_load_broken_list_is_quiet(void **state)
+{
+	static const char *const cases[] = {
+		"{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{}},"
+		"{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"}} x ]}",
+		"{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":{}},",
+	};
+	char path[PATH_MAX], line[1024];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/broken.json", tmpdir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kube_cache *cache = kube_cache_new();
+		FILE *log = tmpfile();
+		int lines = 0, own = 0;
+
+		assert_non_null(log);
+		log_set_stream(log);
+		write_raw(path, cases[i]);
+		assert_int_equal(kube_source_load(cache, path, NULL), -EBADMSG);
+		log_set_stream(NULL);
+		rewind(log);
+		while (fgets(line, sizeof(line), log)) {
+			lines++;
+			own += strstr(line, "msg=\"file not read, keeping its objects\"") &&
+			       strstr(line, "not valid JSON");
+		}
+		fclose(log);
+		if (lines != 1 || own != 1)
+			fail_msg("case %zu: %d lines, %d of them the file's, want 1 and 1", i, lines,
+				 own);
+		kube_cache_free(cache);
+	}
+	assert_int_equal(unlink(path), 0);
 }
 
 struct watch_fixture {
@@ -585,6 +679,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_fixture_dir),
 		cmocka_unit_test_setup_teardown(test_load_cases, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_load_broken_list_is_quiet, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_load_dir_with_broken_file, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lib-internal: the objects of one manifest file's text (JSON or YAML), decoded a document or
+ * a list item at a time so that a large file never becomes one large tree (kube_source.c).
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "kube_decode.h"
+
+/*
+ * Decodes the objects in text, JSON when path ends in ".json" and YAML otherwise, handing
+ * each to fn (path names the file in the decoder's document-level log lines; a document that
+ * is not an object is logged and skipped). The whole text is checked first, so a file that
+ * does not parse hands nothing to fn and logs nothing. Returns 0; -EBADMSG with err filled
+ * ("line 3: not valid JSON") when the text does not parse (rarely found late: a \u escape
+ * cJSON refuses, or YAML aliases that expand too far; then objects before it were handed to
+ * fn); -ENOMEM; or fn's negative return.
+ */
+int kube_manifest_decode(const char *path, const char *text, size_t len, kube_decode_object_fn fn,
+			 void *userdata, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
