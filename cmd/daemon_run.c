@@ -24,7 +24,7 @@
 struct daemon_kernel {
 	struct ipvs_node *node;
 	struct fw *fw;
-	struct plan_table previous; /* for UDP conntrack cleanup (fw_node_sync()) */
+	struct plan_table previous; /* its UDP part, for conntrack cleanup (fw_node_sync()) */
 	bool have_previous;
 	bool verify_fw; /* read the nftables sets back before the next sync */
 };
@@ -66,33 +66,37 @@ static int daemon_kernel_open(const struct daemon_kernel_config *cfg, void **ret
 	return 0;
 }
 
-/* A deep copy of src into ret (empty). 0 or -ENOMEM (ret left empty). */
-static int daemon_table_copy(const struct plan_table *src, struct plan_table *ret)
+/*
+ * The UDP virtual servers of src, with their real servers, into ret (empty): all that the
+ * next sync's conntrack cleanup compares (plan_fw_udp_stale() looks at UDP only), so a large
+ * TCP table costs nothing to keep. 0 or -ENOMEM (ret left empty).
+ */
+static int daemon_udp_table_copy(const struct plan_table *src, struct plan_table *ret)
 {
-	struct plan_table t = {.vs = calloc(src->n_vs ? src->n_vs : 1, sizeof(*t.vs))};
+	struct plan_table t = {0};
+	size_t n = 0;
 
+	for (size_t i = 0; i < src->n_vs; i++)
+		n += src->vs[i].proto == KUBE_PROTO_UDP;
+	t.vs = calloc(n ? n : 1, sizeof(*t.vs));
 	if (!t.vs)
 		return -ENOMEM;
 	for (size_t i = 0; i < src->n_vs; i++) {
 		const struct plan_vs *a = &src->vs[i];
-		struct plan_vs *b = &t.vs[i];
+		struct plan_vs *b = &t.vs[t.n_vs];
 
+		if (a->proto != KUBE_PROTO_UDP)
+			continue;
 		*b = *a;
 		b->dests = NULL;
-		b->svc_namespace = b->svc_name = b->port_name = NULL;
-		t.n_vs = i + 1;
+		b->svc_namespace = b->svc_name = b->port_name = NULL; /* not needed: not copied */
+		t.n_vs++;
 		if (a->n_dests && !(b->dests = calloc(a->n_dests, sizeof(*b->dests)))) {
 			plan_table_clear(&t);
 			return -ENOMEM;
 		}
 		if (a->n_dests)
 			memcpy(b->dests, a->dests, a->n_dests * sizeof(*b->dests));
-		if ((a->svc_namespace && !(b->svc_namespace = strdup(a->svc_namespace))) ||
-		    (a->svc_name && !(b->svc_name = strdup(a->svc_name))) ||
-		    (a->port_name && !(b->port_name = strdup(a->port_name)))) {
-			plan_table_clear(&t);
-			return -ENOMEM;
-		}
 	}
 	*ret = t;
 	return 0;
@@ -101,7 +105,7 @@ static int daemon_table_copy(const struct plan_table *src, struct plan_table *re
 /*
  * fw_node_sync(): the packet path's additions, IPVS, then its removals. A failed nftables phase
  * counts as a failed operation, so the daemon retries (fw then rewrites every set). After a
- * fully good sync the table is kept as `previous` for the next one.
+ * fully good sync its UDP part is kept as `previous` for the next one.
  */
 static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 			      const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result)
@@ -138,7 +142,7 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 	if (ret_result->sync.failed == 0) {
 		t = sync_phase_now_ms();
 		plan_table_clear(&k->previous);
-		k->have_previous = daemon_table_copy(desired, &k->previous) == 0;
+		k->have_previous = daemon_udp_table_copy(desired, &k->previous) == 0;
 		sync_phase_add_since(&ret_result->phases, SYNC_PHASE_RECORD, t);
 	}
 	return 0;
