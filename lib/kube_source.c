@@ -62,6 +62,12 @@ struct kube_source_file {
 	bool decoded;
 };
 
+/* A file name inotify reported since the last pass (uthash by name). */
+struct kube_source_name {
+	UT_hash_handle hh;
+	char name[];
+};
+
 struct kube_source {
 	struct ev_loop *loop;
 	struct kube_cache *cache;
@@ -76,7 +82,60 @@ struct kube_source {
 	ev_io io;
 	ev_timer settle;
 	ev_timer rewatch;
+	/*
+	 * The names inotify reported since the last pass: the next pass reads only those files
+	 * and keeps the others as they were (unless touched_all: a lost event, a new watch).
+	 */
+	struct kube_source_name *touched;
+	bool touched_all;
 };
+
+static void kube_source_touched_clear(struct kube_source *src)
+{
+	struct kube_source_name *e, *tmp;
+
+	HASH_ITER(hh, src->touched, e, tmp)
+	{
+		HASH_DEL(src->touched, e);
+		free(e);
+	}
+	src->touched_all = false;
+}
+
+static void kube_source_touch(struct kube_source *src, const char *name)
+{
+	size_t len = strlen(name);
+	struct kube_source_name *e;
+
+	HASH_FIND(hh, src->touched, name, len, e);
+	if (e)
+		return;
+	e = malloc(sizeof(*e) + len + 1);
+	if (!e) {
+		src->touched_all = true; /* cannot remember it: read everything */
+		return;
+	}
+	memcpy(e->name, name, len + 1);
+	HASH_ADD(hh, src->touched, name[0], len, e);
+}
+
+/*
+ * Whether path's file may be kept unread: only names were reported, not this one, and it is
+ * no symlink (a ConfigMap mount's file changes when the ..data link it points through is
+ * swapped, and inotify names only ..data).
+ */
+static bool kube_source_untouched(const struct kube_source_name *touched, bool only_touched,
+				  const char *path)
+{
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	struct kube_source_name *e;
+	struct stat st;
+
+	if (!only_touched)
+		return false;
+	HASH_FIND(hh, touched, name, strlen(name), e);
+	return !e && lstat(path, &st) == 0 && !S_ISLNK(st.st_mode);
+}
 
 static void kube_source_keys_clear(struct kube_source_file *f)
 {
@@ -356,7 +415,7 @@ static struct kube_source_file *kube_source_find(struct kube_source_file *files,
  * did not parse: logged, the objects it gave before are kept), -ENOMEM.
  */
 static int kube_source_file_load(struct kube_source_pass *pass, struct kube_source_file *f,
-				 struct kube_source_file *old, bool force)
+				 struct kube_source_file *old, bool force, bool untouched)
 {
 	_cleanup_free_ char *buf = NULL;
 	char qpath[PATH_MAX + 8], qerr[240];
@@ -364,6 +423,15 @@ static int kube_source_file_load(struct kube_source_pass *pass, struct kube_sour
 	uint64_t hash;
 	int r;
 
+	if (untouched && !force && old && old->read && !old->contested) {
+		/* Not reported changed: kept without reading (or hashing) it again. */
+		kube_source_file_carry(old, f);
+		f->bad = old->bad;
+		f->read = true;
+		f->hash = old->hash;
+		f->len = old->len;
+		return f->bad ? -EBADMSG : 0;
+	}
 	r = kube_file_read(f->path, 0, &buf, &len);
 	if (r == -ENOMEM)
 		return r;
@@ -515,7 +583,7 @@ static int kube_source_contest(struct kube_source_pass *pass, struct kube_source
 
 		if (!f->contested || f->decoded || f->bad)
 			continue;
-		r = kube_source_file_load(pass, f, NULL, true);
+		r = kube_source_file_load(pass, f, NULL, true, false);
 		/* It changed since it was read and no longer parses: logged, kept. */
 		if (r == -EBADMSG)
 			*ret_bad = true;
@@ -616,10 +684,12 @@ static int kube_source_apply(struct kube_cache *cache, struct kube_source_file *
  * One pass over the files. *files holds what the last pass read (NULL/0 for none) and is
  * replaced by this pass's list; keep says it will be passed to the next pass. Every file is
  * read (and decoded when it changed) before the cache is touched; then everything is applied
- * as one full list. Returns as kube_source_load().
+ * as one full list. With only_touched, a file whose name is not in touched is kept as the
+ * last pass left it, unread. Returns as kube_source_load().
  */
 static int kube_source_pass_run(struct kube_cache *cache, const char *path, const char *proxy_name,
-				struct kube_source_file **files, size_t *n_files, bool keep)
+				struct kube_source_file **files, size_t *n_files, bool keep,
+				const struct kube_source_name *touched, bool only_touched)
 {
 	struct kube_source_pass pass = {.proxy_name = proxy_name};
 	_cleanup_free_ struct kube_source_twice *twice = NULL;
@@ -649,7 +719,8 @@ static int kube_source_pass_run(struct kube_cache *cache, const char *path, cons
 	free(paths);
 	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
 		r = kube_source_file_load(&pass, &next[i],
-					  kube_source_find(*files, *n_files, next[i].path), false);
+					  kube_source_find(*files, *n_files, next[i].path), false,
+					  kube_source_untouched(touched, only_touched, next[i].path));
 		bad |= r == -EBADMSG;
 	}
 	if (r != -ENOMEM)
@@ -692,7 +763,7 @@ int kube_source_load(struct kube_cache *cache, const char *path, const char *pro
 	size_t n = 0;
 	int r;
 
-	r = kube_source_pass_run(cache, path, proxy_name, &files, &n, false);
+	r = kube_source_pass_run(cache, path, proxy_name, &files, &n, false, NULL, false);
 	kube_source_files_free(files, n);
 	return r;
 }
@@ -722,17 +793,24 @@ int kube_source_new(struct ev_loop *loop, struct kube_cache *cache, const char *
 	return 0;
 }
 
-int kube_source_reload(struct kube_source *src)
+/* One pass; with only_touched, of the files inotify named since the last one. */
+static int kube_source_pass(struct kube_source *src, bool only_touched)
 {
 	double t = sync_phase_now_ms();
 	int r;
 
 	r = kube_source_pass_run(src->cache, src->path, src->proxy_name, &src->files, &src->n_files,
-				 true);
+				 true, src->touched, only_touched);
+	kube_source_touched_clear(src);
 	kube_cache_decode_add(src->cache, sync_phase_now_ms() - t);
 	if (src->fn)
 		src->fn(src, src->userdata);
 	return r;
+}
+
+int kube_source_reload(struct kube_source *src)
+{
+	return kube_source_pass(src, false);
 }
 
 /* The directory to watch: path when it is one, else its parent. */
@@ -773,7 +851,7 @@ static void kube_source_on_settle(struct ev_loop *loop, ev_timer *w, int revents
 {
 	struct kube_source *src = container_of(w, struct kube_source, settle);
 
-	int r = kube_source_reload(src);
+	int r = kube_source_pass(src, !src->touched_all);
 
 	(void)r; /* failures are logged inside; the cache keeps what it had */
 }
@@ -788,6 +866,7 @@ static void kube_source_on_rewatch(struct ev_loop *loop, ev_timer *w, int revent
 	ev_timer_stop(loop, w);
 	log_info("kube", "watching manifests again", "path=%s",
 		 log_quote(qpath, sizeof(qpath), src->path));
+	src->touched_all = true; /* what changed while unwatched is unknown */
 	kube_source_schedule(src);
 }
 
@@ -808,6 +887,10 @@ static void kube_source_on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 
 			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
 				lost = true;
+			if (ev->mask & IN_Q_OVERFLOW)
+				src->touched_all = true; /* events were lost */
+			else if (ev->len > 0 && ev->name[0])
+				kube_source_touch(src, ev->name);
 			p += sizeof(*ev) + ev->len;
 		}
 	}
@@ -852,6 +935,7 @@ struct kube_source *kube_source_free(struct kube_source *src)
 		close(src->inotify_fd);
 	}
 	kube_source_files_free(src->files, src->n_files);
+	kube_source_touched_clear(src);
 	free(src->path);
 	free(src->proxy_name);
 	free(src);

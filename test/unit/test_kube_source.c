@@ -379,6 +379,28 @@ static void test_watch(void **state)
 	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "b")->ports[0].port, 81);
 	assert_string_equal(take_changes(fx.cache, &node), "ns/b");
 
+	/*
+	 * Only the files inotify names are read again: a.json changed through a hard link outside
+	 * the directory (no event names it) keeps what it gave while b.json changes; a full
+	 * reload reads it.
+	 */
+	snprintf(path, sizeof(path), "%s/a.json", tmpdir);
+	snprintf(target, sizeof(target), "%s.a-link", tmpdir);
+	assert_int_equal(link(path, target), 0);
+	write_raw(target, svc_json(buf, sizeof(buf), "a", 99, ""));
+	settle(&fx);
+	(void)take_changes(fx.cache, &node);
+	calls = fx.calls;
+	write_file("b.json", svc_json(buf, sizeof(buf), "b", 83, ""), true);
+	wait_calls(&fx, calls + 1, "one file named");
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "b")->ports[0].port, 83);
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "a")->ports[0].port, 80);
+	assert_string_equal(take_changes(fx.cache, &node), "ns/b");
+	assert_true(kube_source_reload(fx.src) >= 0);
+	assert_int_equal(kube_cache_get_service(fx.cache, "ns", "a")->ports[0].port, 99);
+	assert_string_equal(take_changes(fx.cache, &node), "ns/a");
+	assert_int_equal(unlink(target), 0);
+
 	/* A half-written file keeps what it gave; the other file still applies. */
 	calls = fx.calls;
 	write_file("b.json", "{\"kind\":\"Service\",\"metadata\":{\"na", false);
