@@ -459,18 +459,21 @@ static void fw_netlink_fnv(uint64_t *h, const void *p, size_t n)
 	}
 }
 
-/* Attributes that change without the structure changing: handles, positions, use counts. */
+/*
+ * Attributes that change without the structure changing: handles, positions, use counts, and
+ * any attribute newer than these headers (newer kernels report a set's element count).
+ */
 static bool fw_netlink_is_volatile(uint16_t msg, uint16_t attr)
 {
 	switch (msg) {
 	case NFT_MSG_NEWCHAIN:
 		return attr == NFTA_CHAIN_HANDLE || attr == NFTA_CHAIN_USE ||
-		       attr == NFTA_CHAIN_COUNTERS;
+		       attr == NFTA_CHAIN_COUNTERS || attr >= __NFTA_CHAIN_MAX;
 	case NFT_MSG_NEWRULE:
 		return attr == NFTA_RULE_HANDLE || attr == NFTA_RULE_POSITION ||
-		       attr == NFTA_RULE_ID;
+		       attr == NFTA_RULE_ID || attr >= __NFTA_RULE_MAX;
 	case NFT_MSG_NEWSET:
-		return attr == NFTA_SET_HANDLE || attr == NFTA_SET_ID;
+		return attr == NFTA_SET_HANDLE || attr == NFTA_SET_ID || attr >= __NFTA_SET_MAX;
 	}
 	return false;
 }
