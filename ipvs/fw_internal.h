@@ -76,3 +76,10 @@ int fw_netlink_set_keys(struct fw_netlink *nl, const char *table, const char *se
  */
 int fw_netlink_structure_digest(struct fw_netlink *nl, const char *table, uint64_t *ret_digest)
     __attribute__((warn_unused_result));
+
+/*
+ * Whether a chain of another table (any family but netdev) hooks forward with policy drop
+ * (NFT_MSG_GETCHAIN dump: no rules, no set elements). 0 with *ret_found, or -errno.
+ */
+int fw_netlink_forward_drop(struct fw_netlink *nl, const char *table, bool *ret_found)
+    __attribute__((warn_unused_result));

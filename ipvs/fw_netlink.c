@@ -7,6 +7,7 @@
  */
 #include "fw_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,5 +536,64 @@ int fw_netlink_structure_digest(struct fw_netlink *nl, const char *table, uint64
 			return r;
 	}
 	*ret_digest = d.h;
+	return 0;
+}
+
+/* ---- A foreign forward policy of drop ---- */
+
+struct fw_netlink_drop {
+	const char *table;
+	bool found;
+};
+
+static int fw_netlink_on_chain(const struct nlmsghdr *nlh, void *data)
+{
+	struct fw_netlink_drop *d = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a, *h;
+	const char *table = NULL;
+	bool forward = false, drop = false;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_CHAIN_TABLE:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				table = mnl_attr_get_str(a);
+			break;
+		case NFTA_CHAIN_POLICY:
+			drop = mnl_attr_validate(a, MNL_TYPE_U32) == 0 &&
+			       ntohl(mnl_attr_get_u32(a)) == NF_DROP;
+			break;
+		case NFTA_CHAIN_HOOK:
+			mnl_attr_for_each_nested(h, a)
+			{
+				if (mnl_attr_get_type(h) == NFTA_HOOK_HOOKNUM &&
+				    mnl_attr_validate(h, MNL_TYPE_U32) == 0 &&
+				    ntohl(mnl_attr_get_u32(h)) == NF_INET_FORWARD)
+					forward = true;
+			}
+			break;
+		}
+	}
+	/* Netdev chains number their hooks otherwise; kipvs's own table does not count. */
+	if (forward && drop && g->nfgen_family != NFPROTO_NETDEV &&
+	    !(g->nfgen_family == NFPROTO_INET && table && strcmp(table, d->table) == 0))
+		d->found = true;
+	return MNL_CB_OK;
+}
+
+int fw_netlink_forward_drop(struct fw_netlink *nl, const char *table, bool *ret_found)
+{
+	char req[MNL_SOCKET_BUFFER_SIZE];
+	struct fw_netlink_drop d = {.table = table};
+	struct nlmsghdr *nlh =
+	    nftnl_nlmsg_build_hdr(req, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, ++nl->seq);
+	int r;
+
+	errno = 0;
+	if ((r = fw_netlink_request(nl, nlh, fw_netlink_on_chain, &d)) < 0)
+		return r;
+	*ret_found = d.found;
 	return 0;
 }

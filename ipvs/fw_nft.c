@@ -1167,25 +1167,11 @@ int fw_table_remove(const char *table, char *err, size_t err_size)
 
 bool fw_forward_drop_is_present(struct fw *fw)
 {
-	_cleanup_free_ char *out = NULL;
-	const char *line;
-	bool ours = false;
+	struct fw_netlink *nl;
+	bool found = false;
 
-	if (fw_run(fw->nft, "list ruleset", &out, NULL, 0) < 0)
+	/* Over netlink: `list ruleset` would read every set element of every table. */
+	if (fw_nl(fw, &nl) < 0 || fw_netlink_forward_drop(nl, fw->table, &found) < 0)
 		return false;
-	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		const char *eol = strchr(line, '\n');
-		size_t n = eol ? (size_t)(eol - line) : strlen(line);
-
-		if (n > 6 && strncmp(line, "table ", 6) == 0) {
-			char want[256];
-
-			snprintf(want, sizeof(want), "table inet %s {", fw->table);
-			ours = strncmp(line, want, strlen(want)) == 0;
-		}
-		if (!ours && memmem(line, n, "hook forward", 12) &&
-		    memmem(line, n, "policy drop", 11))
-			return true;
-	}
-	return false;
+	return found;
 }
