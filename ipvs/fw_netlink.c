@@ -285,10 +285,19 @@ static int fw_netlink_acks(struct fw_netlink *nl, uint32_t first, size_t expect,
 			const struct nlmsgerr *e;
 			uint32_t i = nlh->nlmsg_seq - first;
 
-			if (nlh->nlmsg_type != NLMSG_ERROR || i >= expect)
+			if (nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
-			got++;
 			e = mnl_nlmsg_get_payload(nlh);
+			if (i >= expect) {
+				/* The batch itself refused (begin or end, e.g. EPERM): no acks follow. */
+				if (e->error == 0 || first_err)
+					continue;
+				first_err = e->error < 0 ? e->error : -e->error;
+				if (err && err_size)
+					snprintf(err, err_size, "batch: %s", strerror(-first_err));
+				return first_err;
+			}
+			got++;
 			if (e->error == 0 || first_err)
 				continue;
 			first_err = e->error < 0 ? e->error : -e->error;

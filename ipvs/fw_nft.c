@@ -1041,6 +1041,8 @@ static int fw_verify_set(struct fw *fw, struct fw_netlink *nl, enum plan_fw_set 
 	}
 	if (odd || n_got != n_want)
 		return 0;
+	if (n_got == 0)
+		return 1; /* both empty (got is NULL then) */
 	qsort_r(got, n_got, key_len, fw_keycmp, &key_len);
 	if (!fw_keys_are_sorted(want, n_want, key_len)) /* plan order is key order but for hc */
 		qsort_r(want, n_want, key_len, fw_keycmp, &key_len);
