@@ -48,8 +48,8 @@ int fw_netlink_table_comment(struct fw_netlink *nl, const char *table, char *buf
 /* One set's change in a batch: its name, whether to flush it first, the keys to add or delete. */
 struct fw_netlink_set_op {
 	const char *set;
-	bool flush;	    /* delete every element first (the set is rewritten) */
-	bool del;	    /* keys are deleted, not added */
+	bool flush;	     /* delete every element first (the set is rewritten) */
+	bool del;	     /* keys are deleted, not added */
 	const uint8_t *keys; /* n keys of key_len bytes each, back to back */
 	size_t n, key_len;
 };
@@ -67,7 +67,8 @@ int fw_netlink_batch(struct fw_netlink *nl, const char *table, const struct fw_n
  * *keys (realloc'd; *n grows). 0, -ENOENT when the set is absent, or -errno.
  */
 int fw_netlink_set_keys(struct fw_netlink *nl, const char *table, const char *set, size_t key_len,
-			uint8_t **keys, size_t *n, size_t *ret_odd) __attribute__((warn_unused_result));
+			uint8_t **keys, size_t *n, size_t *ret_odd)
+    __attribute__((warn_unused_result));
 
 /*
  * A digest of the table's structure as the kernel reports it: its chains, rules and set

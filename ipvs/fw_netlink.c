@@ -249,7 +249,8 @@ static const char *fw_netlink_ext_msg(const struct nlmsghdr *nlh)
 		off += e->msg.nlmsg_len - sizeof(e->msg);
 	mnl_attr_for_each(a, nlh, off)
 	{
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
 			return mnl_attr_get_str(a);
 	}
 	return NULL;
@@ -289,7 +290,8 @@ static int fw_netlink_acks(struct fw_netlink *nl, uint32_t first, size_t expect,
 				continue;
 			e = mnl_nlmsg_get_payload(nlh);
 			if (i >= expect) {
-				/* The batch itself refused (begin or end, e.g. EPERM): no acks follow. */
+				/* The batch itself refused (begin or end, e.g. EPERM): no acks
+				 * follow. */
 				if (e->error == 0 || first_err)
 					continue;
 				first_err = e->error < 0 ? e->error : -e->error;
@@ -322,8 +324,8 @@ int fw_netlink_batch(struct fw_netlink *nl, const char *table, const struct fw_n
 	int r;
 
 	for (size_t o = 0; o < n_ops; o++)
-		cap_msgs += (ops[o].flush ? 1 : 0) + (ops[o].n + FW_NETLINK_ELEMS_PER_MSG - 1) /
-								  FW_NETLINK_ELEMS_PER_MSG;
+		cap_msgs += (ops[o].flush ? 1 : 0) +
+			    (ops[o].n + FW_NETLINK_ELEMS_PER_MSG - 1) / FW_NETLINK_ELEMS_PER_MSG;
 	if (cap_msgs == 0)
 		return 0; /* nothing changed: no transaction */
 	op_of = calloc(cap_msgs, sizeof(*op_of));
@@ -363,7 +365,8 @@ int fw_netlink_batch(struct fw_netlink *nl, const char *table, const struct fw_n
 	if (mnl_socket_sendto(nl->sock, b.data, b.len) < 0) {
 		r = -errno;
 		if (err && err_size)
-			snprintf(err, err_size, "netlink send of %zu bytes: %s", b.len, strerror(-r));
+			snprintf(err, err_size, "netlink send of %zu bytes: %s", b.len,
+				 strerror(-r));
 		goto out;
 	}
 	r = fw_netlink_acks(nl, first, n_msgs, op_of, ops, err, err_size);
@@ -535,8 +538,8 @@ int fw_netlink_structure_digest(struct fw_netlink *nl, const char *table, uint64
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < sizeof(dumps) / sizeof(dumps[0]); i++) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(req, dumps[i].get, NFPROTO_INET,
-							     NLM_F_DUMP, ++nl->seq);
+		struct nlmsghdr *nlh =
+		    nftnl_nlmsg_build_hdr(req, dumps[i].get, NFPROTO_INET, NLM_F_DUMP, ++nl->seq);
 
 		mnl_attr_put_strz(nlh, dumps[i].table_attr, table);
 		d.type = dumps[i].reply;

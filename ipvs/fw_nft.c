@@ -29,9 +29,9 @@ struct fw {
 	uint64_t fingerprint;
 	struct plan_fw known; /* what the sets hold, when !resync */
 	bool resync;
-	bool structure_off; /* a reinstall did not help: the structure check is off (logged) */
-	bool installed;	    /* this handle created or kept the table (fw_base_ensure()) */
-	bool ensured;	    /* fw_base_ensure() succeeded and nothing failed or verified since */
+	bool structure_off;    /* a reinstall did not help: the structure check is off (logged) */
+	bool installed;	       /* this handle created or kept the table (fw_base_ensure()) */
+	bool ensured;	       /* fw_base_ensure() succeeded and nothing failed or verified since */
 	struct fw_netlink *nl; /* opened on first use */
 	uint64_t digest;       /* fw_netlink_structure_digest() of a table known to be kipvs's */
 	bool digest_ok;
@@ -506,8 +506,8 @@ static void fw_digest_record(struct fw *fw)
 {
 	struct fw_netlink *nl;
 
-	fw->digest_ok = fw_nl(fw, &nl) == 0 &&
-			fw_netlink_structure_digest(nl, fw->table, &fw->digest) == 0;
+	fw->digest_ok =
+	    fw_nl(fw, &nl) == 0 && fw_netlink_structure_digest(nl, fw->table, &fw->digest) == 0;
 }
 
 int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
@@ -616,7 +616,8 @@ static void fw_ops_flush_all(struct fw_ops *o)
 				continue;
 			fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET, o->name[o->n],
 				    sizeof(o->name[o->n]));
-			o->op[o->n] = (struct fw_netlink_set_op){.set = o->name[o->n], .flush = true};
+			o->op[o->n] =
+			    (struct fw_netlink_set_op){.set = o->name[o->n], .flush = true};
 			o->n++;
 		}
 }
