@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fw: kipvs's nftables table (one `inet` table, "kipvs" by default) through libnftables. The
- * base chains, sets and rules are installed once and kept (their handles do not change); each
- * sync only adds and deletes set elements, one nftables transaction per call. Nothing outside
- * the table is ever touched.
+ * fw: kipvs's nftables table (one `inet` table, "kipvs" by default). The base chains, sets and
+ * rules are installed once through libnftables and kept (their handles do not change); each
+ * sync only adds and deletes set elements, as one binary netlink batch (libnftnl) per call.
+ * Nothing outside the table is ever touched.
  */
 #pragma once
 
@@ -26,7 +26,8 @@ struct fw_config {
 };
 
 /*
- * A handle on the table: a libnftables context and what kipvs last wrote. fw_open() makes no
+ * A handle on the table: a libnftables context, a netfilter netlink socket (opened on first use)
+ * and what kipvs last wrote. fw_open() makes no
  * kernel change; 0 or -ENOMEM. Free with fw_free() (accepts NULL, returns NULL), which leaves
  * the table in place.
  */
@@ -37,8 +38,10 @@ struct fw *fw_free(struct fw *fw);
 /*
  * Makes sure the table exists with kipvs's chains, sets and rules: creates it when absent, keeps
  * it (and every handle in it) when its fingerprint matches this configuration, and replaces it
- * in one transaction when the configuration changed. Returns 1 when it created or replaced the
- * table, 0 when it kept it, or -errno; err (may be NULL) gets libnftables's message.
+ * in one transaction when the configuration changed. It reads only the table's comment (netlink,
+ * no set elements), and after a success it checks nothing until fw_verify() ran or an
+ * nftables operation failed. Returns 1 when it created or replaced the table, 0 when it kept
+ * it, or -errno; err (may be NULL) gets the error text.
  */
 int fw_base_ensure(struct fw *fw, char *err, size_t err_size) __attribute__((warn_unused_result));
 
@@ -56,23 +59,27 @@ struct fw_sync_result {
 };
 
 /*
- * Makes the sets hold `desired` (for the phase asked), in one libnftables transaction. The
- * first sync after fw_open() and any sync after a failure rewrites every set (flush and refill,
- * atomically) instead of a diff. Returns 0, or -errno with libnftables's message in err (may be
- * NULL); a failed sync leaves the handle marked for a full rewrite next time.
+ * Makes the sets hold `desired` (for the phase asked), in one netlink batch (one transaction;
+ * the interval sets lb_source4/6 follow as libnftables text, a second one). Sends nothing when
+ * nothing changed. The first sync after fw_open() and any sync after a failure rewrites every
+ * set (flush and refill, atomically) instead of a diff. Returns 0, or -errno with the kernel's
+ * or libnftables's message in err (may be NULL); a failed sync leaves the handle marked for a
+ * full rewrite next time.
  */
 int fw_sync(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
 	    struct fw_sync_result *ret_result, char *err, size_t err_size)
     __attribute__((warn_unused_result));
 
 /*
- * Verifies the table against the kernel. First its structure: the table is listed without set
- * elements and compared (fw_structure_diff()) with the chains, hooks, rules and set
+ * Verifies the table against the kernel. First its structure: when a netlink digest of its
+ * chains, rules and set declarations equals the one taken when it was last known good, that is
+ * all; otherwise the table is listed without set elements and compared (fw_structure_diff()) with the chains, hooks, rules and set
  * declarations kipvs installs; when they differ (a rule or chain deleted or flushed by hand, the
  * table gone), it is reinstalled in one transaction (delete and create, each set refilled with
  * the elements it held), logged at warn with what drifted. An absent table counts only once
  * this handle has created or kept it (before that, the next fw_base_ensure() creates it). Then
- * every set is read back and compared with `desired`. Returns 1 when both matched, 0 when not
+ * every set is read back (binary keys over netlink; lb_source4/6 as text) and compared with
+ * `desired`. Returns 1 when both matched, 0 when not
  * (the next sync then rewrites the sets), or -errno when it cannot read or reinstall.
  */
 int fw_verify(struct fw *fw, const struct plan_fw *desired) __attribute__((warn_unused_result));

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kipvs's nftables table through libnftables (ipvs/fw.h): the base chains, sets and rules
- * (installed once, kept across restarts by a fingerprint in the table's comment), the element
- * adds and deletes of each sync as one `nft -f`-style buffer (one transaction), read-back
- * verification, removal, and the check for a foreign forward policy of drop.
+ * kipvs's nftables table (ipvs/fw.h): the base chains, sets and rules through libnftables
+ * (installed once, kept across restarts by a fingerprint in the table's comment, read back over
+ * netlink), the element adds and deletes of each sync as one binary netlink batch
+ * (fw_netlink.c; the interval sets as libnftables text), read-back verification in binary,
+ * removal, and the check for a foreign forward policy of drop.
  */
 #include "fw.h"
 
@@ -16,6 +17,7 @@
 #include <nftables/libnftables.h>
 
 #include "cleanup.h"
+#include "fw_internal.h"
 #include "log.h"
 #include "net_addr.h"
 #include "plan_fw.h"
@@ -27,9 +29,24 @@ struct fw {
 	uint64_t fingerprint;
 	struct plan_fw known; /* what the sets hold, when !resync */
 	bool resync;
-	bool structure_off; /* a reinstall did not help: the structure check is off (logged) */
-	bool installed;	    /* this handle created or kept the table (fw_base_ensure()) */
+	bool structure_off;    /* a reinstall did not help: the structure check is off (logged) */
+	bool installed;	       /* this handle created or kept the table (fw_base_ensure()) */
+	bool ensured;	       /* fw_base_ensure() succeeded and nothing failed or verified since */
+	struct fw_netlink *nl; /* opened on first use */
+	uint64_t digest;       /* fw_netlink_structure_digest() of a table known to be kipvs's */
+	bool digest_ok;
 };
+
+/* The netlink handle, opened on first use (fw_open() touches no socket). */
+static int fw_nl(struct fw *fw, struct fw_netlink **ret_nl)
+{
+	int r;
+
+	if (!fw->nl && (r = fw_netlink_open(&fw->nl)) < 0)
+		return r;
+	*ret_nl = fw->nl;
+	return 0;
+}
 
 static void fw_filep(FILE **f)
 {
@@ -435,6 +452,7 @@ struct fw *fw_free(struct fw *fw)
 		return NULL;
 	if (fw->nft)
 		nft_ctx_free(fw->nft);
+	fw->nl = fw_netlink_free(fw->nl);
 	plan_fw_clear(&fw->known);
 	free(fw->table);
 	free(fw->base);
@@ -483,27 +501,39 @@ static char *fw_base_cmd(const struct fw *fw, bool exists, const char *extra)
 	return buf;
 }
 
+/* Records the structure's digest of a table that is kipvs's (just installed or checked). */
+static void fw_digest_record(struct fw *fw)
+{
+	struct fw_netlink *nl;
+
+	fw->digest_ok =
+	    fw_nl(fw, &nl) == 0 && fw_netlink_structure_digest(nl, fw->table, &fw->digest) == 0;
+}
+
 int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
 {
-	_cleanup_free_ char *out = NULL, *buf = NULL;
-	char mark[64];
+	_cleanup_free_ char *buf = NULL;
+	struct fw_netlink *nl;
+	char mark[64], comment[128];
 	bool exists;
 	int r;
 
+	/* Checked once; again only after a verification or a failed nftables operation. */
+	if (fw->ensured)
+		return 0;
 	fw_mark_format(fw, mark, sizeof(mark));
-	r = fw_table_list(fw, true, &out);
+	r = fw_nl(fw, &nl);
+	if (r == 0)
+		r = fw_netlink_table_comment(nl, fw->table, comment, sizeof(comment));
 	if (r < 0 && r != -ENOENT) {
-		_cleanup_free_ char *cmd = NULL;
-
-		if (asprintf(&cmd, "list table inet %s", fw->table) < 0) {
-			cmd = NULL;
-			return -ENOMEM;
-		}
-		return fw_run(fw->nft, cmd, NULL, err, err_size);
+		if (err && err_size)
+			snprintf(err, err_size, "get table inet %s: %s", fw->table, strerror(-r));
+		return r;
 	}
 	exists = r == 0;
-	if (exists && strstr(out, mark)) {
+	if (exists && strcmp(comment, mark) == 0) {
 		fw->installed = true;
+		fw->ensured = true;
 		return 0;
 	}
 	if (!(buf = fw_base_cmd(fw, exists, NULL)))
@@ -514,6 +544,8 @@ int fw_base_ensure(struct fw *fw, char *err, size_t err_size)
 	plan_fw_clear(&fw->known);
 	fw->resync = true;
 	fw->installed = true;
+	fw->ensured = true;
+	fw_digest_record(fw);
 	return 1;
 }
 
@@ -559,13 +591,144 @@ static int fw_copy(const struct plan_fw *a, struct plan_fw *ret)
 	return plan_fw_diff(&none, a, ret, NULL);
 }
 
+/* The binary half of a sync: one op per set, its keys encoded (fw_key_encode()). */
+struct fw_ops {
+	struct fw_netlink_set_op op[4 * _PLAN_FW_SET_MAX];
+	char name[4 * _PLAN_FW_SET_MAX][64];
+	uint8_t *keys[4 * _PLAN_FW_SET_MAX];
+	size_t n;
+};
+
+static void fw_ops_clear(struct fw_ops *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->keys[i]);
+	o->n = 0;
+}
+
+/* A flush of every set that is not an interval set (those go as text). */
+static void fw_ops_flush_all(struct fw_ops *o)
+{
+	for (int s = 0; s < _PLAN_FW_SET_MAX; s++)
+		for (int fam = 0; fam < 2; fam++) {
+			if ((fw_set_is_shared((enum plan_fw_set)s) && fam) ||
+			    fw_set_is_interval((enum plan_fw_set)s))
+				continue;
+			fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET, o->name[o->n],
+				    sizeof(o->name[o->n]));
+			o->op[o->n] =
+			    (struct fw_netlink_set_op){.set = o->name[o->n], .flush = true};
+			o->n++;
+		}
+}
+
+/*
+ * Appends one op per set of elems (sorted by set, then family) that is not an interval set;
+ * returns how many elements it encoded, or -ENOMEM.
+ */
+static int fw_ops_add(struct fw_ops *o, const struct plan_fw *elems, bool del)
+{
+	int count = 0;
+
+	for (size_t i = 0; i < elems->n_elems;) {
+		const struct plan_fw_elem *first = &elems->elems[i];
+		int family = fw_elem_family(first);
+		size_t j = i, key_len = fw_key_len(first->set, family), n = 0;
+		bool binary = !fw_set_is_interval(first->set);
+		uint8_t *keys = NULL;
+
+		while (j < elems->n_elems && elems->elems[j].set == first->set &&
+		       (fw_set_is_shared(first->set) || fw_elem_family(&elems->elems[j]) == family))
+			j++;
+		if (!binary) {
+			i = j;
+			continue;
+		}
+		if (o->n == ARRAY_SIZE(o->op) || !(keys = calloc(j - i, key_len)))
+			return -ENOMEM;
+		for (size_t k = i; k < j; k++) {
+			uint8_t key[FW_KEY_MAX];
+
+			/* A key of the wrong length (a hairpin of two families) cannot be there. */
+			if (fw_key_encode(&elems->elems[k], key) != key_len)
+				continue;
+			memcpy(keys + n++ * key_len, key, key_len);
+		}
+		fw_set_name(first->set, family, o->name[o->n], sizeof(o->name[o->n]));
+		o->keys[o->n] = keys;
+		o->op[o->n] = (struct fw_netlink_set_op){
+		    .set = o->name[o->n], .del = del, .keys = keys, .n = n, .key_len = key_len};
+		o->n++;
+		count += (int)n;
+		i = j;
+	}
+	return count;
+}
+
+/* The elements of interval sets only (written as libnftables text). */
+static int fw_interval_only(const struct plan_fw *a, struct plan_fw *ret)
+{
+	struct plan_fw r = {0};
+
+	r.elems = calloc(a->n_elems ? a->n_elems : 1, sizeof(*r.elems));
+	if (!r.elems)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_elems; i++)
+		if (fw_set_is_interval(a->elems[i].set))
+			r.elems[r.n_elems++] = a->elems[i];
+	*ret = r;
+	return 0;
+}
+
+/*
+ * Writes the text half of a sync (interval sets) into f and the binary half into o: flushes
+ * when flush, then the adds and deletes. Returns how many elements were added (ret_added) and
+ * deleted, 0, or -ENOMEM.
+ */
+static int fw_sync_write(struct fw *fw, FILE *f, struct fw_ops *o, bool flush,
+			 const struct plan_fw *add, const struct plan_fw *del, unsigned *ret_added,
+			 unsigned *ret_deleted)
+{
+	struct plan_fw add_text = {0}, del_text = {0};
+	int a = 0, d = 0, r;
+
+	if (flush) {
+		fw_ops_flush_all(o);
+		for (int s = 0; s < _PLAN_FW_SET_MAX; s++)
+			for (int fam = 0; fam < 2; fam++) {
+				char name[64];
+
+				if (!fw_set_is_interval((enum plan_fw_set)s))
+					continue;
+				fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET, name,
+					    sizeof(name));
+				fprintf(f, "flush set inet %s %s\n", fw->table, name);
+			}
+	}
+	if ((add && (a = fw_ops_add(o, add, false)) < 0) ||
+	    (del && (d = fw_ops_add(o, del, true)) < 0))
+		return -ENOMEM;
+	r = add ? fw_interval_only(add, &add_text) : 0;
+	if (r == 0 && del)
+		r = fw_interval_only(del, &del_text);
+	if (r == 0) {
+		*ret_added = (unsigned)a + fw_write_elements(f, "add", fw->table, &add_text);
+		*ret_deleted = (unsigned)d + fw_write_elements(f, "delete", fw->table, &del_text);
+	}
+	plan_fw_clear(&add_text);
+	plan_fw_clear(&del_text);
+	return r;
+}
+
 static int fw_sync_once(struct fw *fw, const struct plan_fw *desired, enum fw_phase phase,
 			struct fw_sync_result *res, char *err, size_t err_size)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *buf = NULL;
 	struct plan_fw add = {0}, del = {0}, next = {0};
+	struct fw_ops ops = {0};
 	bool resync = fw->resync;
+	struct fw_netlink *nl = NULL;
 	size_t len = 0;
 	int r;
 
@@ -574,25 +737,17 @@ static int fw_sync_once(struct fw *fw, const struct plan_fw *desired, enum fw_ph
 	if (!f)
 		return -ENOMEM;
 	if (resync) {
-		if (phase != FW_PHASE_ADD)
-			for (int s = 0; s < _PLAN_FW_SET_MAX; s++)
-				for (int fam = 0; fam < 2; fam++) {
-					char name[64];
-
-					if (fw_set_is_shared((enum plan_fw_set)s) && fam)
-						continue;
-					fw_set_name((enum plan_fw_set)s, fam ? AF_INET6 : AF_INET,
-						    name, sizeof(name));
-					fprintf(f, "flush set inet %s %s\n", fw->table, name);
-				}
-		res->added = fw_write_elements(f, "add", fw->table, desired);
-		r = phase == FW_PHASE_ADD ? 0 : fw_copy(desired, &next);
+		r = fw_sync_write(fw, f, &ops, phase != FW_PHASE_ADD, desired, NULL, &res->added,
+				  &res->deleted);
+		if (r == 0 && phase != FW_PHASE_ADD)
+			r = fw_copy(desired, &next);
 	} else {
 		r = plan_fw_diff(&fw->known, desired, phase == FW_PHASE_DELETE ? NULL : &add,
 				 phase == FW_PHASE_ADD ? NULL : &del);
+		if (r == 0)
+			r = fw_sync_write(fw, f, &ops, false, &add, &del, &res->added,
+					  &res->deleted);
 		if (r == 0) {
-			res->added = fw_write_elements(f, "add", fw->table, &add);
-			res->deleted = fw_write_elements(f, "delete", fw->table, &del);
 			r = phase == FW_PHASE_DELETE ? fw_minus(&fw->known, &del, &next)
 						     : fw_union(&fw->known, &add, &next);
 			if (r == 0 && phase == FW_PHASE_ALL) {
@@ -603,17 +758,32 @@ static int fw_sync_once(struct fw *fw, const struct plan_fw *desired, enum fw_ph
 	}
 	plan_fw_clear(&add);
 	plan_fw_clear(&del);
-	if (r < 0)
+	if (r < 0) {
+		fw_ops_clear(&ops);
 		return r;
+	}
 	if (fclose(f) != 0) {
 		f = NULL;
+		fw_ops_clear(&ops);
 		plan_fw_clear(&next);
 		return -ENOMEM;
 	}
 	f = NULL;
-	if (len > 0 && (r = fw_run(fw->nft, buf, NULL, err, err_size)) < 0) {
+	/* The binary batch (one transaction), then the interval sets' text (another). */
+	if (ops.n > 0) {
+		r = fw_nl(fw, &nl);
+		if (r == 0)
+			r = fw_netlink_batch(nl, fw->table, ops.op, ops.n, err, err_size);
+		else if (err && err_size)
+			snprintf(err, err_size, "netlink: %s", strerror(-r));
+	}
+	fw_ops_clear(&ops);
+	if (r == 0 && len > 0)
+		r = fw_run(fw->nft, buf, NULL, err, err_size);
+	if (r < 0) {
 		plan_fw_clear(&next);
 		fw->resync = true;
+		fw->ensured = false;
 		return r;
 	}
 	if (resync && phase == FW_PHASE_ADD)
@@ -764,6 +934,16 @@ static int fw_structure_check(struct fw *fw)
 
 	if (fw->structure_off)
 		return 0;
+	/* Unchanged since it was installed or last checked: no listing (it reads every element). */
+	if (fw->digest_ok) {
+		struct fw_netlink *nl;
+		uint64_t d;
+
+		if (fw_nl(fw, &nl) == 0 && fw_netlink_structure_digest(nl, fw->table, &d) == 0 &&
+		    d == fw->digest)
+			return 0;
+		fw->digest_ok = false;
+	}
 	r = fw_table_list(fw, true, &out);
 	if (r < 0 && r != -ENOENT)
 		return r;
@@ -773,6 +953,8 @@ static int fw_structure_check(struct fw *fw)
 		return 0;
 	if (exists) {
 		r = fw_structure_diff(fw->base, out, what, sizeof(what));
+		if (r == 0)
+			fw_digest_record(fw);
 		if (r <= 0)
 			return r;
 		r = fw_current_elements(fw, &elems);
@@ -810,19 +992,71 @@ static int fw_structure_check(struct fw *fw)
 			  "nftables table still differs after its reinstall; structure check off",
 			  "table=%s drift=%s", fw->table, log_quote(q, sizeof(q), what));
 		fw->structure_off = true;
+	} else {
+		fw_digest_record(fw);
 	}
 	return 1;
 }
 
-int fw_verify(struct fw *fw, const struct plan_fw *desired)
+static int fw_keycmp(const void *a, const void *b, void *len)
+{
+	return memcmp(a, b, *(size_t *)len);
+}
+
+static bool fw_keys_are_sorted(const uint8_t *keys, size_t n, size_t key_len)
+{
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(keys + (i - 1) * key_len, keys + i * key_len, key_len) > 0)
+			return false;
+	return true;
+}
+
+/*
+ * Reads set (set, family) back in binary and compares it with the elements of desired that
+ * belong to it: 1 when equal, 0 when not, or -errno.
+ */
+static int fw_verify_set(struct fw *fw, struct fw_netlink *nl, enum plan_fw_set set, int family,
+			 const struct plan_fw *desired)
+{
+	_cleanup_free_ uint8_t *got = NULL, *want = NULL;
+	size_t key_len = fw_key_len(set, family), n_got = 0, n_want = 0, odd = 0;
+	char name[64];
+	int r;
+
+	fw_set_name(set, family, name, sizeof(name));
+	if ((r = fw_netlink_set_keys(nl, fw->table, name, key_len, &got, &n_got, &odd)) < 0)
+		return r;
+	want = calloc(desired->n_elems ? desired->n_elems : 1, key_len);
+	if (!want)
+		return -ENOMEM;
+	for (size_t i = 0; i < desired->n_elems; i++) {
+		const struct plan_fw_elem *e = &desired->elems[i];
+		uint8_t key[FW_KEY_MAX];
+
+		if (e->set > set)
+			break; /* desired is sorted by set first */
+		if (e->set != set || (!fw_set_is_shared(set) && fw_elem_family(e) != family))
+			continue;
+		if (fw_key_encode(e, key) == key_len)
+			memcpy(want + n_want++ * key_len, key, key_len);
+	}
+	if (odd || n_got != n_want)
+		return 0;
+	if (n_got == 0)
+		return 1; /* both empty (got is NULL then) */
+	qsort_r(got, n_got, key_len, fw_keycmp, &key_len);
+	if (!fw_keys_are_sorted(want, n_want, key_len)) /* plan order is key order but for hc */
+		qsort_r(want, n_want, key_len, fw_keycmp, &key_len);
+	return memcmp(got, want, n_got * key_len) == 0 ? 1 : 0;
+}
+
+/* The interval sets, as text through libnftables: 1 when they match, 0 when not, or -errno. */
+static int fw_verify_interval(struct fw *fw, const struct plan_fw *desired)
 {
 	char **got = NULL, **want = NULL;
 	size_t n_got = 0, cap_got = 0, n_want = 0;
-	int drift, r = 0;
+	int r = 0;
 
-	drift = fw_structure_check(fw);
-	if (drift < 0)
-		return drift;
 	want = calloc(desired->n_elems ? desired->n_elems : 1, sizeof(*want));
 	if (!want)
 		return -ENOMEM;
@@ -834,7 +1068,7 @@ int fw_verify(struct fw *fw, const struct plan_fw *desired)
 			char name[64];
 			size_t first = n_got;
 
-			if (fw_set_is_shared((enum plan_fw_set)s) && fam)
+			if (!fw_set_is_interval((enum plan_fw_set)s))
 				continue;
 			fw_set_name((enum plan_fw_set)s, family, name, sizeof(name));
 			if (asprintf(&cmd, "list set inet %s %s", fw->table, name) < 0) {
@@ -861,6 +1095,8 @@ int fw_verify(struct fw *fw, const struct plan_fw *desired)
 		const struct plan_fw_elem *e = &desired->elems[i];
 		char name[64], text[256];
 
+		if (!fw_set_is_interval(e->set))
+			continue;
 		fw_set_name(e->set, fw_elem_family(e), name, sizeof(name));
 		fw_elem_format(e, text, sizeof(text));
 		if (asprintf(&want[n_want], "%s %s", name, text) < 0)
@@ -877,11 +1113,36 @@ int fw_verify(struct fw *fw, const struct plan_fw *desired)
 		for (size_t i = 0; r == 1 && i < n_got; i++)
 			if (strcmp(got[i], want[i]) != 0)
 				r = 0;
-		if (r == 0)
-			fw->resync = true;
 	}
 	fw_strv_free(got, n_got);
 	fw_strv_free(want, n_want);
+	return r;
+}
+
+int fw_verify(struct fw *fw, const struct plan_fw *desired)
+{
+	struct fw_netlink *nl;
+	int drift, r;
+
+	fw->ensured = false; /* the next sync checks the table's fingerprint again (cheap) */
+	drift = fw_structure_check(fw);
+	if (drift < 0)
+		return drift;
+	if ((r = fw_nl(fw, &nl)) < 0)
+		return r;
+	r = 1;
+	for (int s = 0; r == 1 && s < _PLAN_FW_SET_MAX; s++)
+		for (int fam = 0; r == 1 && fam < 2; fam++) {
+			if ((fw_set_is_shared((enum plan_fw_set)s) && fam) ||
+			    fw_set_is_interval((enum plan_fw_set)s))
+				continue;
+			r = fw_verify_set(fw, nl, (enum plan_fw_set)s, fam ? AF_INET6 : AF_INET,
+					  desired);
+		}
+	if (r == 1)
+		r = fw_verify_interval(fw, desired);
+	if (r == 0)
+		fw->resync = true;
 	return r == 1 && drift > 0 ? 0 : r;
 }
 
@@ -909,25 +1170,11 @@ int fw_table_remove(const char *table, char *err, size_t err_size)
 
 bool fw_forward_drop_is_present(struct fw *fw)
 {
-	_cleanup_free_ char *out = NULL;
-	const char *line;
-	bool ours = false;
+	struct fw_netlink *nl;
+	bool found = false;
 
-	if (fw_run(fw->nft, "list ruleset", &out, NULL, 0) < 0)
+	/* Over netlink: `list ruleset` would read every set element of every table. */
+	if (fw_nl(fw, &nl) < 0 || fw_netlink_forward_drop(nl, fw->table, &found) < 0)
 		return false;
-	for (line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		const char *eol = strchr(line, '\n');
-		size_t n = eol ? (size_t)(eol - line) : strlen(line);
-
-		if (n > 6 && strncmp(line, "table ", 6) == 0) {
-			char want[256];
-
-			snprintf(want, sizeof(want), "table inet %s {", fw->table);
-			ours = strncmp(line, want, strlen(want)) == 0;
-		}
-		if (!ours && memmem(line, n, "hook forward", 12) &&
-		    memmem(line, n, "policy drop", 11))
-			return true;
-	}
-	return false;
+	return found;
 }
