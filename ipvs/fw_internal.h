@@ -14,6 +14,15 @@
 /* The longest key: ipv6_addr . inet_proto . inet_service . ipv6_addr = 16 + 4 + 4 + 16. */
 #define FW_KEY_MAX 40
 
+/* The field layout of a set's key: what fw_set_key(), fw_key_len() and fw_key_encode() share. */
+enum fw_key_shape {
+	FW_KEY_ADDR,		     /* A */
+	FW_KEY_ADDR_PROTO_PORT,	     /* A . inet_proto . inet_service */
+	FW_KEY_PROTO_PORT,	     /* inet_proto . inet_service */
+	FW_KEY_ADDR_PROTO_PORT_ADDR, /* A . inet_proto . inet_service . A */
+};
+enum fw_key_shape fw_set_shape(enum plan_fw_set set);
+
 /*
  * An element's set key in the kernel's binary form, as nftables lays out the set's key type
  * (fw_set_key()): addresses in network order (4 or 16 bytes), inet_proto as one byte and

@@ -40,13 +40,16 @@ static size_t fw_key_addr_len(int family)
 	return family == AF_INET6 ? 16 : 4;
 }
 
-size_t fw_key_len(enum plan_fw_set set, int family)
+enum fw_key_shape fw_set_shape(enum plan_fw_set set)
 {
-	size_t a = fw_key_addr_len(family);
-
 	switch (set) {
 	case PLAN_FW_SET_VIP:
-		return a;
+		return FW_KEY_ADDR;
+	case PLAN_FW_SET_HC_NODE_PORT:
+		return FW_KEY_PROTO_PORT;
+	case PLAN_FW_SET_HAIRPIN:
+	case PLAN_FW_SET_LB_SOURCE:
+		return FW_KEY_ADDR_PROTO_PORT_ADDR;
 	case PLAN_FW_SET_CLUSTER_IP:
 	case PLAN_FW_SET_EXTERNAL:
 	case PLAN_FW_SET_EXTERNAL_LOCAL:
@@ -55,14 +58,27 @@ size_t fw_key_len(enum plan_fw_set set, int family)
 	case PLAN_FW_SET_NO_LOCAL:
 	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
 	case PLAN_FW_SET_LB_FILTERED:
-		return a + 2 * FW_KEY_FIELD;
-	case PLAN_FW_SET_HC_NODE_PORT:
-		return 2 * FW_KEY_FIELD;
-	case PLAN_FW_SET_HAIRPIN:
-	case PLAN_FW_SET_LB_SOURCE:
-		return 2 * a + 2 * FW_KEY_FIELD;
 	case _PLAN_FW_SET_MAX:
 		break;
+	}
+	return FW_KEY_ADDR_PROTO_PORT;
+}
+
+size_t fw_key_len(enum plan_fw_set set, int family)
+{
+	size_t a = fw_key_addr_len(family);
+
+	if (set >= _PLAN_FW_SET_MAX)
+		return 0;
+	switch (fw_set_shape(set)) {
+	case FW_KEY_ADDR:
+		return a;
+	case FW_KEY_ADDR_PROTO_PORT:
+		return a + 2 * FW_KEY_FIELD;
+	case FW_KEY_PROTO_PORT:
+		return 2 * FW_KEY_FIELD;
+	case FW_KEY_ADDR_PROTO_PORT_ADDR:
+		return 2 * a + 2 * FW_KEY_FIELD;
 	}
 	return 0;
 }
@@ -80,35 +96,27 @@ static size_t fw_key_put_proto_port(uint8_t *key, size_t off, const struct plan_
 size_t fw_key_encode(const struct plan_fw_elem *e, uint8_t key[FW_KEY_MAX])
 {
 	int family = e->addr.family == AF_INET6 ? AF_INET6 : AF_INET;
-	size_t a = fw_key_addr_len(family), off = 0;
+	size_t a = fw_key_addr_len(family), off;
 
 	memset(key, 0, FW_KEY_MAX);
-	switch (e->set) {
-	case PLAN_FW_SET_VIP:
+	if (e->set >= _PLAN_FW_SET_MAX || fw_set_is_interval(e->set))
+		return 0; /* ranges: written as text */
+	switch (fw_set_shape(e->set)) {
+	case FW_KEY_ADDR:
 		memcpy(key, e->addr.bytes, a);
 		return a;
-	case PLAN_FW_SET_CLUSTER_IP:
-	case PLAN_FW_SET_EXTERNAL:
-	case PLAN_FW_SET_EXTERNAL_LOCAL:
-	case PLAN_FW_SET_NODE_PORT:
-	case PLAN_FW_SET_NODE_PORT_LOCAL:
-	case PLAN_FW_SET_NO_LOCAL:
-	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
-	case PLAN_FW_SET_LB_FILTERED:
+	case FW_KEY_ADDR_PROTO_PORT:
 		memcpy(key, e->addr.bytes, a);
 		return fw_key_put_proto_port(key, a, e);
-	case PLAN_FW_SET_HC_NODE_PORT:
+	case FW_KEY_PROTO_PORT:
 		return fw_key_put_proto_port(key, 0, e);
-	case PLAN_FW_SET_HAIRPIN:
+	case FW_KEY_ADDR_PROTO_PORT_ADDR:
 		if (e->addr2.family != e->addr.family)
 			return 0;
 		memcpy(key, e->addr.bytes, a);
 		off = fw_key_put_proto_port(key, a, e);
 		memcpy(key + off, e->addr2.bytes, a);
 		return off + a;
-	case PLAN_FW_SET_LB_SOURCE:
-	case _PLAN_FW_SET_MAX:
-		break;
 	}
 	return 0;
 }

@@ -148,30 +148,18 @@ static const char *fw_proto_name(enum kube_proto p)
 /* The key of a set, "A" standing for the address type of its family. */
 static const char *fw_set_key(enum plan_fw_set set, bool *ret_interval)
 {
-	*ret_interval = false;
-	switch (set) {
-	case PLAN_FW_SET_VIP:
+	*ret_interval = fw_set_is_interval(set);
+	switch (fw_set_shape(set)) {
+	case FW_KEY_ADDR:
 		return "A";
-	case PLAN_FW_SET_CLUSTER_IP:
-	case PLAN_FW_SET_EXTERNAL:
-	case PLAN_FW_SET_EXTERNAL_LOCAL:
-	case PLAN_FW_SET_NODE_PORT:
-	case PLAN_FW_SET_NODE_PORT_LOCAL:
-	case PLAN_FW_SET_NO_LOCAL:
-	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
-	case PLAN_FW_SET_LB_FILTERED:
+	case FW_KEY_ADDR_PROTO_PORT:
 		return "A . inet_proto . inet_service";
-	case PLAN_FW_SET_HC_NODE_PORT:
+	case FW_KEY_PROTO_PORT:
 		return "inet_proto . inet_service";
-	case PLAN_FW_SET_HAIRPIN:
+	case FW_KEY_ADDR_PROTO_PORT_ADDR:
 		return "A . inet_proto . inet_service . A";
-	case PLAN_FW_SET_LB_SOURCE:
-		*ret_interval = true;
-		return "A . inet_proto . inet_service . A";
-	case _PLAN_FW_SET_MAX:
-		break;
 	}
-	return "A";
+	return NULL;
 }
 
 /* True for the one set shared by both families. */
