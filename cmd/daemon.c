@@ -291,6 +291,30 @@ static int daemon_kernel_open(struct daemon *d)
 	return 0;
 }
 
+static void daemon_on_kernel_watch(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct daemon *d = container_of(w, struct daemon, kernel_watch);
+
+	(void)loop;
+	(void)revents;
+	if (!d->kops->watch_changed(d->kernel))
+		return;
+	log_info("daemon", "nftables table changed by someone else; reading it back", "");
+	d->kernel_dirty = true;
+	daemon_sync_schedule(d);
+}
+
+/* Watches what the kernel side reports changed behind its back, when it can. */
+static void daemon_kernel_watch_start(struct daemon *d)
+{
+	int fd = d->kops->watch_fd ? d->kops->watch_fd(d->kernel) : -1;
+
+	if (fd < 0)
+		return;
+	ev_io_init(&d->kernel_watch, daemon_on_kernel_watch, fd, EV_READ);
+	ev_io_start(d->loop, &d->kernel_watch);
+}
+
 static void daemon_fclosep(FILE **f)
 {
 	if (*f)
@@ -436,6 +460,7 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 		daemon_free(d);
 		return r;
 	}
+	daemon_kernel_watch_start(d);
 	r = health_notify_watchdog_start(d->notify, d->loop, 0);
 	if (r < 0)
 		log_warn("daemon", "cannot start the watchdog pings", "err=\"%s\"", strerror(-r));
@@ -467,6 +492,7 @@ struct daemon *daemon_free(struct daemon *d)
 	ev_timer_stop(d->loop, &d->verify_timer);
 	ev_timer_stop(d->loop, &d->drain_timer);
 	ev_timer_stop(d->loop, &d->wait_timer);
+	ev_io_stop(d->loop, &d->kernel_watch);
 	ev_signal_stop(d->loop, &d->sigterm);
 	ev_signal_stop(d->loop, &d->sigint);
 	d->client = kube_client_free(d->client);

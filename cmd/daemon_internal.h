@@ -42,6 +42,13 @@ struct daemon_kernel_ops {
 	unsigned (*draining_count)(const void *kernel);
 	void (*request_verify)(void *kernel);
 	int (*stats_foreach)(void *kernel, ipvs_node_stats_fn fn, void *userdata);
+	/*
+	 * A file descriptor readable when the kernel reports a change someone else may have made
+	 * (the nftables monitor), or -1 (none: the periodic verification is all there is), and
+	 * its handler: true when the next sync must read back and repair.
+	 */
+	int (*watch_fd)(const void *kernel);
+	bool (*watch_changed)(void *kernel);
 };
 
 extern const struct daemon_kernel_ops daemon_kernel_ipvs;
@@ -128,6 +135,7 @@ struct daemon {
 	ev_timer sync_timer;   /* a sync later: --ipvs-min-sync-period, or a retry's backoff */
 	ev_timer verify_timer; /* every --ipvs-sync-period: verify the kernel, repair drift */
 	ev_timer drain_timer;  /* while real servers drain: sweep */
+	ev_io kernel_watch;    /* the kernel side's watch_fd: someone else changed something */
 	ev_timer wait_timer;   /* --sync-timeout: warn while the sources are not synced */
 	ev_signal sigterm, sigint;
 

@@ -27,7 +27,17 @@ struct daemon_kernel {
 	struct plan_table previous; /* its UDP part, for conntrack cleanup (fw_node_sync()) */
 	bool have_previous;
 	bool verify_fw; /* read the nftables sets back before the next sync */
+	/* Someone else's change to the nftables table; NULL: the periodic read-back only. */
+	struct fw_monitor *monitor;
+	unsigned verify_requests; /* periodic verifications asked for, for the safety net */
 };
+
+/*
+ * With the monitor, the nftables sets are read back on every DAEMON_FW_VERIFY_EVERY-th
+ * periodic verification only, as a safety net for a change made while kipvs itself was
+ * writing (its own notifications are drained after each sync, and those with them).
+ */
+#define DAEMON_FW_VERIFY_EVERY 10
 
 static void *daemon_kernel_free(void *kernel)
 {
@@ -35,6 +45,7 @@ static void *daemon_kernel_free(void *kernel)
 
 	if (!k)
 		return NULL;
+	k->monitor = fw_monitor_free(k->monitor);
 	k->fw = fw_free(k->fw);
 	k->node = ipvs_node_free(k->node);
 	plan_table_clear(&k->previous);
@@ -60,6 +71,11 @@ static int daemon_kernel_open(const struct daemon_kernel_config *cfg, void **ret
 		daemon_kernel_free(k);
 		return r;
 	}
+	r = fw_monitor_open(cfg->fw.table, &k->monitor);
+	if (r < 0)
+		log_warn("daemon",
+			 "cannot watch the nftables table; its sets are read back every period",
+			 "err=\"%s\"", strerror(-r));
 	/* Warnings and strict ARP; each logged by fw. A strict-ARP failure is not fatal. */
 	(void)!fw_start_checks(k->fw, &cfg->fw, cfg->node.proc_root, cfg->strict_arp);
 	*ret_kernel = k;
@@ -132,6 +148,9 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 	verify_ms = sync_phase_now_ms() - t;
 	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
 			 fw_desired, ret_result, &fres);
+	/* What this sync wrote notified the monitor too: not someone else's change. */
+	if (k->monitor)
+		(void)!fw_monitor_drain(k->monitor);
 	if (r < 0)
 		return r;
 	if (fres.add_err < 0 || fres.del_err < 0) {
@@ -164,7 +183,25 @@ static void daemon_kernel_request_verify(void *kernel)
 	struct daemon_kernel *k = kernel;
 
 	ipvs_node_request_verify(k->node);
-	k->verify_fw = true;
+	if (!k->monitor || ++k->verify_requests % DAEMON_FW_VERIFY_EVERY == 0)
+		k->verify_fw = true;
+}
+
+static int daemon_kernel_watch_fd(const void *kernel)
+{
+	const struct daemon_kernel *k = kernel;
+
+	return k->monitor ? fw_monitor_fd(k->monitor) : -1;
+}
+
+static bool daemon_kernel_watch_changed(void *kernel)
+{
+	struct daemon_kernel *k = kernel;
+
+	if (fw_monitor_drain(k->monitor) == 0)
+		return false;
+	k->verify_fw = true; /* a read error counts as a change: read back to be sure */
+	return true;
 }
 
 static int daemon_kernel_stats_foreach(void *kernel, ipvs_node_stats_fn fn, void *userdata)
@@ -180,6 +217,8 @@ const struct daemon_kernel_ops daemon_kernel_ipvs = {
     .draining_count = daemon_kernel_draining_count,
     .request_verify = daemon_kernel_request_verify,
     .stats_foreach = daemon_kernel_stats_foreach,
+    .watch_fd = daemon_kernel_watch_fd,
+    .watch_changed = daemon_kernel_watch_changed,
 };
 
 int daemon_run(const struct kube_options *opts)

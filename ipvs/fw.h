@@ -106,6 +106,20 @@ int fw_table_remove(const char *table, char *err, size_t err_size)
 bool fw_forward_drop_is_present(struct fw *fw);
 
 /*
+ * The monitor: a socket on the nftables notification group, so a change someone else makes to
+ * table inet <table> is seen when it happens. fw_monitor_fd() is readable when notifications
+ * wait; fw_monitor_drain() reads them all and returns 1 when one was about the table (or some
+ * were lost to a full buffer: anything may have changed), 0 when none was, or -errno. kipvs's
+ * own changes notify too: the caller drains after each of its syncs and ignores the answer.
+ */
+struct fw_monitor;
+int fw_monitor_open(const char *table, struct fw_monitor **ret_monitor)
+    __attribute__((warn_unused_result));
+struct fw_monitor *fw_monitor_free(struct fw_monitor *m);
+int fw_monitor_fd(const struct fw_monitor *m);
+int fw_monitor_drain(struct fw_monitor *m) __attribute__((warn_unused_result));
+
+/*
  * Strict ARP (--ipvs-strict-arp, for MetalLB-style L2 announcements): when enable, sets
  * net.ipv4.conf.all.arp_ignore=1 and arp_announce=2 under <proc_root>/sys, each read first and
  * written only when different (logged at info with from= and to=). When !enable, touches

@@ -169,6 +169,29 @@ grep -q '^level=warn component=fw msg="nftables table drifted from what kipvs in
     { cat /tmp/dn.log; fail "no warn line from the daemon naming the drift"; }
 ip netns del dn
 
+step "a set element deleted by hand is put back at once, without waiting for a verification"
+netns_add dm
+ip netns exec dm "$kipvs" run --from /tmp/a.json --hostname-override node-a \
+    --cluster-cidr 10.244.0.0/16 --ipvs-sync-period 1h -v 1 >/tmp/dm.log 2>&1 &
+dm_pid=$!
+vip_held() { [[ $(ip netns exec dm nft list set inet kipvs vip4 2>/dev/null) == *10.96.0.10* ]]; }
+for ((i = 0; i < 200; i++)); do vip_held && break; sleep 0.3; done
+vip_held || { cat /tmp/dm.log; fail "the daemon did not fill its vip4 set"; }
+sleep 1 # the first sync's own notifications are drained
+ip netns exec dm nft delete element inet kipvs vip4 '{ 10.96.0.10 }' || fail "delete element"
+# The next periodic verification is an hour away: only the monitor can bring it back.
+for ((i = 0; i < 100; i++)); do vip_held && break; sleep 0.3; done
+vip_held || { cat /tmp/dm.log; fail "the element was not put back (monitor)"; }
+grep -q 'msg="nftables table changed by someone else; reading it back"' /tmp/dm.log ||
+    { cat /tmp/dm.log; fail "no log line for the foreign change"; }
+n_seen=$(grep -c 'msg="nftables table changed by someone else' /tmp/dm.log)
+sleep 2 # kipvs's own repair must not wake the monitor again
+expect_eq "the repair did not count as a foreign change" \
+    "$(grep -c 'msg="nftables table changed by someone else' /tmp/dm.log)" "$n_seen"
+kill "$dm_pid"
+wait "$dm_pid" || true
+ip netns del dm
+
 step "remove deletes only kipvs's table; a second remove is a no-op"
 d remove || fail "remove failed"
 ip netns exec t nft list table inet kipvs >/dev/null 2>&1 && fail "table inet kipvs survived"
