@@ -304,12 +304,12 @@ static void daemon_on_kernel_watch(struct ev_loop *loop, ev_io *w, int revents)
 	daemon_sync_schedule(d);
 }
 
-/* Watches what the kernel side reports changed behind its back, when it can. */
-static void daemon_kernel_watch_start(struct daemon *d)
+void daemon_kernel_watch_start(struct daemon *d)
 {
-	int fd = d->kops->watch_fd ? d->kops->watch_fd(d->kernel) : -1;
+	int fd;
 
-	if (fd < 0)
+	if (ev_is_active(&d->kernel_watch) || !d->kops->watch_fd ||
+	    (fd = d->kops->watch_fd(d->kernel)) < 0)
 		return;
 	ev_io_init(&d->kernel_watch, daemon_on_kernel_watch, fd, EV_READ);
 	ev_io_start(d->loop, &d->kernel_watch);
@@ -460,7 +460,6 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 		daemon_free(d);
 		return r;
 	}
-	daemon_kernel_watch_start(d);
 	r = health_notify_watchdog_start(d->notify, d->loop, 0);
 	if (r < 0)
 		log_warn("daemon", "cannot start the watchdog pings", "err=\"%s\"", strerror(-r));

@@ -47,7 +47,7 @@ struct daemon_kernel_ops {
 	 * (the nftables monitor), or -1 (none: the periodic verification is all there is), and
 	 * its handler: true when the next sync must read back and repair.
 	 */
-	int (*watch_fd)(const void *kernel);
+	int (*watch_fd)(const void *kernel); /* may become >= 0 after a sync */
 	bool (*watch_changed)(void *kernel);
 };
 
@@ -157,6 +157,8 @@ struct daemon {
 
 /* daemon_sync.c: one pass of the loop: changes -> plan -> kernel -> health. */
 void daemon_sync_run(struct daemon *d);
+/* Starts watching the kernel side's watch_fd once it has one (after a sync); idempotent. */
+void daemon_kernel_watch_start(struct daemon *d);
 /* daemon_sync.c: recomputes the node addresses; true when they changed. */
 bool daemon_node_addrs_refresh(struct daemon *d);
 /* daemon_sync.c: true when the node addresses come from the interfaces (--nodeport-addresses). */

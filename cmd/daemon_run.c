@@ -27,8 +27,14 @@ struct daemon_kernel {
 	struct plan_table previous; /* its UDP part, for conntrack cleanup (fw_node_sync()) */
 	bool have_previous;
 	bool verify_fw; /* read the nftables sets back before the next sync */
-	/* Someone else's change to the nftables table; NULL: the periodic read-back only. */
+	/*
+	 * Someone else's change to the nftables table; NULL: the periodic read-back only. Opened
+	 * after the first sync, so the kernel does not build a notification for each of the
+	 * first sync's elements (100 000 at 10 000 Services) only for kipvs to drop them.
+	 */
 	struct fw_monitor *monitor;
+	bool monitor_tried;
+	const char *table; /* the fw table (NULL: the default); outlives the kernel side */
 	unsigned verify_requests; /* periodic verifications asked for, for the safety net */
 };
 
@@ -71,11 +77,7 @@ static int daemon_kernel_open(const struct daemon_kernel_config *cfg, void **ret
 		daemon_kernel_free(k);
 		return r;
 	}
-	r = fw_monitor_open(cfg->fw.table, &k->monitor);
-	if (r < 0)
-		log_warn("daemon",
-			 "cannot watch the nftables table; its sets are read back every period",
-			 "err=\"%s\"", strerror(-r));
+	k->table = cfg->fw.table;
 	/* Warnings and strict ARP; each logged by fw. A strict-ARP failure is not fatal. */
 	(void)!fw_start_checks(k->fw, &cfg->fw, cfg->node.proc_root, cfg->strict_arp);
 	*ret_kernel = k;
@@ -151,6 +153,14 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 	/* What this sync wrote notified the monitor too: not someone else's change. */
 	if (k->monitor)
 		(void)!fw_monitor_drain(k->monitor);
+	else if (!k->monitor_tried) {
+		k->monitor_tried = true;
+		r = fw_monitor_open(k->table, &k->monitor);
+		if (r < 0)
+			log_warn("daemon",
+				 "cannot watch the nftables table; its sets are read back every period",
+				 "err=\"%s\"", strerror(-r));
+	}
 	if (r < 0)
 		return r;
 	if (fres.add_err < 0 || fres.del_err < 0) {

@@ -617,6 +617,7 @@ void daemon_sync_run(struct daemon *d)
 	}
 
 	/* A good sync. */
+	daemon_kernel_watch_start(d);
 	if (!first)
 		for (size_t i = 0; triggers && i < n_keys; i++)
 			if (triggers[i] > 0 && triggers[i] >= d->last_good_sync_start_ns)
