@@ -96,28 +96,6 @@ static bool vs_complete(struct ipvs_ctx *ctx, const struct table_spec *t, int af
 	return ipvs_nl_dests_dump(ctx, &k, count_dest, &c) >= 0 && c.n == t->dests;
 }
 
-/* The whole table is there; *ret_ms: when the sample check passed. */
-static bool table_complete(struct ipvs_ctx *ctx, const struct table_spec *t, double *ret_ms)
-{
-	struct ipvs_table tab = {0};
-	size_t n_vs, n_rs, want_vs = 0;
-
-	for (int f = 0; f < 2 && t->afs[f]; f++) {
-		for (int i = 0; i < t->services; i += 97)
-			if (!vs_complete(ctx, t, t->afs[f], i))
-				return false;
-		if (!vs_complete(ctx, t, t->afs[f], t->services - 1))
-			return false;
-		want_vs += (size_t)t->services;
-	}
-	*ret_ms = now_ms();
-	if (ipvs_nl_table_read(ctx, &tab) < 0)
-		return false;
-	n_vs = ipvs_table_count(&tab, &n_rs);
-	ipvs_table_clear(&tab);
-	return n_vs == want_vs && n_rs == want_vs * (size_t)t->dests;
-}
-
 /* utime+stime of a whole cgroup, from its cpu.stat (usec). */
 static void cgroup_cpu(const char *dir, long *ret_usage, long *ret_user, long *ret_sys)
 {
@@ -139,6 +117,33 @@ static void cgroup_cpu(const char *dir, long *ret_usage, long *ret_user, long *r
 			*ret_sys = v;
 	}
 	fclose(f);
+}
+
+/*
+ * The whole table is there; *ret_ms: when the sample check passed, and cpu[3] the cgroup's CPU
+ * then (the full read that confirms it takes seconds, while the program may still run).
+ */
+static bool table_complete(struct ipvs_ctx *ctx, const struct table_spec *t, const char *cg,
+			   double *ret_ms, long cpu[3])
+{
+	struct ipvs_table tab = {0};
+	size_t n_vs, n_rs, want_vs = 0;
+
+	for (int f = 0; f < 2 && t->afs[f]; f++) {
+		for (int i = 0; i < t->services; i += 97)
+			if (!vs_complete(ctx, t, t->afs[f], i))
+				return false;
+		if (!vs_complete(ctx, t, t->afs[f], t->services - 1))
+			return false;
+		want_vs += (size_t)t->services;
+	}
+	*ret_ms = now_ms();
+	cgroup_cpu(cg, &cpu[0], &cpu[1], &cpu[2]);
+	if (ipvs_nl_table_read(ctx, &tab) < 0)
+		return false;
+	n_vs = ipvs_table_count(&tab, &n_rs);
+	ipvs_table_clear(&tab);
+	return n_vs == want_vs && n_rs == want_vs * (size_t)t->dests;
 }
 
 static long status_kb(pid_t pid, const char *field)
@@ -194,7 +199,7 @@ static int cmd_run(int argc, char **argv)
 	bool until_exit = false, need_ready = false;
 	double timeout_s = 1800, t0, wall = -1, ready = -1;
 	struct ipvs_ctx *ctx = NULL;
-	long usage, user, sys, hwm = -1, rss = -1;
+	long usage = -1000, user = -1000, sys = -1000, hwm = -1, rss = -1, cpu[3];
 	int a, status = 0, exit_code = -1;
 	char path[4096];
 	pid_t pid;
@@ -263,8 +268,9 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (ready < 0 && log_says_ready(log))
 			ready = now - t0;
-		if ((!need_ready || ready >= 0) && table_complete(ctx, &t, &done)) {
+		if ((!need_ready || ready >= 0) && table_complete(ctx, &t, cg, &done, cpu)) {
 			wall = done - t0;
+			usage = cpu[0], user = cpu[1], sys = cpu[2];
 			break;
 		}
 		if (exit_code >= 0) {
@@ -278,7 +284,8 @@ static int cmd_run(int argc, char **argv)
 		}
 		sleep_ms(200);
 	}
-	cgroup_cpu(cg, &usage, &user, &sys);
+	if (until_exit)
+		cgroup_cpu(cg, &usage, &user, &sys);
 	if (exit_code < 0) {
 		hwm = status_kb(pid, "VmHWM");
 		rss = status_kb(pid, "VmRSS");
