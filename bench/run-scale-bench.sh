@@ -125,10 +125,10 @@ daemon_phase() {
     [ "$S" -lt 1000 ] || sleep 2
     while read -r k v r; do
         if [ "$kind" = rename ]; then
-            out=$(ip netns exec "$ns" "$PROBE" flip --pid "$pid" --vip "$v" --rs "$r" \
+            out=$(ip netns exec "$ns" "$PROBE" flip --timeout 900 --pid "$pid" --vip "$v" --rs "$r" \
                 --rename "$T/flip-$k.json" "$T/from/slices.json") || fail "$name flip $k: $out"
         else
-            out=$(ip netns exec "$ns" "$PROBE" flip --pid "$pid" --vip "$v" --rs "$r" \
+            out=$(ip netns exec "$ns" "$PROBE" flip --timeout 900 --pid "$pid" --vip "$v" --rs "$r" \
                 --post "$CTL" /control/objects "$T/flip-$k-slice.json") || fail "$name flip $k: $out"
         fi
         echo "$name flip $k ($v real server $r -> weight 0): $out"
