@@ -4,6 +4,10 @@
  * no kipvs code) that sends exactly the NEW_SERVICE/NEW_DEST messages kipvs sends for the
  * benchmark table, batched to the send buffer with an ACK on the last message only (or with an
  * ACK on each, one per sendmsg), and does nothing else. Run as root in the test guest.
+ *   ipvs_bench_floor [--ack-each] [--per-sendmsg N] [--services S] [--dests D] [--family 4|6|dual]
+ * --per-sendmsg N sends N messages per sendmsg (ACK on the last), the end-to-end scale
+ * benchmark's floor (bench/run-scale-bench.sh); --services, --dests and --family size the table
+ * (default: the 10 000 x 10 IPv4 table of ipvs_bench_table.h).
  */
 #include <errno.h>
 #include <linux/genetlink.h>
@@ -26,6 +30,7 @@ static size_t off, cap;
 static uint32_t seq;
 static int fd;
 static uint16_t family;
+static uint16_t af = AF_INET; /* of the message being built */
 
 static void put(uint16_t type, const void *data, uint16_t len)
 {
@@ -90,7 +95,7 @@ static void put_service(const uint8_t addr[16], uint16_t port, bool full)
 	size_t n = nest_start(IPVS_CMD_ATTR_SERVICE);
 	struct ip_vs_flags flags = {.flags = 0, .mask = ~0u};
 
-	put_u16(IPVS_SVC_ATTR_AF, AF_INET);
+	put_u16(IPVS_SVC_ATTR_AF, af);
 	put_u16(IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
 	put(IPVS_SVC_ATTR_ADDR, addr, 16);
 	put_u16(IPVS_SVC_ATTR_PORT, htons(port));
@@ -98,7 +103,7 @@ static void put_service(const uint8_t addr[16], uint16_t port, bool full)
 		put(IPVS_SVC_ATTR_SCHED_NAME, "rr", 3);
 		put(IPVS_SVC_ATTR_FLAGS, &flags, sizeof(flags));
 		put_u32(IPVS_SVC_ATTR_TIMEOUT, 0);
-		put_u32(IPVS_SVC_ATTR_NETMASK, 0xffffffffu);
+		put_u32(IPVS_SVC_ATTR_NETMASK, af == AF_INET6 ? 128 : 0xffffffffu);
 	}
 	nest_end(n);
 }
@@ -109,7 +114,7 @@ static void put_dest(const uint8_t addr[16], uint16_t port)
 
 	put(IPVS_DEST_ATTR_ADDR, addr, 16);
 	put_u16(IPVS_DEST_ATTR_PORT, htons(port));
-	put_u16(IPVS_DEST_ATTR_ADDR_FAMILY, AF_INET);
+	put_u16(IPVS_DEST_ATTR_ADDR_FAMILY, af);
 	put_u32(IPVS_DEST_ATTR_FWD_METHOD, IP_VS_CONN_F_MASQ);
 	put_u32(IPVS_DEST_ATTR_WEIGHT, 1);
 	put_u32(IPVS_DEST_ATTR_U_THRESH, 0);
@@ -191,13 +196,43 @@ static uint16_t resolve(void)
 
 int main(int argc, char **argv)
 {
-	bool ack_each = argc > 1 && strcmp(argv[1], "--ack-each") == 0;
+	bool ack_each = false;
 	int one = 1, sndbuf = 1 << 20, rcvbuf = 16 << 20, got;
+	int n_services = BENCH_SERVICES, n_dests = BENCH_DESTS, per_sendmsg = 0;
+	int afs[2] = {AF_INET, 0};
 	socklen_t len = sizeof(got);
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	long sendmsgs = 0, errors = 0, messages = 0;
+	long sendmsgs = 0, errors = 0, messages = 0, in_batch = 0;
 	size_t last_hdr = 0, limit;
 	struct timespec t0, t1;
+
+	for (int a = 1; a < argc; a++) {
+		const char *v = a + 1 < argc ? argv[a + 1] : NULL;
+
+		if (strcmp(argv[a], "--ack-each") == 0) {
+			ack_each = true;
+		} else if (v && strcmp(argv[a], "--per-sendmsg") == 0) {
+			per_sendmsg = atoi(v), a++;
+		} else if (v && strcmp(argv[a], "--services") == 0) {
+			n_services = atoi(v), a++;
+		} else if (v && strcmp(argv[a], "--dests") == 0) {
+			n_dests = atoi(v), a++;
+		} else if (v && strcmp(argv[a], "--family") == 0) {
+			if (strcmp(v, "6") == 0)
+				afs[0] = AF_INET6;
+			else if (strcmp(v, "dual") == 0)
+				afs[1] = AF_INET6;
+			else if (strcmp(v, "4") != 0)
+				return fprintf(stderr, "--family: 4, 6 or dual\n"), 2;
+			a++;
+		} else {
+			fprintf(stderr, "usage: ipvs_bench_floor [--ack-each] [--per-sendmsg N] "
+					"[--services S] [--dests D] [--family 4|6|dual]\n");
+			return 2;
+		}
+	}
+	if (n_services < 1 || n_services > 64000 || n_dests < 0 || n_dests > 55 || per_sendmsg < 0)
+		return fprintf(stderr, "services 1-64000, dests 0-55, per-sendmsg >= 0\n"), 2;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -215,37 +250,44 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	off = 0;
-	for (int i = 0; i < BENCH_SERVICES; i++) {
-		uint8_t vip[16];
+	for (int f = 0; f < 2 && afs[f]; f++) {
+		af = (uint16_t)afs[f];
+		for (int i = 0; i < n_services; i++) {
+			uint8_t vip[16];
 
-		bench_vip(i, vip);
-		for (int j = -1; j < BENCH_DESTS; j++) {
-			size_t start = off, m;
+			bench_vip_af(af, i, vip);
+			for (int j = -1; j < n_dests; j++) {
+				size_t start = off, m;
 
-			m = msg_start(family, j < 0 ? IPVS_CMD_NEW_SERVICE : IPVS_CMD_NEW_DEST, 0);
-			put_service(vip, BENCH_PORT, j < 0);
-			if (j >= 0) {
-				uint8_t rip[16];
+				m = msg_start(family, j < 0 ? IPVS_CMD_NEW_SERVICE : IPVS_CMD_NEW_DEST,
+					      0);
+				put_service(vip, BENCH_PORT, j < 0);
+				if (j >= 0) {
+					uint8_t rip[16];
 
-				bench_rip(i, j, rip);
-				put_dest(rip, BENCH_RS_PORT);
-			}
-			msg_end(m);
-			messages++;
-			if (!ack_each && off > limit && start > 0) {
-				/* It does not fit: send the batch before it, ACK on its last
-				 * message. */
-				if (flush(start, last_hdr, &sendmsgs, &errors) < 0)
-					return 1;
-				memmove(buf, buf + start, off - start);
-				off -= start;
-				start = 0;
-			}
-			last_hdr = start;
-			if (ack_each) {
-				if (flush(off, last_hdr, &sendmsgs, &errors) < 0)
-					return 1;
-				off = 0;
+					bench_rip_af(af, i, j, rip);
+					put_dest(rip, BENCH_RS_PORT);
+				}
+				msg_end(m);
+				messages++;
+				if (!ack_each && off > limit && start > 0) {
+					/* It does not fit: send the batch before it, ACK on its
+					 * last message. */
+					if (flush(start, last_hdr, &sendmsgs, &errors) < 0)
+						return 1;
+					memmove(buf, buf + start, off - start);
+					off -= start;
+					start = 0;
+					in_batch = 0;
+				}
+				last_hdr = start;
+				in_batch++;
+				if (ack_each || (per_sendmsg && in_batch == per_sendmsg)) {
+					if (flush(off, last_hdr, &sendmsgs, &errors) < 0)
+						return 1;
+					off = 0;
+					in_batch = 0;
+				}
 			}
 		}
 	}
@@ -253,7 +295,7 @@ int main(int argc, char **argv)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("floor%s: messages=%ld sendmsg=%ld errors=%ld took %.0f ms\n",
-	       ack_each ? " (ack each)" : " (batched)", messages, sendmsgs, errors,
-	       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	       ack_each ? " (ack each)" : per_sendmsg ? " (per sendmsg)" : " (batched)", messages,
+	       sendmsgs, errors, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	return errors ? 1 : 0;
 }

@@ -33,3 +33,40 @@ static inline void bench_rip(int i, int j, uint8_t addr[16])
 	addr[2] = (uint8_t)(i / 250);
 	addr[3] = (uint8_t)(i % 250 + 1);
 }
+
+/*
+ * The IPv6 table of the scale benchmark (bench/scale_gen.py writes the same addresses):
+ * virtual server i is fd00:100::(i + 1), its real server j is fd00:(200 + j)::(i + 1), the
+ * number in the last 32 bits.
+ */
+static inline void bench_addr6(int net, int i, uint8_t addr[16])
+{
+	uint32_t n = (uint32_t)i + 1;
+
+	memset(addr, 0, 16);
+	addr[0] = 0xfd;
+	addr[2] = (uint8_t)(net >> 8);
+	addr[3] = (uint8_t)net;
+	addr[12] = (uint8_t)(n >> 24);
+	addr[13] = (uint8_t)(n >> 16);
+	addr[14] = (uint8_t)(n >> 8);
+	addr[15] = (uint8_t)n;
+}
+
+/* Virtual server i of family af (AF_INET: bench_vip, AF_INET6: fd00:100::(i + 1)). */
+static inline void bench_vip_af(int af, int i, uint8_t addr[16])
+{
+	if (af == 10 /* AF_INET6 */)
+		bench_addr6(0x100, i, addr);
+	else
+		bench_vip(i, addr);
+}
+
+/* Real server j of virtual server i of family af. */
+static inline void bench_rip_af(int af, int i, int j, uint8_t addr[16])
+{
+	if (af == 10 /* AF_INET6 */)
+		bench_addr6(0x200 + j, i, addr);
+	else
+		bench_rip(i, j, addr);
+}
