@@ -184,39 +184,30 @@ static void fw_elem_format(const struct plan_fw_elem *e, char *buf, size_t size)
 	char a[NET_ADDR_STRLEN], a2[NET_ADDR_STRLEN];
 	const char *p = fw_proto_name(e->proto);
 
-	switch (e->set) {
-	case PLAN_FW_SET_VIP:
+	if (e->set >= _PLAN_FW_SET_MAX) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	switch (fw_set_shape(e->set)) {
+	case FW_KEY_ADDR:
 		snprintf(buf, size, "%s", net_addr_format(&e->addr, a));
 		return;
-	case PLAN_FW_SET_CLUSTER_IP:
-	case PLAN_FW_SET_EXTERNAL:
-	case PLAN_FW_SET_EXTERNAL_LOCAL:
-	case PLAN_FW_SET_NODE_PORT:
-	case PLAN_FW_SET_NODE_PORT_LOCAL:
-	case PLAN_FW_SET_NO_LOCAL:
-	case PLAN_FW_SET_NODE_PORT_NO_LOCAL:
-	case PLAN_FW_SET_LB_FILTERED:
+	case FW_KEY_ADDR_PROTO_PORT:
 		snprintf(buf, size, "%s . %s . %u", net_addr_format(&e->addr, a), p, e->port);
 		return;
-	case PLAN_FW_SET_HC_NODE_PORT:
+	case FW_KEY_PROTO_PORT:
 		snprintf(buf, size, "%s . %u", p, e->port);
 		return;
-	case PLAN_FW_SET_HAIRPIN:
-		snprintf(buf, size, "%s . %s . %u . %s", net_addr_format(&e->addr, a), p, e->port,
-			 net_addr_format(&e->addr2, a2));
-		return;
-	case PLAN_FW_SET_LB_SOURCE:
-		if (e->prefix_len == net_addr_bits(&e->addr2))
-			snprintf(buf, size, "%s . %s . %u . %s", net_addr_format(&e->addr, a), p,
-				 e->port, net_addr_format(&e->addr2, a2));
-		else
+	case FW_KEY_ADDR_PROTO_PORT_ADDR:
+		/* A range (the interval set) is written with its prefix length. */
+		if (fw_set_is_interval(e->set) && e->prefix_len != net_addr_bits(&e->addr2))
 			snprintf(buf, size, "%s . %s . %u . %s/%u", net_addr_format(&e->addr, a), p,
 				 e->port, net_addr_format(&e->addr2, a2), e->prefix_len);
+		else
+			snprintf(buf, size, "%s . %s . %u . %s", net_addr_format(&e->addr, a), p,
+				 e->port, net_addr_format(&e->addr2, a2));
 		return;
-	case _PLAN_FW_SET_MAX:
-		break;
 	}
-	snprintf(buf, size, "?");
 }
 
 static int fw_elem_family(const struct plan_fw_elem *e)
