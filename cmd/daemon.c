@@ -501,6 +501,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->health = health_free(d->health);
 	d->notify = health_notify_free(d->notify);
 	d->plan = plan_merge_free(d->plan);
+	plan_fw_clear(&d->fw_desired);
 	d->cache = kube_cache_free(d->cache);
 	daemon_nolocal_clear(d);
 	free(d->node_addrs);

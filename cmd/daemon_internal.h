@@ -13,6 +13,7 @@
 
 #include "fw.h"
 #include "ipvs.h"
+#include "plan_fw.h"
 
 struct ev_loop;
 struct kube_options;
@@ -130,6 +131,9 @@ struct daemon {
 	bool node_addrs_known;	/* resolved at least once */
 	bool node_addrs_warned; /* "no node address" logged */
 	bool replan_all;	/* the next sync re-plans every Service */
+
+	struct plan_fw fw_desired; /* the packet path's sets of the last plan */
+	bool have_fw_desired;	   /* fw_desired is that of the current plan */
 
 	ev_idle sync_idle;     /* a sync as soon as the loop is idle */
 	ev_timer sync_timer;   /* a sync later: --ipvs-min-sync-period, or a retry's backoff */

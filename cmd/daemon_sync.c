@@ -489,7 +489,6 @@ void daemon_sync_run(struct daemon *d)
 	_cleanup_free_ int64_t *triggers = NULL;
 	struct ipvs_node_result res = {0};
 	struct plan_table view;
-	_cleanup_(plan_fw_clear) struct plan_fw fw_desired = {0};
 	char summary[256], status[256];
 	double plan_t, plan_ms, decode_ms;
 	int r;
@@ -560,8 +559,12 @@ void daemon_sync_run(struct daemon *d)
 	}
 
 	r = plan_merge_table(d->plan, &view);
-	if (r == 0) {
-		/* The packet path's sets, from the same plan (pure; proportional to the table). */
+	if (r == 0 && (changed || first || !d->have_fw_desired)) {
+		/*
+		 * The packet path's sets, from the same plan (pure; proportional to the table).
+		 * They follow the plan only, so a sync the plan did not change (a verification, a
+		 * retry) reuses the last ones.
+		 */
 		const struct plan_fw_input fin = {
 		    .plan = &view,
 		    .cache = d->cache,
@@ -569,11 +572,14 @@ void daemon_sync_run(struct daemon *d)
 		    .n_node_addrs = d->n_node_addrs,
 		};
 
-		r = plan_fw_build(&fin, &fw_desired);
+		plan_fw_clear(&d->fw_desired);
+		d->have_fw_desired = false;
+		r = plan_fw_build(&fin, &d->fw_desired);
+		d->have_fw_desired = r >= 0;
 	}
 	plan_ms = sync_phase_now_ms() - plan_t;
 	if (r >= 0)
-		r = d->kops->sync(d->kernel, &view, &fw_desired, &res);
+		r = d->kops->sync(d->kernel, &view, &d->fw_desired, &res);
 	end_ns = daemon_now_ns();
 	/* The kernel side filled res afresh: the daemon's own phases go in after. */
 	res.phases.ms[SYNC_PHASE_DECODE] = decode_ms;

@@ -44,6 +44,7 @@ struct fake_kernel {
 	char *last_table;	/* ipvsadm -Sn text of the last desired table */
 	unsigned ready_at_sync; /* fake->syncs when READY=1 arrived; 0: not yet */
 	size_t fw_elems;	/* elements of the packet path's sets in the last sync */
+	size_t first_fw_elems;	/* ... in the first */
 	bool stopping_seen;
 };
 
@@ -74,6 +75,8 @@ static int fake_sync(void *k, const struct plan_table *desired, const struct pla
 
 	(void)k;
 	fake.fw_elems = fw_desired ? fw_desired->n_elems : 0;
+	if (fake.syncs == 0)
+		fake.first_fw_elems = fake.fw_elems;
 	if (fake.syncs < FAKE_MAX)
 		fake.at[fake.syncs] = ev_time();
 	fake.syncs++;
@@ -483,6 +486,9 @@ static void test_periodic_verification(void **state)
 	assert_true(fake.verifies >= 3);
 	assert_true(fake.syncs >= 4);
 	assert_string_equal(fake.last_table, table_both);
+	/* the packet path's sets came with the last verification too (kept from the plan) */
+	assert_true(fake.first_fw_elems > 0);
+	assert_int_equal(fake.fw_elems, fake.first_fw_elems);
 	fixture_close(&f);
 }
 
