@@ -327,3 +327,24 @@ void kube_json_split_clear(struct kube_json_split *split)
 	free(split->items);
 	*split = (struct kube_json_split){0};
 }
+
+int kube_json_doc_shell(const char *text, const struct kube_json_doc *doc, char **ret_text,
+			size_t *ret_len)
+{
+	size_t before = doc->items.len ? doc->items.off - doc->span.off : doc->span.len;
+	size_t after =
+	    doc->items.len ? doc->span.off + doc->span.len - (doc->items.off + doc->items.len) : 0;
+	size_t len = before + (doc->items.len ? 2 : 0) + after;
+	char *t = malloc(len ? len : 1);
+
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, text + doc->span.off, before);
+	if (doc->items.len) {
+		memcpy(t + before, "[]", 2);
+		memcpy(t + before + 2, text + doc->items.off + doc->items.len, after);
+	}
+	*ret_text = t;
+	*ret_len = len;
+	return 0;
+}

@@ -39,5 +39,12 @@ struct kube_json_split {
 int kube_json_split_run(const char *text, size_t len, struct kube_json_split *split,
 			size_t *ret_err_off) __attribute__((warn_unused_result));
 
+/*
+ * The text of doc (of text) with "[]" in place of its items array (the whole document when it
+ * has none): what is left to parse once the items are parsed one by one. 0 or -ENOMEM.
+ */
+int kube_json_doc_shell(const char *text, const struct kube_json_doc *doc, char **ret_text,
+			size_t *ret_len) __attribute__((warn_unused_result));
+
 /* Frees what a split holds and zeroes it. */
 void kube_json_split_clear(struct kube_json_split *split);

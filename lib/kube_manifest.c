@@ -113,7 +113,7 @@ static int kube_manifest_json_doc(struct kube_manifest *m, const struct kube_jso
 	_cleanup_(kube_manifest_cjson_deletep) cJSON *whole = NULL;
 	_cleanup_free_ char *text = NULL;
 	const char *list_kind = NULL;
-	size_t before, after, len;
+	size_t len;
 	int r;
 
 	if (doc->items.len == 0) {
@@ -126,15 +126,8 @@ static int kube_manifest_json_doc(struct kube_manifest *m, const struct kube_jso
 		    kube_decode_document(whole, m->path, m->fn, m->userdata));
 	}
 	/* The document with "[]" in place of its items array. */
-	before = doc->items.off - doc->span.off;
-	after = doc->span.off + doc->span.len - (doc->items.off + doc->items.len);
-	len = before + 2 + after;
-	text = malloc(len);
-	if (!text)
+	if (kube_json_doc_shell(m->text, doc, &text, &len) < 0)
 		return -ENOMEM;
-	memcpy(text, m->text + doc->span.off, before);
-	memcpy(text + before, "[]", 2);
-	memcpy(text + before + 2, m->text + doc->items.off + doc->items.len, after);
 	r = kube_manifest_parse(m, text, len, doc->span.off, &shell);
 	if (r < 0)
 		return r;

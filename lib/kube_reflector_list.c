@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "kube_cache.h"
 #include "kube_http.h"
+#include "kube_json_split.h"
 #include "kube_reflector_internal.h"
 #include "kube_unproxied.h"
 #include "log.h"
@@ -67,15 +68,33 @@ static void cJSON_Deletep(cJSON **p)
 }
 
 /*
- * Applies one list page. Returns 0 with *ret_continue set to the next page's token (NULL when
- * this was the last page), -EBADMSG for a reply that is not a list, or -ENOMEM.
+ * Applies one list page, one item at a time: a server may send the whole list as one page (at
+ * resourceVersion=0 the watch cache ignores limit), and one cJSON tree of 28 MB of JSON (10 000
+ * Services and their slices) is some 200 MB. The body is checked and split first
+ * (kube_json_split.c), then the page without its items, then each item. Returns 0 with
+ * *ret_continue set to the next page's token (NULL when this was the last page), -EBADMSG for
+ * a reply that is not a list, or -ENOMEM.
  */
 static int kube_reflector_apply_page(struct kube_reflector *r, char **ret_continue)
 {
-	_cleanup_(cJSON_Deletep) cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
-	const cJSON *items, *item, *meta, *v;
+	_cleanup_(kube_json_split_clear) struct kube_json_split split = {0};
+	_cleanup_(cJSON_Deletep) cJSON *doc = NULL;
+	_cleanup_free_ char *shell = NULL;
+	const cJSON *items, *meta, *v;
+	const struct kube_json_doc *d;
 	char *cont = NULL;
+	size_t shell_len;
+	int ret;
 
+	ret = kube_json_split_run(r->body, r->body_len, &split, NULL);
+	if (ret < 0)
+		return ret == -ENOMEM ? -ENOMEM : -EBADMSG;
+	if (split.n_docs != 1)
+		return -EBADMSG;
+	d = &split.docs[0];
+	if (kube_json_doc_shell(r->body, d, &shell, &shell_len) < 0)
+		return -ENOMEM;
+	doc = cJSON_ParseWithLength(shell, shell_len);
 	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
 	meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
 	if (!cJSON_IsObject(doc) || !(cJSON_IsArray(items) || cJSON_IsNull(items) || !items))
@@ -89,10 +108,14 @@ static int kube_reflector_apply_page(struct kube_reflector *r, char **ret_contin
 		free(r->list_rv);
 		r->list_rv = s;
 	}
-	cJSON_ArrayForEach(item, items)
-	{
-		int ret = kube_reflector_put(r, item);
+	for (size_t i = 0; i < d->n_items; i++) {
+		const struct kube_json_span *span = &split.items[d->first_item + i];
+		_cleanup_(cJSON_Deletep) cJSON *item =
+		    cJSON_ParseWithLength(r->body + span->off, span->len);
 
+		if (!item)
+			return -ENOMEM; /* the split checked its syntax: only memory is left */
+		ret = kube_reflector_put(r, item);
 		if (ret < 0)
 			return ret;
 		r->list_objects++;
@@ -170,8 +193,8 @@ static void kube_reflector_on_list_done(const struct kube_http_result *res, void
 	kube_reflector_body_clear(r);
 	if (ret < 0) {
 		kube_reflector_retry(r, KUBE_REFLECTOR_SYNC, res, "list failed",
-				     ret == -EBADMSG ? "the reply is not a JSON list" :
-						       strerror(-ret));
+				     ret == -EBADMSG ? "the reply is not a JSON list"
+						     : strerror(-ret));
 		return;
 	}
 	if (cont) {
@@ -200,9 +223,9 @@ void kube_reflector_list_page(struct kube_reflector *r)
 {
 	_cleanup_free_ char *url = strdup(r->path);
 	struct kube_http_get_options o = {
-		.timeout_ms = r->opts.list_timeout_ms,
-		.compressed = true,
-		.fresh_connect = r->fresh_connect,
+	    .timeout_ms = r->opts.list_timeout_ms,
+	    .compressed = true,
+	    .fresh_connect = r->fresh_connect,
 	};
 	char limit[16] = "";
 	int ret;
