@@ -60,6 +60,7 @@ struct kube_source_file {
 	struct kube_object *objs;
 	size_t n_objs, cap_objs;
 	bool decoded;
+	bool symlink; /* the directory entry is a link (its target may change unnamed) */
 };
 
 /* A file name inotify reported since the last pass (uthash by name). */
@@ -120,21 +121,20 @@ static void kube_source_touch(struct kube_source *src, const char *name)
 }
 
 /*
- * Whether path's file may be kept unread: only names were reported, not this one, and it is
- * no symlink (a ConfigMap mount's file changes when the ..data link it points through is
- * swapped, and inotify names only ..data).
+ * Whether f may be kept unread: only names were reported, not its, and it is no symlink (a
+ * ConfigMap mount's file changes when the ..data link it points through is swapped, and
+ * inotify names only ..data).
  */
 static bool kube_source_untouched(const struct kube_source_name *touched, bool only_touched,
-				  const char *path)
+				  const struct kube_source_file *f)
 {
-	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	const char *slash = strrchr(f->path, '/'), *name = slash ? slash + 1 : f->path;
 	struct kube_source_name *e;
-	struct stat st;
 
-	if (!only_touched)
+	if (!only_touched || f->symlink)
 		return false;
 	HASH_FIND(hh, touched, name, strlen(name), e);
-	return !e && lstat(path, &st) == 0 && !S_ISLNK(st.st_mode);
+	return !e;
 }
 
 static void kube_source_keys_clear(struct kube_source_file *f)
@@ -228,31 +228,37 @@ static bool kube_source_has_ext(const char *name)
 	return false;
 }
 
-static int kube_source_strcmp(const void *a, const void *b)
+static int kube_source_file_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct kube_source_file *)a)->path,
+		      ((const struct kube_source_file *)b)->path);
 }
 
 /*
  * The files to read: path itself, or the manifest files directly in the directory path
- * (hidden names skipped: ConfigMap mounts keep their data in "..data"), in name order.
+ * (hidden names skipped: ConfigMap mounts keep their data in "..data"), in name order, each
+ * with its path and whether its entry is a symlink; the rest of each entry is zero.
  */
-static int kube_source_list(const char *path, char ***ret_paths, size_t *ret_n)
+static int kube_source_list(const char *path, struct kube_source_file **ret_files,
+			    size_t *ret_n)
 {
-	_cleanup_free_ char **paths = NULL;
+	struct kube_source_file *files = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	struct stat st;
+	struct stat st, lst;
 	DIR *dir;
 	int r = 0;
 
 	if (stat(path, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode)) {
-		paths = calloc(1, sizeof(*paths));
-		if (!paths || !(paths[0] = strdup(path)))
+		files = calloc(1, sizeof(*files));
+		if (!files || !(files[0].path = strdup(path))) {
+			free(files);
 			return -ENOMEM;
-		*ret_paths = TAKE_PTR(paths);
+		}
+		files[0].symlink = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+		*ret_files = files;
 		*ret_n = 1;
 		return 0;
 	}
@@ -274,28 +280,36 @@ static int kube_source_list(const char *path, char ***ret_paths, size_t *ret_n)
 			continue;
 		}
 		if (n == cap) {
-			char **grown;
+			struct kube_source_file *grown;
 
 			cap = cap ? 2 * cap : 16;
-			grown = reallocarray(paths, cap, sizeof(*paths));
+			grown = reallocarray(files, cap, sizeof(*files));
 			if (!grown) {
 				free(full);
 				r = -ENOMEM;
 				break;
 			}
-			paths = grown;
+			files = grown;
 		}
-		paths[n++] = full;
+		files[n] = (struct kube_source_file){
+		    .path = full,
+		    .symlink = de->d_type == DT_LNK ||
+			       (de->d_type == DT_UNKNOWN && lstat(full, &lst) == 0 &&
+				S_ISLNK(lst.st_mode)),
+		};
+		n++;
 	}
 	closedir(dir);
 	if (r < 0) {
-		for (size_t i = 0; i < n; i++)
-			free(paths[i]);
+		kube_source_files_free(files, n);
 		return r;
 	}
 	if (n > 1)
-		qsort(paths, n, sizeof(*paths), kube_source_strcmp);
-	*ret_paths = TAKE_PTR(paths);
+		qsort(files, n, sizeof(*files), kube_source_file_cmp);
+	/* An empty directory still gets an array: the pass keeps it as its list of files. */
+	if (!files && !(files = calloc(1, sizeof(*files))))
+		return -ENOMEM;
+	*ret_files = files;
 	*ret_n = n;
 	return 0;
 }
@@ -693,34 +707,23 @@ static int kube_source_pass_run(struct kube_cache *cache, const char *path, cons
 {
 	struct kube_source_pass pass = {.proxy_name = proxy_name};
 	_cleanup_free_ struct kube_source_twice *twice = NULL;
-	struct kube_source_file *next;
+	struct kube_source_file *next = NULL;
 	size_t n_twice = 0;
 	char qpath[PATH_MAX + 8];
-	char **paths = NULL;
 	size_t n = 0;
 	bool bad = false;
 	int r = 0, count;
 
-	r = kube_source_list(path, &paths, &n);
+	r = kube_source_list(path, &next, &n);
 	if (r < 0) {
 		log_warn("kube", "cannot read manifests, keeping what was loaded",
 			 "path=%s err=\"%s\"", log_quote(qpath, sizeof(qpath), path), strerror(-r));
 		return r;
 	}
-	next = calloc(n ? n : 1, sizeof(*next));
-	if (!next) {
-		for (size_t i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		next[i].path = paths[i];
-	free(paths);
 	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
 		r = kube_source_file_load(&pass, &next[i],
 					  kube_source_find(*files, *n_files, next[i].path), false,
-					  kube_source_untouched(touched, only_touched, next[i].path));
+					  kube_source_untouched(touched, only_touched, &next[i]));
 		bad |= r == -EBADMSG;
 	}
 	if (r != -ENOMEM)
