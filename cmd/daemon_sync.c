@@ -490,14 +490,15 @@ void daemon_sync_run(struct daemon *d)
 	struct ipvs_node_result res = {0};
 	struct plan_table view;
 	char summary[256], status[256];
-	double plan_t, plan_ms, decode_ms;
+	struct sync_phases ph = {0}; /* the daemon's own: decode and plan */
+	double plan_t;
 	int r;
 
 	ev_now_update(d->loop);
 	d->last_sync_mono = ev_now(d->loop);
 	d->retry_at_mono = 0;
 
-	decode_ms = res.phases.ms[SYNC_PHASE_DECODE] = kube_cache_decode_take(d->cache);
+	ph.ms[SYNC_PHASE_DECODE] = kube_cache_decode_take(d->cache);
 	r = kube_cache_take_changes(d->cache, &keys, &n_keys, &node_changed);
 	if (r < 0) {
 		daemon_sync_failed(d, r, "changes");
@@ -548,8 +549,8 @@ void daemon_sync_run(struct daemon *d)
 
 	if (!changed && !d->kernel_dirty && !first) {
 		/* Nothing for the kernel: the change was absorbed by the plan. */
-		sync_phase_add_since(&res.phases, SYNC_PHASE_PLAN, plan_t);
-		daemon_phases_report(d, &res.phases);
+		sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
+		daemon_phases_report(d, &ph);
 		end_ns = daemon_now_ns();
 		health_synced(d->health, start_ns, end_ns);
 		d->pending_services = d->pending_endpoints = 0;
@@ -577,14 +578,12 @@ void daemon_sync_run(struct daemon *d)
 		r = plan_fw_build(&fin, &d->fw_desired);
 		d->have_fw_desired = r >= 0;
 	}
-	plan_ms = sync_phase_now_ms() - plan_t;
+	sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
 	if (r >= 0)
 		r = d->kops->sync(d->kernel, &view, &d->fw_desired, &res);
 	end_ns = daemon_now_ns();
-	/* The kernel side filled res afresh: the daemon's own phases go in after. */
-	res.phases.ms[SYNC_PHASE_DECODE] = decode_ms;
-	res.phases.ms[SYNC_PHASE_PLAN] += plan_ms;
-	daemon_phases_report(d, &res.phases);
+	sync_phases_add(&ph, &res.phases); /* and the kernel side's */
+	daemon_phases_report(d, &ph);
 	if (d->env.on_sync)
 		d->env.on_sync(d, r, d->env.userdata);
 	if (r < 0) {

@@ -100,8 +100,7 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 	}
 	sync_phase_add_since(&ph, SYNC_PHASE_NFTABLES, t);
 	/* ipvs_node_sync() filled *ret_result: the packet path's phases are added to it. */
-	for (int p = 0; p < _SYNC_PHASE_MAX; p++)
-		ret_result->phases.ms[p] += ph.ms[p];
+	sync_phases_add(&ret_result->phases, &ph);
 	if (ret_fw)
 		*ret_fw = res;
 	return 0;

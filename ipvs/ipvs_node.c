@@ -476,8 +476,8 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	r = ipvs_node_pass_begin(node, desired, &res.sync);
 	if (r < 0)
 		return r;
-	/* pass_begin's own read is in res.sync.read_ms; the leaving servers' re-reads are not. */
-	sync_phase_add_since(&res.phases, SYNC_PHASE_READ, t0 + res.sync.read_ms);
+	/* The whole start of the pass is reading: the table, the leaving servers' counters. */
+	sync_phase_add_since(&res.phases, SYNC_PHASE_READ, t0);
 
 	t = sync_phase_now_ms();
 	ipvs_node_addrs_refresh(node, &res);
@@ -504,9 +504,9 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	t = sync_phase_now_ms();
 	ipvs_node_state_save(node);
 	sync_phase_add_since(&res.phases, SYNC_PHASE_RECORD, t);
-	res.phases.ms[SYNC_PHASE_READ] += res.sync.read_ms;
-	res.phases.ms[SYNC_PHASE_DIFF] += res.sync.diff_ms;
-	res.phases.ms[SYNC_PHASE_IPVS] += res.sync.apply_ms;
+	res.phases.ms[SYNC_PHASE_READ] += sres.read_ms;
+	res.phases.ms[SYNC_PHASE_DIFF] += sres.diff_ms;
+	res.phases.ms[SYNC_PHASE_IPVS] += sres.apply_ms;
 	res.draining = ipvs_node_draining_count(node);
 	res.took_ms = sync_phase_now_ms() - t0;
 	if (ret_result)

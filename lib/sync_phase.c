@@ -26,6 +26,12 @@ double sync_phase_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+void sync_phases_add(struct sync_phases *dst, const struct sync_phases *src)
+{
+	for (int p = 0; p < _SYNC_PHASE_MAX; p++)
+		dst->ms[p] += src->ms[p];
+}
+
 void sync_phase_add_since(struct sync_phases *ph, enum sync_phase p, double since_ms)
 {
 	ph->ms[p] += sync_phase_now_ms() - since_ms;

@@ -32,6 +32,9 @@ const char *sync_phase_to_string(enum sync_phase p);
 /* Milliseconds on CLOCK_MONOTONIC, for timing a phase. */
 double sync_phase_now_ms(void);
 
+/* Adds every phase of src to dst. */
+void sync_phases_add(struct sync_phases *dst, const struct sync_phases *src);
+
 /* Adds the time since since_ms to phase p. */
 void sync_phase_add_since(struct sync_phases *ph, enum sync_phase p, double since_ms);
 
