@@ -34,7 +34,7 @@ struct daemon_kernel {
 	 */
 	struct fw_monitor *monitor;
 	bool monitor_tried;
-	const char *table; /* the fw table (NULL: the default); outlives the kernel side */
+	const char *table;	  /* the fw table (NULL: the default); outlives the kernel side */
 	unsigned verify_requests; /* periodic verifications asked for, for the safety net */
 };
 
@@ -121,6 +121,28 @@ static int daemon_udp_table_copy(const struct plan_table *src, struct plan_table
 }
 
 /*
+ * After each sync: what it wrote notified the monitor too, not someone else's change, so that
+ * is drained; after the first, the monitor is opened (see struct daemon_kernel).
+ */
+static void daemon_kernel_monitor_after_sync(struct daemon_kernel *k)
+{
+	int r;
+
+	if (k->monitor) {
+		(void)!fw_monitor_drain(k->monitor);
+		return;
+	}
+	if (k->monitor_tried)
+		return;
+	k->monitor_tried = true;
+	r = fw_monitor_open(k->table, &k->monitor);
+	if (r < 0)
+		log_warn("daemon",
+			 "cannot watch the nftables table; its sets are read back every period",
+			 "err=\"%s\"", strerror(-r));
+}
+
+/*
  * fw_node_sync(): the packet path's additions, IPVS, then its removals. A failed nftables phase
  * counts as a failed operation, so the daemon retries (fw then rewrites every set). After a
  * fully good sync its UDP part is kept as `previous` for the next one.
@@ -150,17 +172,7 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 	verify_ms = sync_phase_now_ms() - t;
 	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
 			 fw_desired, ret_result, &fres);
-	/* What this sync wrote notified the monitor too: not someone else's change. */
-	if (k->monitor)
-		(void)!fw_monitor_drain(k->monitor);
-	else if (!k->monitor_tried) {
-		k->monitor_tried = true;
-		r = fw_monitor_open(k->table, &k->monitor);
-		if (r < 0)
-			log_warn("daemon",
-				 "cannot watch the nftables table; its sets are read back every period",
-				 "err=\"%s\"", strerror(-r));
-	}
+	daemon_kernel_monitor_after_sync(k);
 	if (r < 0)
 		return r;
 	if (fres.add_err < 0 || fres.del_err < 0) {
