@@ -467,6 +467,48 @@ static void daemon_sync_failed(struct daemon *d, int r, const char *what)
 	daemon_sync_schedule(d);
 }
 
+static bool daemon_fw_equal(const struct plan_fw *a, const struct plan_fw *b)
+{
+	if (a->n_elems != b->n_elems)
+		return false;
+	for (size_t i = 0; i < a->n_elems; i++)
+		if (plan_fw_elem_compare(&a->elems[i], &b->elems[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Builds the packet path's sets for view into d->fw_desired. They follow the plan and the
+ * cached Services (traffic policy, source ranges, health-check node ports: a change there can
+ * leave the IPVS plan as it was), so the caller rebuilds them when a Service or the plan
+ * changed, and a sync for neither (a verification, a retry) keeps the last ones. Returns 1
+ * when they differ from the last ones, 0 when not, or -errno (none kept then).
+ */
+static int daemon_fw_refresh(struct daemon *d, const struct plan_table *view)
+{
+	const struct plan_fw_input fin = {
+	    .plan = view,
+	    .cache = d->cache,
+	    .node_addrs = d->node_addrs,
+	    .n_node_addrs = d->n_node_addrs,
+	};
+	struct plan_fw built = {0};
+	bool same;
+	int r = plan_fw_build(&fin, &built);
+
+	if (r < 0) {
+		plan_fw_clear(&built);
+		plan_fw_clear(&d->fw_desired);
+		d->have_fw_desired = false;
+		return r;
+	}
+	same = d->have_fw_desired && daemon_fw_equal(&built, &d->fw_desired);
+	plan_fw_clear(&d->fw_desired);
+	d->fw_desired = built;
+	d->have_fw_desired = true;
+	return !same;
+}
+
 /* Every sync's phases: a debug line (-v 1) and the phase histogram. */
 static void daemon_phases_report(struct daemon *d, const struct sync_phases *ph)
 {
@@ -547,8 +589,18 @@ void daemon_sync_run(struct daemon *d)
 	}
 	daemon_node_addrs_check(d);
 
+	r = plan_merge_table(d->plan, &view);
+	if (r == 0 && (n_keys > 0 || changed || first || !d->have_fw_desired))
+		r = daemon_fw_refresh(d, &view);
+	if (r < 0) {
+		kube_cache_changes_free(keys, n_keys);
+		daemon_sync_failed(d, r, "plan");
+		return;
+	}
+	changed |= r > 0;
+
 	if (!changed && !d->kernel_dirty && !first) {
-		/* Nothing for the kernel: the change was absorbed by the plan. */
+		/* Nothing for the kernel: the plan and the packet path's sets absorbed it. */
 		sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
 		daemon_phases_report(d, &ph);
 		end_ns = daemon_now_ns();
@@ -559,28 +611,8 @@ void daemon_sync_run(struct daemon *d)
 		return;
 	}
 
-	r = plan_merge_table(d->plan, &view);
-	if (r == 0 && (changed || first || !d->have_fw_desired)) {
-		/*
-		 * The packet path's sets, from the same plan (pure; proportional to the table).
-		 * They follow the plan only, so a sync the plan did not change (a verification, a
-		 * retry) reuses the last ones.
-		 */
-		const struct plan_fw_input fin = {
-		    .plan = &view,
-		    .cache = d->cache,
-		    .node_addrs = d->node_addrs,
-		    .n_node_addrs = d->n_node_addrs,
-		};
-
-		plan_fw_clear(&d->fw_desired);
-		d->have_fw_desired = false;
-		r = plan_fw_build(&fin, &d->fw_desired);
-		d->have_fw_desired = r >= 0;
-	}
 	sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
-	if (r >= 0)
-		r = d->kops->sync(d->kernel, &view, &d->fw_desired, &res);
+	r = d->kops->sync(d->kernel, &view, &d->fw_desired, &res);
 	end_ns = daemon_now_ns();
 	sync_phases_add(&ph, &res.phases); /* and the kernel side's */
 	daemon_phases_report(d, &ph);

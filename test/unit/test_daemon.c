@@ -45,6 +45,7 @@ struct fake_kernel {
 	unsigned ready_at_sync; /* fake->syncs when READY=1 arrived; 0: not yet */
 	size_t fw_elems;	/* elements of the packet path's sets in the last sync */
 	size_t first_fw_elems;	/* ... in the first */
+	unsigned fw_sets_sum;	/* the sum of every element's set (+1): moves when one changes set */
 	bool stopping_seen;
 };
 
@@ -77,6 +78,9 @@ static int fake_sync(void *k, const struct plan_table *desired, const struct pla
 	fake.fw_elems = fw_desired ? fw_desired->n_elems : 0;
 	if (fake.syncs == 0)
 		fake.first_fw_elems = fake.fw_elems;
+	fake.fw_sets_sum = 0;
+	for (size_t i = 0; fw_desired && i < fw_desired->n_elems; i++)
+		fake.fw_sets_sum += (unsigned)fw_desired->elems[i].set + 1;
 	if (fake.syncs < FAKE_MAX)
 		fake.at[fake.syncs] = ev_time();
 	fake.syncs++;
@@ -172,6 +176,7 @@ struct fixture {
 	struct daemon *d;
 	int phase;
 	double t0;
+	unsigned sets_before; /* fake.fw_sets_sum at a step of the script */
 };
 
 static void write_cluster(struct fixture *f, int rv, bool terminating, int octet)
@@ -390,6 +395,79 @@ static void test_change_resynced(void **state)
 	assert_int_equal(f.phase, 2);
 	assert_int_equal(fake.syncs, 2);
 	assert_string_equal(fake.last_table, table_draining);
+	fixture_close(&f);
+}
+
+/* web with an externalIP and one endpoint, on this node: its policy moves nftables elements only. */
+static const char etp_fmt[] =
+    "{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":["
+    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\","
+    "\"resourceVersion\":\"1\"},\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+    "\"address\":\"192.168.0.10\"}]}},"
+    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"namespace\":\"default\","
+    "\"name\":\"web\",\"resourceVersion\":\"%d\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
+    "\"externalIPs\":[\"203.0.113.5\"],\"externalTrafficPolicy\":\"%s\","
+    "\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]}},"
+    "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":"
+    "{\"namespace\":\"default\",\"name\":\"web-1\",\"resourceVersion\":\"1\",\"labels\":"
+    "{\"kubernetes.io/service-name\":\"web\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":"
+    "\"\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":["
+    "{\"addresses\":[\"10.244.1.2\"],\"conditions\":{\"ready\":true},"
+    "\"nodeName\":\"node-a\"}]}]}\n";
+
+static void write_etp(struct fixture *f, int rv, const char *policy)
+{
+	char tmp[128];
+	FILE *out;
+
+	(void)snprintf(tmp, sizeof(tmp), "%s/.tmp", f->dir);
+	out = fopen(tmp, "w");
+	assert_non_null(out);
+	fprintf(out, etp_fmt, rv, policy);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(rename(tmp, f->file), 0);
+}
+
+static void etp_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)revents;
+	switch (f->phase) {
+	case 0:
+		if (!daemon_is_ready(f->d))
+			return;
+		write_etp(f, 2, "Cluster");
+		f->phase = 1;
+		return;
+	case 1:
+		if (fake.syncs < 2)
+			return;
+		f->sets_before = fake.fw_sets_sum;
+		write_etp(f, 3, "Local");
+		f->phase = 2;
+		return;
+	case 2:
+		if (fake.syncs >= 3)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+}
+
+/*
+ * externalTrafficPolicy Cluster -> Local with only local endpoints leaves the IPVS plan as it
+ * was but moves the externalIP between nftables sets: that is a change for the kernel too.
+ */
+static void test_policy_change_reaches_the_packet_path(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, false, NULL, 0);
+	run_script(&f, etp_script);
+	assert_int_equal(f.phase, 2);
+	assert_int_equal(fake.syncs, 3);
+	assert_true(fake.fw_sets_sum != f.sets_before);
 	fixture_close(&f);
 }
 
@@ -802,6 +880,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_first_sync_then_ready),
 	    cmocka_unit_test(test_change_resynced),
+	    cmocka_unit_test(test_policy_change_reaches_the_packet_path),
 	    cmocka_unit_test(test_min_sync_period),
 	    cmocka_unit_test(test_failed_sync_backoff),
 	    cmocka_unit_test(test_periodic_verification),
