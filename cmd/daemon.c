@@ -408,6 +408,7 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 	if (!d)
 		return -ENOMEM;
 	d->opts = opts;
+	d->started_ns = daemon_now_ns();
 	if (env)
 		d->env = *env;
 	d->loop = d->env.loop ? d->env.loop : ev_default_loop(0);

@@ -151,7 +151,9 @@ struct daemon {
 	bool ready; /* READY=1 sent */
 	bool stopping;
 	unsigned syncs;				    /* kernel syncs that returned 0 */
-	int64_t last_good_sync_start_ns;	    /* CLOCK_REALTIME; 0: none */
+	/* CLOCK_REALTIME at start: older last-change-trigger-times are history, not latency
+	 * (kube-proxy's trackerStartTime). */
+	int64_t started_ns;
 	size_t pending_services, pending_endpoints; /* changes queued since the last sync */
 	char status[256];			    /* the last STATUS= sent */
 	/* Services with a Local policy and no local endpoint (daemon_sync.c), and their counts. */

@@ -655,14 +655,14 @@ void daemon_sync_run(struct daemon *d)
 
 	/* A good sync. */
 	daemon_kernel_watch_start(d);
-	if (!first)
-		for (size_t i = 0; triggers && i < n_keys; i++)
-			if (triggers[i] > 0 && triggers[i] >= d->last_good_sync_start_ns)
-				health_network_programming_observe(d->health, triggers[i], end_ns);
+	/* Not "newer than the last sync's start": the annotation has a second's resolution at
+	 * best, and a verification that started in the same second would hide the change. */
+	for (size_t i = 0; triggers && i < n_keys; i++)
+		if (triggers[i] >= d->started_ns)
+			health_network_programming_observe(d->health, triggers[i], end_ns);
 	kube_cache_changes_free(keys, n_keys);
 	health_synced(d->health, start_ns, end_ns);
 	d->pending_services = d->pending_endpoints = 0;
-	d->last_good_sync_start_ns = start_ns;
 	d->failures = 0;
 	d->kernel_dirty = false;
 	(void)snprintf(status, sizeof(status), "synced: %zu virtual servers for %zu Services",

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -149,7 +150,7 @@ static const char cluster_fmt[] =
     "\"name\":\"web\",\"resourceVersion\":\"1\"},\"spec\":{\"clusterIP\":\"10.96.0.10\","
     "\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}]}},"
     "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":"
-    "{\"namespace\":\"default\",\"name\":\"web-1\",\"resourceVersion\":\"%d\",\"labels\":"
+    "{\"namespace\":\"default\",\"name\":\"web-1\",\"resourceVersion\":\"%d\",%s\"labels\":"
     "{\"kubernetes.io/service-name\":\"web\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":"
     "\"\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":["
     "{\"addresses\":[\"10.244.1.2\"],\"conditions\":{\"ready\":true},\"nodeName\":\"node-a\"},"
@@ -179,18 +180,36 @@ struct fixture {
 	unsigned sets_before; /* fake.fw_sets_sum at a step of the script */
 };
 
-static void write_cluster(struct fixture *f, int rv, bool terminating, int octet)
+/* trigger_ns: the slice's last-change-trigger-time (CLOCK_REALTIME); 0: no annotation. */
+static void write_cluster_triggered(struct fixture *f, int rv, bool terminating, int octet,
+				    int64_t trigger_ns)
 {
-	char tmp[128];
+	char tmp[128], annot[160] = "", when[32];
 	FILE *out;
 
+	if (trigger_ns > 0) {
+		time_t secs = (time_t)(trigger_ns / 1000000000);
+		struct tm tm;
+
+		assert_non_null(gmtime_r(&secs, &tm));
+		assert_true(strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm) > 0);
+		(void)snprintf(annot, sizeof(annot),
+			       "\"annotations\":{\"endpoints.kubernetes.io/last-change-trigger-time\":"
+			       "\"%s.%09lldZ\"},",
+			       when, (long long)(trigger_ns % 1000000000));
+	}
 	(void)snprintf(tmp, sizeof(tmp), "%s/.tmp", f->dir);
 	out = fopen(tmp, "w");
 	assert_non_null(out);
-	fprintf(out, cluster_fmt, rv, octet, terminating ? "false" : "true",
+	fprintf(out, cluster_fmt, rv, annot, octet, terminating ? "false" : "true",
 		terminating ? "true" : "false");
 	assert_int_equal(fclose(out), 0);
 	assert_int_equal(rename(tmp, f->file), 0);
+}
+
+static void write_cluster(struct fixture *f, int rv, bool terminating, int octet)
+{
+	write_cluster_triggered(f, rv, terminating, octet, 0);
 }
 
 static void on_notify(struct ev_loop *loop, ev_io *w, int revents)
@@ -468,6 +487,59 @@ static void test_policy_change_reaches_the_packet_path(void **state)
 	assert_int_equal(f.phase, 2);
 	assert_int_equal(fake.syncs, 3);
 	assert_true(fake.fw_sets_sum != f.sets_before);
+	fixture_close(&f);
+}
+
+static int64_t trigger_ns; /* the trigger time programming_script writes */
+
+static void programming_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)revents;
+	switch (f->phase) {
+	case 0:
+		if (!daemon_is_ready(f->d))
+			return;
+		/* The change happens now; another sync starts before its slice arrives (the
+		 * EndpointSlice controller batches, and the annotation has a second's resolution). */
+		trigger_ns = daemon_now_ns();
+		write_cluster(f, 2, false, 3);
+		f->phase = 1;
+		return;
+	case 1:
+		if (fake.syncs < 2)
+			return;
+		write_cluster_triggered(f, 3, true, 3, trigger_ns);
+		f->phase = 2;
+		return;
+	case 2:
+		if (fake.syncs >= 3)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+}
+
+/* A trigger time older than the last sync's start is still that change's latency. */
+static void test_programming_latency_observed(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct fixture f;
+	FILE *out;
+
+	(void)state;
+	fixture_open(&f, false, NULL, 0);
+	run_script(&f, programming_script);
+	assert_int_equal(fake.syncs, 3);
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	assert_int_equal(health_metrics_render(f.d->health->metrics, out), 0);
+	assert_int_equal(fclose(out), 0);
+	if (!strstr(text, "kubeproxy_network_programming_duration_seconds_count 1\n"))
+		fail_msg("one observation expected (only the third sync's slice has a trigger time) in\n%s",
+			 text);
+	free(text);
 	fixture_close(&f);
 }
 
@@ -881,6 +953,7 @@ int main(void)
 	    cmocka_unit_test(test_first_sync_then_ready),
 	    cmocka_unit_test(test_change_resynced),
 	    cmocka_unit_test(test_policy_change_reaches_the_packet_path),
+	    cmocka_unit_test(test_programming_latency_observed),
 	    cmocka_unit_test(test_min_sync_period),
 	    cmocka_unit_test(test_failed_sync_backoff),
 	    cmocka_unit_test(test_periodic_verification),
