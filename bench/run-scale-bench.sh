@@ -24,7 +24,9 @@
 # table fails the run. The two daemons then get three endpoint flips (a file rename / a watch
 # event; event-to-kernel wall time and kipvs's CPU from /proc/PID/schedstat), 90 s idle with the
 # default --ipvs-sync-period 30s (/metrics not scraped; one scrape's cost apart) and their RSS.
-# KIPVS_BENCH_PROGRAMS narrows the programs (default: all six); KIPVS_BENCH_IDLE the idle seconds.
+# KIPVS_BENCH_PROGRAMS narrows the programs (default: all six); KIPVS_BENCH_IDLE the idle seconds;
+# KIPVS_BENCH_PHASES=1 runs the daemons at -v 1 and prints their syncs' phase lines at the end
+# of each (a profile of the cold start, the flips and the idle verifications; it adds logging).
 . "$(dirname "$(readlink -f "$0")")/../test/vm/lib.sh"
 
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
@@ -35,6 +37,8 @@ PROBE=$build/bench/scale_probe
 FLOOR=$build/bench/ipvs_bench_floor
 programs=${KIPVS_BENCH_PROGRAMS:-floor ipvsadm keepalived once from api}
 idle_s=${KIPVS_BENCH_IDLE:-90}
+daemon_args=()
+[ "${KIPVS_BENCH_PHASES:-0}" = 1 ] && daemon_args=(-v 1)
 for f in "$KIPVS" "$PROBE" "$FLOOR"; do [ -x "$f" ] || fail "not built: $f (ninja -C $build)"; done
 command -v keepalived >/dev/null || fail "no keepalived: apt-get install keepalived (scripts/packages.txt)"
 ipvs_load
@@ -150,6 +154,10 @@ daemon_phase() {
     R[$name.hwm_end]=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
     R[$name.rss_end]=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
     echo "$name RSS: VmHWM ${R[$name.hwm_end]} kB (peak), VmRSS ${R[$name.rss_first]} kB after the first sync, ${R[$name.rss_end]} kB at the end"
+    if [ ${#daemon_args[@]} -gt 0 ]; then
+        echo "$name: its syncs (-v 1):"
+        grep -E 'msg="(sync phases|sync:|table checked)' "$T/$name.log" | sed 's/^/  /' || true
+    fi
 }
 
 # gen S D FAMILY: the table in $T.
@@ -202,7 +210,8 @@ run_once() {
 run_from() {
     ns_fresh b-from
     rm -rf /run/kipvs
-    probe from b-from --until table --ready -- "$KIPVS" run --from "$T/from" --hostname-override bench-node
+    probe from b-from --until table --ready -- "$KIPVS" run --from "$T/from" --hostname-override bench-node \
+        "${daemon_args[@]}"
     same_table from b-from
     vips_and_sets from b-from
     daemon_phase from b-from "${R[from.pid]}" rename
@@ -228,7 +237,7 @@ run_api() {
     echo "api: the fake API server loaded the objects in $((SECONDS - t0)) s"
     CTL=$(sed -n 's/.*"control_url": *"http:\/\/\([^"]*\)".*/\1/p' "$fake/ready.json")
     probe api b-api --until table --ready -- "$KIPVS" run --kubeconfig "$fake/kubeconfig-token.yaml" \
-        --hostname-override bench-node
+        --hostname-override bench-node "${daemon_args[@]}"
     same_table api b-api
     vips_and_sets api b-api
     daemon_phase api b-api "${R[api.pid]}" post
@@ -323,7 +332,8 @@ growth_point() {
 run_from_cold() {
     ns_fresh b-from
     rm -rf /run/kipvs
-    probe from b-from --until table --ready -- "$KIPVS" run --from "$T/from" --hostname-override bench-node
+    probe from b-from --until table --ready -- "$KIPVS" run --from "$T/from" --hostname-override bench-node \
+        "${daemon_args[@]}"
     same_table from b-from
     ns_done b-from "$CG/bench-from"
 }

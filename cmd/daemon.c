@@ -114,8 +114,6 @@ static void daemon_on_verify(struct ev_loop *loop, ev_timer *w, int revents)
 	if (daemon_node_addrs_from_interfaces(d->opts) && daemon_node_addrs_refresh(d))
 		d->replan_all = true;
 	daemon_sync_schedule(d);
-	if (d->ready)
-		daemon_stats_refresh(d);
 }
 
 static void daemon_on_drain(struct ev_loop *loop, ev_timer *w, int revents)
@@ -220,6 +218,8 @@ static int daemon_health_open(struct daemon *d)
 	    .healthz_bind = daemon_bind_text(&d->opts->healthz, healthz),
 	    .metrics_bind = daemon_bind_text(&d->opts->metrics, metrics),
 	    .sync_period_ns = (int64_t)d->opts->sync_period_ms * 1000000,
+	    .on_scrape = daemon_stats_refresh,
+	    .on_scrape_userdata = d,
 	};
 	int r;
 

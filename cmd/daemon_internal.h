@@ -171,8 +171,11 @@ bool daemon_node_addrs_refresh(struct daemon *d);
 bool daemon_node_addrs_from_interfaces(const struct kube_options *o);
 /* daemon.c: asks for a sync, as soon as the rate limit and the backoff allow. */
 void daemon_sync_schedule(struct daemon *d);
-/* daemon_sync.c: refreshes the per-virtual-server statistics in the metrics. */
-void daemon_stats_refresh(struct daemon *d);
+/*
+ * daemon_sync.c: reads the per-virtual-server statistics into the metrics; the health
+ * service's on_scrape hook (a struct daemon), so they are read when /metrics is scraped only.
+ */
+void daemon_stats_refresh(void *userdata);
 /* daemon_sync.c: forgets the no-local-endpoint records. */
 void daemon_nolocal_clear(struct daemon *d);
 /* daemon_sync.c: counts a sync's or sweep's operations in the netlink metrics. */

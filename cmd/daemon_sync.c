@@ -368,12 +368,13 @@ static void daemon_stats_one(const struct ipvs_node_vs_stats *st, void *userdata
 	};
 }
 
-void daemon_stats_refresh(struct daemon *d)
+void daemon_stats_refresh(void *userdata)
 {
+	struct daemon *d = userdata;
 	struct daemon_stats s = {0};
 	int r;
 
-	if (!d->kernel || plan_merge_table(d->plan, &s.view) < 0)
+	if (!d->kernel || !d->ready || plan_merge_table(d->plan, &s.view) < 0)
 		return;
 	r = d->kops->stats_foreach(d->kernel, daemon_stats_one, &s);
 	if (r == 0 && s.err == 0)
@@ -674,7 +675,6 @@ void daemon_sync_run(struct daemon *d)
 		daemon_notify_check(health_notify_ready(d->notify, status), "READY");
 		log_info("daemon", "ready", "virtual_servers=%zu services=%zu", view.n_vs,
 			 plan_merge_count_services(d->plan));
-		daemon_stats_refresh(d);
 	} else {
 		daemon_status_set(d, status);
 	}

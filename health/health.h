@@ -98,6 +98,13 @@ struct health_config {
 	 */
 	const struct net_addr *nodeport_addrs;
 	size_t n_nodeport_addrs;
+	/*
+	 * Called before each /metrics rendering (NULL: none), to fill what is read only when
+	 * someone looks: the per-virtual-server statistics (health_vs_stats_set()), which are
+	 * dropped again once rendered, so an idle or unscraped daemon neither reads nor holds them.
+	 */
+	void (*on_scrape)(void *userdata);
+	void *on_scrape_userdata;
 };
 
 /*
@@ -229,7 +236,8 @@ struct health_vs_stats {
  * Replaces the per-virtual-server traffic series (kipvs_virtual_server_connections_total,
  * _packets_total{direction}, _bytes_total{direction}, labelled namespace, service, port_name
  * and vip="10.96.0.10:53/udp"). Virtual servers absent from stats disappear. The strings are
- * copied. Returns 0 or -ENOMEM (the series are then empty).
+ * copied. Meant for the on_scrape hook: the series last until the rendering that follows.
+ * Returns 0 or -ENOMEM (the series are then empty).
  */
 int health_vs_stats_set(struct health *h, const struct health_vs_stats *stats, size_t n)
     __attribute__((warn_unused_result));

@@ -156,8 +156,12 @@ struct health {
 	struct health_metric *m_vs_conns;
 	struct health_metric *m_vs_packets;
 	struct health_metric *m_vs_bytes;
+	void (*on_scrape)(void *userdata); /* health_config's */
+	void *on_scrape_userdata;
 };
 
+/* health_stats.c: drops the per-virtual-server series (after a rendering). */
+void health_vs_stats_clear(struct health *h);
 /* health_stats.c: registers every family in h->metrics. 0 or -ENOMEM. */
 int health_stats_init(struct health *h) __attribute__((warn_unused_result));
 

@@ -102,7 +102,10 @@ static int health_reply_metrics(struct health *h, struct health_http_reply *repl
 
 	if (!out)
 		return -ENOMEM;
+	if (h->on_scrape)
+		h->on_scrape(h->on_scrape_userdata);
 	r = health_metrics_render(h->metrics, out);
+	health_vs_stats_clear(h); /* tens of thousands of series at scale: not kept between scrapes */
 	if (fclose(out) != 0 && r == 0)
 		r = -ENOMEM;
 	if (r < 0) {
@@ -154,6 +157,8 @@ int health_new(struct ev_loop *loop, const struct health_config *cfg, struct hea
 	h->sync_period_ns = cfg->sync_period_ns;
 	h->last_updated_ns = HEALTH_TIME_ZERO;
 	h->node_eligible = true;
+	h->on_scrape = cfg->on_scrape;
+	h->on_scrape_userdata = cfg->on_scrape_userdata;
 	r = health_bind_option(cfg->healthz_bind, HEALTH_HEALTHZ_BIND_DEFAULT, 10256,
 			       &h->healthz_addr, &h->healthz_port_cfg, &h->healthz_enabled);
 	if (r == 0)

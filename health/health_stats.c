@@ -194,18 +194,21 @@ static int health_vs_stats_put(struct health *h, const struct health_vs_stats *s
 	return r;
 }
 
-int health_vs_stats_set(struct health *h, const struct health_vs_stats *stats, size_t n)
+void health_vs_stats_clear(struct health *h)
 {
 	health_metric_clear(h->m_vs_conns);
 	health_metric_clear(h->m_vs_packets);
 	health_metric_clear(h->m_vs_bytes);
+}
+
+int health_vs_stats_set(struct health *h, const struct health_vs_stats *stats, size_t n)
+{
+	health_vs_stats_clear(h);
 	for (size_t i = 0; i < n; i++) {
 		int r = health_vs_stats_put(h, &stats[i]);
 
 		if (r < 0) {
-			health_metric_clear(h->m_vs_conns);
-			health_metric_clear(h->m_vs_packets);
-			health_metric_clear(h->m_vs_bytes);
+			health_vs_stats_clear(h);
 			return r;
 		}
 	}

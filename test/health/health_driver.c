@@ -12,7 +12,9 @@
  *   eligible 0|1         node eligibility
  *   svc NS NAME PORT N   health_service_set      delete NS NAME   health_service_delete
  *   listening NS NAME    "ok yes" / "ok no"
- *   sample               push a fixed set of metrics (changes, netlink, vs stats, ...)
+ *   sample               push a fixed set of metrics (changes, netlink, ...); from then on each
+ *                        scrape's hook pushes fixed per-VS statistics (kube-dns's connection
+ *                        count is 1 + the scrapes before)
  *   quit
  *
  * Startup prints "ready healthz=PORT metrics=PORT".
@@ -39,6 +41,8 @@ struct driver {
 	size_t len;
 	char **svcs; /* "ns/name" pushed by the last load */
 	size_t n_svcs;
+	bool vs_sample;	 /* after `sample`: the scrape hook pushes the per-VS statistics */
+	unsigned scrapes; /* the scrape hook's calls */
 };
 
 static int64_t now_ns(void)
@@ -132,8 +136,10 @@ static void cmd_load(struct driver *d, const char *path)
 	printf(ctx.err ? "err load\n" : "ok load\n");
 }
 
-static void cmd_sample(struct driver *d)
+/* The on_scrape hook: what the daemon reads from the kernel at each scrape. */
+static void on_scrape(void *userdata)
 {
+	struct driver *d = userdata;
 	struct health_vs_stats st[2] = {
 	    {.svc_namespace = "kube-system",
 	     .svc_name = "kube-dns",
@@ -150,13 +156,21 @@ static void cmd_sample(struct driver *d)
 	     .port_name = "",
 	     .proto = KUBE_PROTO_TCP,
 	     .port = 80,
-	     .conns = 1},
+	     .conns = 1 + d->scrapes},
 	};
+
+	d->scrapes++;
+	if (!d->vs_sample)
+		return;
+	if (net_addr_parse("10.96.0.10", &st[0].addr) < 0 ||
+	    net_addr_parse("fd00::10", &st[1].addr) < 0 || health_vs_stats_set(d->h, st, 2) < 0)
+		abort();
+}
+
+static void cmd_sample(struct driver *d)
+{
 	int64_t now = now_ns();
 
-	if (net_addr_parse("10.96.0.10", &st[0].addr) < 0 ||
-	    net_addr_parse("fd00::10", &st[1].addr) < 0)
-		abort();
 	health_change_queued(d->h, HEALTH_CHANGE_SERVICE, now);
 	health_change_queued(d->h, HEALTH_CHANGE_ENDPOINTS, now);
 	health_changes_pending_set(d->h, 1, 1);
@@ -166,8 +180,7 @@ static void cmd_sample(struct driver *d)
 	health_netlink_op(d->h, "add_service", 0);
 	health_netlink_op(d->h, "add_dest", -EEXIST);
 	health_draining_set(d->h, 2);
-	if (health_vs_stats_set(d->h, st, 2) < 0)
-		abort();
+	d->vs_sample = true;
 	printf("ok sample\n");
 }
 
@@ -277,6 +290,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	cfg.on_scrape = on_scrape;
+	cfg.on_scrape_userdata = &d;
 	r = health_new(d.loop, &cfg, &d.h);
 	if (r < 0) {
 		fprintf(stderr, "health_new: %s\n", strerror(-r));

@@ -279,6 +279,10 @@ def test_proxymode_metrics(a):
               in body, "64-bit counter printed exactly")
         check(sample("kipvs_virtual_server_connections", "_total", service='we"ird',
                      vip="[fd00::10]:80/tcp") == 1, "escaped label value")
+        # The per-VS statistics are read at each scrape (the hook), not kept from the last one.
+        body2 = get(d.metrics, "/metrics")[2]
+        check('service="we\\"ird",port_name="",vip="[fd00::10]:80/tcp"} 2' in body2,
+              "second scrape read the statistics again:\n%s" % body2)
         check(get(d.metrics, "/nope")[0] == 404, "unknown metrics path")
     finally:
         d.close()
