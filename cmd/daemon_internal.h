@@ -36,9 +36,14 @@ struct daemon_kernel_ops {
 	int (*open)(const struct daemon_kernel_config *cfg, void **ret_kernel, char *err,
 		    size_t err_size);
 	void *(*free)(void *kernel);
-	/* fw_desired: plan_fw_build() of desired; the packet path's sets. */
+	/*
+	 * fw_desired: plan_fw_build() of desired; the packet path's sets. unchanged: both are
+	 * what the last sync was given, so a verification may only read and compare (when that
+	 * sync succeeded in full and the reads find the kernel as it left it).
+	 */
 	int (*sync)(void *kernel, const struct plan_table *desired,
-		    const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result);
+		    const struct plan_fw *fw_desired, bool unchanged,
+		    struct ipvs_node_result *ret_result);
 	int (*drain_sweep)(void *kernel, struct ipvs_node_result *ret_result);
 	unsigned (*draining_count)(const void *kernel);
 	void (*request_verify)(void *kernel);

@@ -36,6 +36,7 @@ struct daemon_kernel {
 	bool monitor_tried;
 	const char *table;	  /* the fw table (NULL: the default); outlives the kernel side */
 	unsigned verify_requests; /* periodic verifications asked for, for the safety net */
+	bool clean;		  /* the last full sync succeeded, nftables included */
 };
 
 /*
@@ -148,11 +149,14 @@ static void daemon_kernel_monitor_after_sync(struct daemon_kernel *k)
  * fully good sync its UDP part is kept as `previous` for the next one.
  */
 static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
-			      const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result)
+			      const struct plan_fw *fw_desired, bool unchanged,
+			      struct ipvs_node_result *ret_result)
 {
 	struct daemon_kernel *k = kernel;
 	struct fw_node_result fres = {0};
+	struct sync_phases checked = {0};
 	double verify_ms, t = sync_phase_now_ms();
+	bool drift = !unchanged || !k->clean;
 	int r;
 
 	if (k->verify_fw) {
@@ -168,8 +172,23 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 			log_info("daemon",
 				 "nftables table differed from the plan; rewriting its sets", "");
 		k->verify_fw = false;
+		drift = drift || r <= 0;
 	}
 	verify_ms = sync_phase_now_ms() - t;
+	if (!drift) {
+		/*
+		 * A verification of what the last sync left: the reads alone (a services dump, a
+		 * slice of real servers, the addresses); a diff of the whole table only on drift.
+		 */
+		r = ipvs_node_check_only(k->node, &drift, ret_result);
+		if (r < 0)
+			return r;
+		ret_result->phases.ms[SYNC_PHASE_NFTABLES] += verify_ms;
+		if (!drift)
+			return 0;
+		checked = ret_result->phases; /* the sync below diffs against what it read */
+	}
+	k->clean = false;
 	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
 			 fw_desired, ret_result, &fres);
 	daemon_kernel_monitor_after_sync(k);
@@ -180,6 +199,8 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 		k->verify_fw = true;
 	}
 	ret_result->phases.ms[SYNC_PHASE_NFTABLES] += verify_ms;
+	sync_phases_add(&ret_result->phases, &checked);
+	k->clean = ret_result->sync.failed == 0;
 	if (ret_result->sync.failed == 0) {
 		t = sync_phase_now_ms();
 		plan_table_clear(&k->previous);
@@ -276,7 +297,7 @@ int daemon_sync_once(const struct kube_options *opts, const struct plan_table *d
 	r = ops->open(&cfg, &kernel, err, err_size);
 	if (r < 0)
 		return r;
-	r = ops->sync(kernel, desired, fw_desired, ret_result);
+	r = ops->sync(kernel, desired, fw_desired, false, ret_result);
 	if (r < 0)
 		(void)snprintf(err, err_size, "sync failed: %s", strerror(-r));
 	else

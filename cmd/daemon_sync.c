@@ -613,7 +613,7 @@ void daemon_sync_run(struct daemon *d)
 	}
 
 	sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
-	r = d->kops->sync(d->kernel, &view, &d->fw_desired, &res);
+	r = d->kops->sync(d->kernel, &view, &d->fw_desired, !changed && !first, &res);
 	end_ns = daemon_now_ns();
 	sync_phases_add(&ph, &res.phases); /* and the kernel side's */
 	daemon_phases_report(d, &ph);

@@ -132,7 +132,8 @@ int ipvs_vip_sync(struct ipvs_vip *v, const struct net_addr *want, size_t n_want
 /*
  * Reads the node's addresses again, as ipvs_vip_open() does: what someone else deleted from the
  * interface or added to another one since. An interface that vanished is created again
- * (*ret_recreated). Called on each periodic verification. 0 or -errno.
+ * (*ret_recreated). Called on each periodic verification. 1 when what it read differs from
+ * the last read (or the interface was created again), 0 when it is the same, or -errno.
  */
 int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated) __attribute__((warn_unused_result));
 /* Deletes the interface if this handle created it; 0 otherwise. */
@@ -214,6 +215,15 @@ struct ipvs_node_result {
  */
 int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 		   struct ipvs_node_result *ret_result) __attribute__((warn_unused_result));
+/*
+ * The periodic verification when the desired table is the one the last sync was given: the
+ * check ipvs_node_request_verify() asked for (the virtual servers and one slice of real
+ * servers, the node's addresses), without a diff. *ret_drift is false only when the last sync
+ * succeeded in full and the check found the kernel as it left it; otherwise the caller runs
+ * ipvs_node_sync() (which diffs against what the check read). 0 or -errno.
+ */
+int ipvs_node_check_only(struct ipvs_node *node, bool *ret_drift,
+			 struct ipvs_node_result *ret_result) __attribute__((warn_unused_result));
 /*
  * Reads only the virtual servers that have draining real servers and deletes the drainers that
  * are idle (no active or inactive connection) or expired; then the VS of a deleted Service once

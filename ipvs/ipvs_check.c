@@ -34,11 +34,41 @@ static unsigned ipvs_check_slice_of(const struct ipvs_key *key, unsigned n)
 	return h % n;
 }
 
+bool ipvs_check_found_drift(const struct ipvs_check_result *res)
+{
+	return res->services_gone || res->services_changed || res->services_new ||
+	       res->services_drifted;
+}
+
 unsigned ipvs_check_slices(size_t n_vs)
 {
 	size_t n = (n_vs + IPVS_CHECK_SLICE_MIN - 1) / IPVS_CHECK_SLICE_MIN;
 
 	return n < 1 ? 1 : n > IPVS_CHECK_SLICES_MAX ? IPVS_CHECK_SLICES_MAX : (unsigned)n;
+}
+
+static bool ipvs_check_dest_same(const struct ipvs_dest *a, const struct ipvs_dest *b)
+{
+	return memcmp(&a->key, &b->key, sizeof(a->key)) == 0 && a->fwd == b->fwd &&
+	       a->weight == b->weight && a->u_thresh == b->u_thresh && a->l_thresh == b->l_thresh;
+}
+
+/* The same virtual server with the same real servers (what kipvs sets; not the counters). */
+static bool ipvs_check_vs_same(const struct ipvs_vs *a, const struct ipvs_vs *b)
+{
+	struct ipvs_rs *rs, *tmp, *other;
+
+	if (!a || !b)
+		return a == b;
+	if (!ipvs_check_service_same(&a->svc, &b->svc) || HASH_COUNT(a->rs) != HASH_COUNT(b->rs))
+		return false;
+	HASH_ITER(hh, a->rs, rs, tmp)
+	{
+		HASH_FIND(hh, b->rs, &rs->dest.key, sizeof(rs->dest.key), other);
+		if (!other || !ipvs_check_dest_same(&rs->dest, &other->dest))
+			return false;
+	}
+	return true;
 }
 
 int ipvs_table_reread(const struct ipvs_ops *ops, void *impl, struct ipvs_table *t,
@@ -47,6 +77,7 @@ int ipvs_table_reread(const struct ipvs_ops *ops, void *impl, struct ipvs_table 
 	struct ipvs_table one = {0};
 	struct ipvs_vs *vs, *moved;
 	struct ipvs_rs *rs, *tmp;
+	bool same;
 	int r;
 
 	r = ops->read_one(impl, key, &one);
@@ -54,9 +85,10 @@ int ipvs_table_reread(const struct ipvs_ops *ops, void *impl, struct ipvs_table 
 		ipvs_table_clear(&one);
 		return r;
 	}
+	vs = ipvs_table_find(&one, key);
+	same = ipvs_check_vs_same(ipvs_table_find(t, key), vs);
 	ipvs_table_del(t, key);
 	r = 0;
-	vs = ipvs_table_find(&one, key);
 	if (vs) {
 		moved = ipvs_table_put(t, &vs->svc);
 		if (!moved)
@@ -75,7 +107,7 @@ int ipvs_table_reread(const struct ipvs_ops *ops, void *impl, struct ipvs_table 
 		}
 	}
 	ipvs_table_clear(&one);
-	return r;
+	return r < 0 ? r : !same;
 }
 
 int ipvs_check_run(const struct ipvs_ops *ops, void *impl, struct ipvs_table *actual,
@@ -117,11 +149,14 @@ int ipvs_check_run(const struct ipvs_ops *ops, void *impl, struct ipvs_table *ac
 		r = ipvs_table_reread(ops, impl, actual, &got->svc.key);
 		if (r < 0)
 			goto out;
-		if (known)
+		if (known) {
 			res->services_read++;
-		else
+			res->services_drifted += r;
+		} else {
 			res->services_new++;
+		}
 	}
+	r = 0;
 	res->slice = *slice;
 	res->slices = n_slices;
 	*slice = (*slice + 1) % n_slices;

@@ -175,8 +175,11 @@ struct ipvs_check_result {
 	unsigned services_changed; /* attributes differed: actual now says what the kernel has */
 	unsigned services_new;	   /* in the kernel, not in actual: read in full */
 	unsigned services_read;	   /* the slice's virtual servers whose real servers were read */
+	unsigned services_drifted; /* ... and whose real servers differed from actual */
 	unsigned slice, slices;	   /* which slice this was, of how many */
 };
+/* Whether the check found actual differing from the kernel in anything. */
+bool ipvs_check_found_drift(const struct ipvs_check_result *res);
 /*
  * Brings actual up to date with the kernel at a bounded cost: one dump of the virtual servers
  * (gone, changed, new ones are found), then the real servers of one slice of the table
@@ -187,7 +190,10 @@ int ipvs_check_run(const struct ipvs_ops *ops, void *impl, struct ipvs_table *ac
 		   unsigned *slice, struct ipvs_check_result *res) __attribute__((warn_unused_result));
 /* How many slices a table of n_vs virtual servers is checked in. */
 unsigned ipvs_check_slices(size_t n_vs);
-/* Replaces key's entry in t by a fresh read of it (or drops it: gone). 0 or -errno. */
+/*
+ * Replaces key's entry in t by a fresh read of it (or drops it: gone). 1 when the entry
+ * differed (attributes, real servers, or its presence), 0 when it was the same, or -errno.
+ */
 int ipvs_table_reread(const struct ipvs_ops *ops, void *impl, struct ipvs_table *t,
 		      const struct ipvs_key *key) __attribute__((warn_unused_result));
 
@@ -310,6 +316,13 @@ void ipvs_sync_set_hooks(struct ipvs_sync *s, ipvs_keep_fn keep, ipvs_owned_fn e
 			 void *userdata);
 /* True when the actual table was read and no verification is pending. */
 bool ipvs_sync_has_actual(const struct ipvs_sync *s);
+/*
+ * A verification without a diff: runs the check ipvs_sync_request_check() asked for (timed in
+ * res) and sets *ret_drift when actual differed from the kernel, or when a full read is due
+ * (none yet, or ipvs_sync_request_verify()). No check asked for: no read, no drift. 0 or -errno.
+ */
+int ipvs_sync_check_only(struct ipvs_sync *s, bool *ret_drift, struct ipvs_sync_result *res)
+    __attribute__((warn_unused_result));
 /* Reads the whole kernel table now (timings into res). 0 or -errno. */
 int ipvs_sync_read(struct ipvs_sync *s, struct ipvs_sync_result *res)
     __attribute__((warn_unused_result));

@@ -56,6 +56,7 @@ struct ipvs_node {
 	struct ipvs_state_addr *want_addrs; /* addresses of the last desired table */
 	unsigned long saved_generation;
 	int keep_err; /* ENOMEM inside the keep hook */
+	bool clean;   /* the last sync ran and every operation of it succeeded */
 };
 
 static uint64_t ipvs_node_realtime_ms(void)
@@ -262,21 +263,22 @@ out:
  * again, so that an address someone deleted is bound again by the sync that follows, and an
  * address that came to or left another interface is treated as the node's own or not. A dummy
  * interface that vanished is created again (and recorded as kipvs's). A failed read is logged
- * and retried at the next sync.
+ * and retried at the next sync. True when the addresses differ from the last read, or could not
+ * be read.
  */
-static void ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_result *res)
+static bool ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_result *res)
 {
 	bool recreated = false;
 	int r;
 
 	if (!node->vip || !node->vip_refresh)
-		return;
+		return false;
 	r = ipvs_vip_refresh(node->vip, &recreated);
 	if (r < 0) {
 		log_warn("ipvs", "read addresses failed", "if=%s err=\"%s\" retry_in=next-sync",
 			 node->ifname, strerror(-r));
 		ipvs_failure_note(res->sync.failures, &res->sync.n_failures, "read_addresses", r);
-		return;
+		return true;
 	}
 	node->vip_refresh = false;
 	if (recreated) {
@@ -284,6 +286,7 @@ static void ipvs_node_addrs_refresh(struct ipvs_node *node, struct ipvs_node_res
 		node->state.dirty = node->state.dirty || !node->state.link_created;
 		node->state.link_created = true;
 	}
+	return r > 0;
 }
 
 /*
@@ -473,6 +476,7 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 
 	if (node->cfg.read_only)
 		return -EROFS;
+	node->clean = false;
 	r = ipvs_node_pass_begin(node, desired, &res.sync);
 	if (r < 0)
 		return r;
@@ -480,7 +484,7 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	sync_phase_add_since(&res.phases, SYNC_PHASE_READ, t0);
 
 	t = sync_phase_now_ms();
-	ipvs_node_addrs_refresh(node, &res);
+	(void)ipvs_node_addrs_refresh(node, &res);
 	addr_err = ipvs_node_addrs_bind(node, desired, &res);
 	sync_phase_add_since(&res.phases, SYNC_PHASE_VIPS, t);
 	if (addr_err == -ENOMEM)
@@ -509,6 +513,32 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	res.phases.ms[SYNC_PHASE_IPVS] += sres.apply_ms;
 	res.draining = ipvs_node_draining_count(node);
 	res.took_ms = sync_phase_now_ms() - t0;
+	node->clean = res.sync.failed == 0 && res.sync.n_failures == 0 && addr_err == 0;
+	if (ret_result)
+		*ret_result = res;
+	return 0;
+}
+
+int ipvs_node_check_only(struct ipvs_node *node, bool *ret_drift,
+			 struct ipvs_node_result *ret_result)
+{
+	struct ipvs_node_result res = {0};
+	double t0 = sync_phase_now_ms(), t;
+	bool drift = !node->clean;
+	int r = 0;
+
+	if (!drift)
+		r = ipvs_sync_check_only(node->sync, &drift, &res.sync);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_READ, t0);
+	if (r < 0)
+		return r;
+	t = sync_phase_now_ms();
+	if (!drift)
+		drift = ipvs_node_addrs_refresh(node, &res);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_VIPS, t);
+	res.draining = ipvs_node_draining_count(node);
+	res.took_ms = sync_phase_now_ms() - t0;
+	*ret_drift = drift;
 	if (ret_result)
 		*ret_result = res;
 	return 0;

@@ -83,8 +83,11 @@ void ipvs_sync_request_check(struct ipvs_sync *s)
 	s->check = true;
 }
 
-/* The periodic check, timed as a read; what it found is logged at debug level. */
-static int ipvs_sync_check(struct ipvs_sync *s, struct ipvs_sync_result *res)
+/*
+ * The periodic check, timed as a read; what it found is logged at debug level. *ret_drift
+ * (may be NULL): whether actual differed from the kernel.
+ */
+static int ipvs_sync_check(struct ipvs_sync *s, struct ipvs_sync_result *res, bool *ret_drift)
 {
 	struct ipvs_check_result c;
 	double t0 = sync_phase_now_ms();
@@ -95,12 +98,22 @@ static int ipvs_sync_check(struct ipvs_sync *s, struct ipvs_sync_result *res)
 		return r;
 	s->check = false;
 	res->checked = true;
+	if (ret_drift)
+		*ret_drift = ipvs_check_found_drift(&c);
 	log_debug("ipvs", "table checked",
 		  "services_gone=%u services_changed=%u services_new=%u slice=%u/%u "
-		  "slice_services=%u",
+		  "slice_services=%u slice_drifted=%u",
 		  c.services_gone, c.services_changed, c.services_new, c.slice + 1, c.slices,
-		  c.services_read);
+		  c.services_read, c.services_drifted);
 	return 0;
+}
+
+int ipvs_sync_check_only(struct ipvs_sync *s, bool *ret_drift, struct ipvs_sync_result *res)
+{
+	*ret_drift = !s->have_actual || s->verify;
+	if (*ret_drift || !s->check)
+		return 0;
+	return ipvs_sync_check(s, res, ret_drift);
 }
 
 const struct ipvs_table *ipvs_sync_actual(const struct ipvs_sync *s)
@@ -430,7 +443,7 @@ static int ipvs_sync_diff_first(struct ipvs_sync *s, const struct plan_table *de
 			return r;
 		s->check = false; /* the full read saw everything */
 	} else if (s->check) {
-		r = ipvs_sync_check(s, res);
+		r = ipvs_sync_check(s, res, NULL);
 		if (r < 0)
 			return r;
 	}
@@ -558,7 +571,9 @@ int ipvs_sync_read(struct ipvs_sync *s, struct ipvs_sync_result *res)
 
 int ipvs_sync_refresh(struct ipvs_sync *s, const struct ipvs_key *key)
 {
-	return ipvs_table_reread(s->ops, s->impl, &s->actual, key);
+	int r = ipvs_table_reread(s->ops, s->impl, &s->actual, key);
+
+	return r < 0 ? r : 0;
 }
 
 int ipvs_sync_apply(struct ipvs_sync *s, struct ipvs_op *ops, size_t n_ops,

@@ -203,29 +203,49 @@ static int ipvs_vip_read(struct ipvs_vip *v)
 	return rd.err;
 }
 
-/* Forgets the handle's view of the node's addresses (not the addresses themselves). */
-static void ipvs_vip_views_clear(struct ipvs_vip *v)
+static void ipvs_vip_set_free(struct ipvs_vip_entry **set)
 {
 	struct ipvs_vip_entry *e, *tmp;
 
-	HASH_ITER(hh, v->bound, e, tmp)
-	ipvs_vip_forget(v, e);
-	HASH_ITER(hh, v->local, e, tmp)
+	HASH_ITER(hh, *set, e, tmp)
 	{
-		HASH_DEL(v->local, e);
+		HASH_DEL(*set, e);
 		free(e);
 	}
 }
 
+static bool ipvs_vip_set_equal(struct ipvs_vip_entry *a, struct ipvs_vip_entry *b)
+{
+	struct ipvs_vip_entry *e, *tmp;
+
+	if (HASH_COUNT(a) != HASH_COUNT(b))
+		return false;
+	HASH_ITER(hh, a, e, tmp)
+	{
+		if (!ipvs_vip_set_find(b, &e->addr))
+			return false;
+	}
+	return true;
+}
+
 int ipvs_vip_refresh(struct ipvs_vip *v, bool *ret_recreated)
 {
+	struct ipvs_vip_entry *old_bound, *old_local;
+	bool same;
 	int r = ipvs_vip_link(v);
 
 	if (r < 0)
 		return r;
 	*ret_recreated = r > 0;
-	ipvs_vip_views_clear(v);
-	return ipvs_vip_read(v);
+	/* The handle's view of the node's addresses, read again and compared with the last. */
+	old_bound = v->bound;
+	old_local = v->local;
+	v->bound = v->local = NULL;
+	r = ipvs_vip_read(v);
+	same = ipvs_vip_set_equal(old_bound, v->bound) && ipvs_vip_set_equal(old_local, v->local);
+	ipvs_vip_set_free(&old_bound);
+	ipvs_vip_set_free(&old_local);
+	return r < 0 ? r : !same || *ret_recreated;
 }
 
 static int ipvs_vip_open_flags(const char *ifname, bool create, struct ipvs_vip **ret_vip)
@@ -278,7 +298,8 @@ struct ipvs_vip *ipvs_vip_free(struct ipvs_vip *v)
 {
 	if (!v)
 		return NULL;
-	ipvs_vip_views_clear(v);
+	ipvs_vip_set_free(&v->bound);
+	ipvs_vip_set_free(&v->local);
 	if (v->sk)
 		nl_socket_free(v->sk);
 	if (v->batch_sk)

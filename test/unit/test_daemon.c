@@ -47,6 +47,7 @@ struct fake_kernel {
 	size_t fw_elems;	/* elements of the packet path's sets in the last sync */
 	size_t first_fw_elems;	/* ... in the first */
 	unsigned fw_sets_sum;	/* the sum of every element's set (+1): moves when one changes set */
+	unsigned unchanged_syncs; /* syncs told the plan and the sets are those of the last one */
 	bool stopping_seen;
 };
 
@@ -70,12 +71,13 @@ static void *fake_free(void *k)
 }
 
 static int fake_sync(void *k, const struct plan_table *desired, const struct plan_fw *fw_desired,
-		     struct ipvs_node_result *ret)
+		     bool unchanged, struct ipvs_node_result *ret)
 {
 	size_t len = 0;
 	FILE *f;
 
 	(void)k;
+	fake.unchanged_syncs += unchanged;
 	fake.fw_elems = fw_desired ? fw_desired->n_elems : 0;
 	if (fake.syncs == 0)
 		fake.first_fw_elems = fake.fw_elems;
@@ -487,6 +489,7 @@ static void test_policy_change_reaches_the_packet_path(void **state)
 	assert_int_equal(f.phase, 2);
 	assert_int_equal(fake.syncs, 3);
 	assert_true(fake.fw_sets_sum != f.sets_before);
+	assert_int_equal(fake.unchanged_syncs, 0); /* the sets' change is one: not a mere verification */
 	fixture_close(&f);
 }
 
@@ -639,6 +642,8 @@ static void test_periodic_verification(void **state)
 	/* the packet path's sets came with the last verification too (kept from the plan) */
 	assert_true(fake.first_fw_elems > 0);
 	assert_int_equal(fake.fw_elems, fake.first_fw_elems);
+	/* each verification is told nothing changed (it may only read); the first sync is not */
+	assert_int_equal(fake.unchanged_syncs, fake.syncs - 1);
 	fixture_close(&f);
 }
 

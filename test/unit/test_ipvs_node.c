@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -197,6 +198,116 @@ static void test_drain_steps(void **state)
 		snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 		assert_int_equal(system(path), 0);
 	}
+}
+
+/* The fake kernel's real server rs of the virtual server vs (both as ipvs_key_format() says). */
+static struct ipvs_rs *fake_rs(struct ipvs_fake *fake, const char *vs_name, const char *rs_name)
+{
+	struct ipvs_vs *vs, *tmp;
+	struct ipvs_rs *rs, *rtmp;
+	char key[IPVS_KEY_STRLEN];
+
+	HASH_ITER(hh, fake->table.vs, vs, tmp)
+	{
+		if (strcmp(ipvs_key_format(&vs->svc.key, key), vs_name) != 0)
+			continue;
+		HASH_ITER(hh, vs->rs, rs, rtmp)
+		{
+			if (strcmp(ipvs_key_format(&rs->dest.key, key), rs_name) == 0)
+				return rs;
+		}
+	}
+	fail_msg("no real server %s in %s", rs_name, vs_name);
+	return NULL;
+}
+
+/* A sync of the same desired table after a verification request: its ops as text. */
+static char *resync_ops(struct ipvs_fake *fake, struct ipvs_node *node,
+			const struct plan_table *desired)
+{
+	struct ipvs_node_result res;
+
+	ipvs_oplist_clear(&fake->log);
+	assert_int_equal(ipvs_node_sync(node, desired, &res), 0);
+	return test_ops_text(fake->log.ops, fake->log.n);
+}
+
+/*
+ * The verification of an unchanged table (ipvs_node_check_only()): only reads while the kernel
+ * is as the last sync left it; drift it reads (a weight, a deleted VS) and a last sync that
+ * failed send the caller to a full sync, which repairs it.
+ */
+static void test_check_only(void **state)
+{
+	char dir[] = "/tmp/test_ipvs_node.XXXXXX", cmd[256], *got;
+	struct plan_table desired = {0};
+	struct ipvs_node *node = NULL;
+	struct ipvs_node_result res;
+	struct ipvs_fake fake;
+	struct ipvs_key key;
+	struct net_addr vip;
+	bool drift = false;
+	size_t reads;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	ipvs_fake_init(&fake);
+	node_open(&fake, dir, &node);
+	test_plan_from_rules(VS RA RB, &desired);
+	assert_int_equal(ipvs_node_check_only(node, &drift, &res), 0);
+	assert_true(drift); /* no sync yet: nothing to compare with */
+	assert_int_equal(ipvs_node_sync(node, &desired, &res), 0);
+
+	ipvs_node_request_verify(node);
+	ipvs_oplist_clear(&fake.log);
+	reads = fake.n_read_one;
+	assert_int_equal(ipvs_node_check_only(node, &drift, &res), 0);
+	assert_false(drift);
+	assert_int_equal(fake.log.n, 0);
+	assert_true(fake.n_read_one > reads); /* one VS is one slice: its real servers were read */
+	assert_int_equal(ipvs_node_check_only(node, &drift, &res), 0);
+	assert_false(drift); /* no verification asked for: nothing read, nothing found */
+
+	fake_rs(&fake, "10.96.0.10:80/tcp", "10.244.2.2:8080")->dest.weight = 5;
+	ipvs_node_request_verify(node);
+	assert_int_equal(ipvs_node_check_only(node, &drift, &res), 0);
+	assert_true(drift);
+	got = resync_ops(&fake, node, &desired);
+	test_assert_text("a weight set by hand", got, "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 1\n");
+	free(got);
+
+	assert_int_equal(net_addr_parse("10.96.0.10", &vip), 0);
+	ipvs_key_init(&key, &vip, 80, IPPROTO_TCP);
+	ipvs_table_del(&fake.table, &key);
+	ipvs_node_request_verify(node);
+	assert_int_equal(ipvs_node_check_only(node, &drift, &res), 0);
+	assert_true(drift);
+	got = resync_ops(&fake, node, &desired);
+	test_assert_text("a virtual server deleted by hand", got, VS RA RB);
+	free(got);
+
+	/* The repair's one op fails (the log is empty before it): that sync is not clean. */
+	ipvs_oplist_clear(&fake.log);
+	fake.fail_at = 0;
+	fake.fail_err = -ENOMEM;
+	fake_rs(&fake, "10.96.0.10:80/tcp", "10.244.2.2:8080")->dest.weight = 7;
+	ipvs_node_request_verify(node);
+	assert_int_equal(ipvs_node_sync(node, &desired, &res), 0);
+	assert_int_equal(res.sync.failed, 1);
+	fake.fail_at = -1;
+	reads = fake.n_read_one;
+	assert_int_equal(ipvs_node_check_only(node, &drift, &res), 0);
+	assert_true(drift);
+	assert_int_equal(fake.n_read_one, reads); /* decided without reading */
+	got = resync_ops(&fake, node, &desired);
+	test_assert_text("after a failed operation", got, "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 1\n");
+	free(got);
+
+	plan_table_clear(&desired);
+	node = ipvs_node_free(node);
+	ipvs_fake_clear(&fake);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 /* The state file's text: written, read back, written again identically; bad lines refused. */
@@ -429,6 +540,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain_steps),
+		cmocka_unit_test(test_check_only),
 		cmocka_unit_test(test_state_text),
 		cmocka_unit_test(test_state_addrs),
 		cmocka_unit_test(test_result_format),
