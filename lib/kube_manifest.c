@@ -24,6 +24,7 @@ struct kube_manifest {
 	const char *path;
 	const char *text;
 	size_t len;
+	kube_manifest_item_fn item_fn;
 	kube_decode_object_fn fn;
 	void *userdata;
 	char *err;
@@ -95,6 +96,13 @@ static int kube_manifest_json_items(struct kube_manifest *m, const struct kube_j
 		_cleanup_(kube_manifest_cjson_deletep) cJSON *item = NULL;
 		int r;
 
+		if (m->item_fn) {
+			r = m->item_fn(m->text + span->off, span->len, list_kind, m->userdata);
+			if (r < 0)
+				return r;
+			if (r > 0)
+				continue;
+		}
 		r = kube_manifest_parse(m, m->text + span->off, span->len, span->off, &item);
 		if (r < 0)
 			return r;
@@ -209,13 +217,15 @@ static int kube_manifest_on_yaml_item(cJSON *item, void *userdata)
 	return r < 0 ? r : 0;
 }
 
-int kube_manifest_decode(const char *path, const char *text, size_t len, kube_decode_object_fn fn,
-			 void *userdata, char *err, size_t err_size)
+int kube_manifest_decode(const char *path, const char *text, size_t len,
+			 kube_manifest_item_fn item_fn, kube_decode_object_fn fn, void *userdata,
+			 char *err, size_t err_size)
 {
 	struct kube_manifest m = {
 	    .path = path,
 	    .text = text,
 	    .len = len,
+	    .item_fn = item_fn,
 	    .fn = fn,
 	    .userdata = userdata,
 	    .err = err,

@@ -95,11 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	kube_json_split_clear(&split);
-	(void)kube_manifest_decode("fuzz.json", text, size, fuzz_on_object, NULL, err,
+	(void)kube_manifest_decode("fuzz.json", text, size, NULL, fuzz_on_object, NULL, err,
 				   sizeof(err));
 	/* The YAML path too (JSON is YAML), item by item; libyaml is slow on large inputs. */
 	if (size <= 65536)
-		(void)kube_manifest_decode("fuzz.yaml", text, size, fuzz_on_object, NULL, err,
+		(void)kube_manifest_decode("fuzz.yaml", text, size, NULL, fuzz_on_object, NULL, err,
 					   sizeof(err));
 	return 0;
 }

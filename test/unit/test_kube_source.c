@@ -598,6 +598,69 @@ static void test_reload_logs_once(void **state)
 	}
 }
 
+/* A Service whose second port does not decode (each decode logs a dropped field). */
+#define BAD_SVC(name, port)                                                                        \
+	"{\"kind\":\"Service\",\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns\"},"        \
+	"\"spec\":{\"clusterIP\":\"10.96.0.2\",\"ports\":[{\"port\":" port "},{\"port\":70000}]}}"
+
+/*
+ * A changed list file is decoded item by item, and only its changed items: an item whose text
+ * is as last time is kept as cached without decoding (it logs nothing again), a changed one is
+ * decoded, a removed one deleted.
+ */
+static void test_reload_changed_items_only(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *text;
+		int dropped; /* items decoded (each logs one dropped field) */
+		const char *changes;
+	} steps[] = {
+		{"first load", LIST(BAD_SVC("a", "80") "," BAD_SVC("b", "80") "," BAD_SVC("c", "80")),
+		 3, "ns/a,ns/b,ns/c"},
+		{"b changes", LIST(BAD_SVC("a", "80") "," BAD_SVC("b", "81") "," BAD_SVC("c", "80")),
+		 1, "ns/b"},
+		{"c goes, d comes", LIST(BAD_SVC("a", "80") "," BAD_SVC("b", "81") "," BAD_SVC("d", "80")),
+		 1, "ns/c,ns/d"},
+		{"reordered", LIST(BAD_SVC("d", "80") "," BAD_SVC("a", "80") "," BAD_SVC("b", "81")),
+		 0, ""},
+		{"another list kind", "{\"kind\":\"ServiceList\",\"items\":[" BAD_SVC("a", "80") "]}",
+		 1, "ns/b,ns/d"},
+	};
+	struct kube_cache *cache = kube_cache_new();
+	struct kube_source *src = NULL;
+	struct log_capture cap = {0};
+	char path[PATH_MAX];
+	bool node;
+
+	(void)state;
+	write_file("s.json", steps[0].text, false);
+	capture_start(&cap);
+	assert_int_equal(kube_source_new(NULL, cache, tmpdir, NULL, NULL, NULL, &src), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int dropped;
+		const char *got;
+
+		if (i > 0)
+			write_file("s.json", steps[i].text, true);
+		assert_true(kube_source_reload(src) >= 0);
+		dropped = capture_count(&cap, "msg=\"dropped field\"");
+		got = take_changes(cache, &node);
+		if (dropped != steps[i].dropped || strcmp(got, steps[i].changes) != 0)
+			fail_msg("step %s: %d items decoded, changes \"%s\"; want %d, \"%s\"; log:\n%s",
+				 steps[i].name, dropped, got, steps[i].dropped, steps[i].changes,
+				 cap.text);
+		capture_reset(&cap);
+	}
+	assert_int_equal(kube_cache_count_services(cache), 1);
+	assert_int_equal(kube_cache_get_service(cache, "ns", "a")->n_ports, 1);
+	capture_stop(&cap);
+	kube_source_free(src);
+	kube_cache_free(cache);
+	snprintf(path, sizeof(path), "%s/s.json", tmpdir);
+	assert_int_equal(unlink(path), 0);
+}
+
 /* The warn line for an object two places give, winner and loser as file names in tmpdir. */
 #define TWICE "msg=\"object given twice, the later one is used\" kind=Service "
 
@@ -706,6 +769,8 @@ int main(void)
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reload_logs_once, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reload_changed_items_only, setup_dir,
+						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reload_duplicate_across_files, setup_dir,
 						teardown_dir),
 	};
