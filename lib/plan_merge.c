@@ -51,7 +51,7 @@ struct plan_merge {
 	struct plan_merge_key *touched; /* list of keys to note conflicts on */
 	struct plan_vs *merged;		/* shallow copies of the winners, sorted by key */
 	size_t n_merged;
-	bool dirty; /* merged must be rebuilt */
+	bool dirty; /* merged must be rebuilt (a key came or went) */
 };
 
 struct plan_merge *plan_merge_new(void)
@@ -220,6 +220,41 @@ static void plan_merge_note_touched(struct plan_merge *m, const struct plan_inpu
 	}
 }
 
+static bool plan_merge_same_keys(const struct plan_table *a, const struct plan_table *b)
+{
+	if (a->n_vs != b->n_vs)
+		return false;
+	for (size_t i = 0; i < a->n_vs; i++)
+		if (plan_vs_key_compare(&a->vs[i], &b->vs[i]) != 0)
+			return false;
+	return true;
+}
+
+static int plan_merge_vs_qsort_compare(const void *a, const void *b)
+{
+	return plan_vs_key_compare(a, b);
+}
+
+/*
+ * The Service s claims the same keys as before, so merged keeps its keys: only their entries
+ * are copied again from the (perhaps other) winners, in O(log n) each, instead of a rebuild
+ * and sort of the whole table for an endpoint change.
+ */
+static void plan_merge_patch(struct plan_merge *m, const struct plan_merge_svc *s)
+{
+	for (size_t i = 0; i < s->table.n_vs; i++) {
+		const struct plan_merge_key *k = plan_merge_key_find(m, &s->table.vs[i]);
+		struct plan_vs *e = bsearch(&s->table.vs[i], m->merged, m->n_merged,
+					    sizeof(*m->merged), plan_merge_vs_qsort_compare);
+
+		if (!k || !e) {
+			m->dirty = true; /* cannot happen while merged is current; rebuild to be safe */
+			return;
+		}
+		*e = *plan_merge_key_winner(k);
+	}
+}
+
 /* Re-plans one Service without noting cross-Service conflicts. 1, 0 or -ENOMEM. */
 static int plan_merge_update_one(struct plan_merge *m, const struct plan_input *in,
 				 const char *key)
@@ -228,6 +263,7 @@ static int plan_merge_update_one(struct plan_merge *m, const struct plan_input *
 	const struct kube_service *svc = NULL;
 	struct plan_merge_svc *s;
 	const char *slash = strchr(key, '/');
+	bool patch;
 	int r;
 
 	if (slash) {
@@ -260,12 +296,15 @@ static int plan_merge_update_one(struct plan_merge *m, const struct plan_input *
 		}
 		HASH_ADD_KEYPTR(hh, m->services, s->key, strlen(s->key), s);
 	}
+	/* Decided before the old table goes: merged's entries of this Service point into it. */
+	patch = !m->dirty && m->merged && plan_merge_same_keys(&s->table, &table);
 	for (size_t i = 0; i < s->table.n_vs; i++)
 		plan_merge_claim_remove(m, &s->table.vs[i]);
 	plan_table_clear(&s->table);
 	s->table = table;
 	table = (struct plan_table){0};
-	m->dirty = true;
+	if (!patch)
+		m->dirty = true;
 
 	for (size_t i = 0; i < s->table.n_vs; i++) {
 		r = plan_merge_claim_add(m, &s->table.vs[i]);
@@ -275,12 +314,15 @@ static int plan_merge_update_one(struct plan_merge *m, const struct plan_input *
 				plan_merge_claim_remove(m, &s->table.vs[j]);
 			HASH_DEL(m->services, s);
 			plan_merge_svc_free(s);
+			m->dirty = true;
 			return r;
 		}
 	}
 	if (s->table.n_vs == 0) {
 		HASH_DEL(m->services, s);
 		plan_merge_svc_free(s);
+	} else if (patch) {
+		plan_merge_patch(m, s);
 	}
 	return 1;
 }
@@ -348,11 +390,6 @@ int plan_merge_update_all(struct plan_merge *m, const struct plan_input *in)
 	if (r < 0)
 		return r;
 	return a.changed;
-}
-
-static int plan_merge_vs_qsort_compare(const void *a, const void *b)
-{
-	return plan_vs_key_compare(a, b);
 }
 
 int plan_merge_table(struct plan_merge *m, struct plan_table *ret_view)
