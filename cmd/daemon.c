@@ -409,6 +409,7 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 		return -ENOMEM;
 	d->opts = opts;
 	d->started_ns = daemon_now_ns();
+	d->plan_undelivered = d->sets_undelivered = true;
 	if (env)
 		d->env = *env;
 	d->loop = d->env.loop ? d->env.loop : ev_default_loop(0);
@@ -502,7 +503,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->health = health_free(d->health);
 	d->notify = health_notify_free(d->notify);
 	d->plan = plan_merge_free(d->plan);
-	plan_fw_clear(&d->fw_desired);
+	daemon_fw_forget(d);
 	d->cache = kube_cache_free(d->cache);
 	daemon_nolocal_clear(d);
 	free(d->node_addrs);

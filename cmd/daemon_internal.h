@@ -32,17 +32,23 @@ struct daemon_kernel_config {
 };
 
 /* What the loop needs of the kernel side; daemon_kernel_ipvs is ipvs_node plus fw. */
+enum {
+	DAEMON_SAME_PLAN = 1 << 0, /* desired */
+	DAEMON_SAME_SETS = 1 << 1, /* fw_desired */
+};
+
 struct daemon_kernel_ops {
 	int (*open)(const struct daemon_kernel_config *cfg, void **ret_kernel, char *err,
 		    size_t err_size);
 	void *(*free)(void *kernel);
 	/*
-	 * fw_desired: plan_fw_build() of desired; the packet path's sets. unchanged: both are
-	 * what the last sync was given, so a verification may only read and compare (when that
-	 * sync succeeded in full and the reads find the kernel as it left it).
+	 * fw_desired: plan_fw_build() of desired; the packet path's sets. same: DAEMON_SAME_*
+	 * flags, what is as the last sync (that returned 0) was given: with both, a verification
+	 * may only read and compare (when that sync succeeded in full and the reads find the
+	 * kernel as it left it); with DAEMON_SAME_SETS, the sets need no nftables transaction.
 	 */
 	int (*sync)(void *kernel, const struct plan_table *desired,
-		    const struct plan_fw *fw_desired, bool unchanged,
+		    const struct plan_fw *fw_desired, unsigned same,
 		    struct ipvs_node_result *ret_result);
 	int (*drain_sweep)(void *kernel, struct ipvs_node_result *ret_result);
 	unsigned (*draining_count)(const void *kernel);
@@ -139,6 +145,9 @@ struct daemon {
 
 	struct plan_fw fw_desired; /* the packet path's sets of the last plan */
 	bool have_fw_desired;	   /* fw_desired is that of the current plan */
+	struct daemon_fw_digest *fw_digests; /* each Service's elements, as a digest (daemon_fw.c) */
+	/* The plan, the sets changed since the last kernel sync that returned 0. */
+	bool plan_undelivered, sets_undelivered;
 
 	ev_idle sync_idle;     /* a sync as soon as the loop is idle */
 	ev_timer sync_timer;   /* a sync later: --ipvs-min-sync-period, or a retry's backoff */
@@ -165,6 +174,20 @@ struct daemon {
 	struct daemon_nolocal *nolocal;
 	size_t n_nolocal_internal, n_nolocal_external;
 };
+
+/*
+ * daemon_fw.c: the packet path's sets for view into d->fw_desired. They follow the plan and the
+ * cached Services (traffic policy, source ranges, health-check node ports: a change there can
+ * leave the IPVS plan as it was), so the caller calls this when a Service or the plan changed;
+ * keys are the Services that changed. Unless all (everything was re-planned, or a claim that
+ * other Services share moved), the sets are kept without a build when each of those Services
+ * gives the elements it gave last time (by digest). 1 when the sets differ from the last
+ * ones, 0 when not, or -errno (none kept then).
+ */
+int daemon_fw_refresh(struct daemon *d, const struct plan_table *view, char **keys,
+		      size_t n_keys, bool all);
+/* daemon_fw.c: drops the sets and the digests. */
+void daemon_fw_forget(struct daemon *d);
 
 /* daemon_sync.c: one pass of the loop: changes -> plan -> kernel -> health. */
 void daemon_sync_run(struct daemon *d);

@@ -149,14 +149,15 @@ static void daemon_kernel_monitor_after_sync(struct daemon_kernel *k)
  * fully good sync its UDP part is kept as `previous` for the next one.
  */
 static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
-			      const struct plan_fw *fw_desired, bool unchanged,
+			      const struct plan_fw *fw_desired, unsigned same,
 			      struct ipvs_node_result *ret_result)
 {
 	struct daemon_kernel *k = kernel;
 	struct fw_node_result fres = {0};
 	struct sync_phases checked = {0};
 	double verify_ms, t = sync_phase_now_ms();
-	bool drift = !unchanged || !k->clean;
+	bool drift = same != (DAEMON_SAME_PLAN | DAEMON_SAME_SETS) || !k->clean;
+	bool sets_kept = (same & DAEMON_SAME_SETS) && k->clean;
 	int r;
 
 	if (k->verify_fw) {
@@ -173,6 +174,7 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 				 "nftables table differed from the plan; rewriting its sets", "");
 		k->verify_fw = false;
 		drift = drift || r <= 0;
+		sets_kept = sets_kept && r > 0;
 	}
 	verify_ms = sync_phase_now_ms() - t;
 	if (!drift) {
@@ -189,8 +191,9 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 		checked = ret_result->phases; /* the sync below diffs against what it read */
 	}
 	k->clean = false;
+	/* Sets as the last clean sync left them (and as read back, when they were): no transaction. */
 	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
-			 fw_desired, ret_result, &fres);
+			 sets_kept ? NULL : fw_desired, ret_result, &fres);
 	daemon_kernel_monitor_after_sync(k);
 	if (r < 0)
 		return r;
@@ -297,7 +300,7 @@ int daemon_sync_once(const struct kube_options *opts, const struct plan_table *d
 	r = ops->open(&cfg, &kernel, err, err_size);
 	if (r < 0)
 		return r;
-	r = ops->sync(kernel, desired, fw_desired, false, ret_result);
+	r = ops->sync(kernel, desired, fw_desired, 0, ret_result);
 	if (r < 0)
 		(void)snprintf(err, err_size, "sync failed: %s", strerror(-r));
 	else

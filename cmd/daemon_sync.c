@@ -29,7 +29,6 @@
 #include "log.h"
 #include "net_addr.h"
 #include "plan.h"
-#include "plan_fw.h"
 
 #define DAEMON_RETRY_BASE_S 0.5
 #define DAEMON_RETRY_CAP_S 30.0
@@ -468,48 +467,6 @@ static void daemon_sync_failed(struct daemon *d, int r, const char *what)
 	daemon_sync_schedule(d);
 }
 
-static bool daemon_fw_equal(const struct plan_fw *a, const struct plan_fw *b)
-{
-	if (a->n_elems != b->n_elems)
-		return false;
-	for (size_t i = 0; i < a->n_elems; i++)
-		if (plan_fw_elem_compare(&a->elems[i], &b->elems[i]) != 0)
-			return false;
-	return true;
-}
-
-/*
- * Builds the packet path's sets for view into d->fw_desired. They follow the plan and the
- * cached Services (traffic policy, source ranges, health-check node ports: a change there can
- * leave the IPVS plan as it was), so the caller rebuilds them when a Service or the plan
- * changed, and a sync for neither (a verification, a retry) keeps the last ones. Returns 1
- * when they differ from the last ones, 0 when not, or -errno (none kept then).
- */
-static int daemon_fw_refresh(struct daemon *d, const struct plan_table *view)
-{
-	const struct plan_fw_input fin = {
-	    .plan = view,
-	    .cache = d->cache,
-	    .node_addrs = d->node_addrs,
-	    .n_node_addrs = d->n_node_addrs,
-	};
-	struct plan_fw built = {0};
-	bool same;
-	int r = plan_fw_build(&fin, &built);
-
-	if (r < 0) {
-		plan_fw_clear(&built);
-		plan_fw_clear(&d->fw_desired);
-		d->have_fw_desired = false;
-		return r;
-	}
-	same = d->have_fw_desired && daemon_fw_equal(&built, &d->fw_desired);
-	plan_fw_clear(&d->fw_desired);
-	d->fw_desired = built;
-	d->have_fw_desired = true;
-	return !same;
-}
-
 /* Every sync's phases: a debug line (-v 1) and the phase histogram. */
 static void daemon_phases_report(struct daemon *d, const struct sync_phases *ph)
 {
@@ -528,7 +485,7 @@ void daemon_sync_run(struct daemon *d)
 	bool first = d->syncs == 0 && d->failures == 0 && d->last_sync_mono == 0;
 	char **keys = NULL;
 	size_t n_keys = 0;
-	bool node_changed = false, changed = false;
+	bool node_changed = false, changed = false, replanned, contested;
 	_cleanup_free_ int64_t *triggers = NULL;
 	struct ipvs_node_result res = {0};
 	struct plan_table view;
@@ -578,6 +535,7 @@ void daemon_sync_run(struct daemon *d)
 		if (triggers)
 			triggers[i] = t;
 	}
+	replanned = d->replan_all;
 	if (d->replan_all) {
 		r = plan_merge_update_all(d->plan, &in);
 		if (r < 0) {
@@ -588,16 +546,19 @@ void daemon_sync_run(struct daemon *d)
 		d->replan_all = false;
 		changed |= r > 0;
 	}
+	d->plan_undelivered |= changed;
 	daemon_node_addrs_check(d);
 
 	r = plan_merge_table(d->plan, &view);
+	contested = plan_merge_take_contested(d->plan);
 	if (r == 0 && (n_keys > 0 || changed || first || !d->have_fw_desired))
-		r = daemon_fw_refresh(d, &view);
+		r = daemon_fw_refresh(d, &view, keys, n_keys, first || replanned || contested);
 	if (r < 0) {
 		kube_cache_changes_free(keys, n_keys);
 		daemon_sync_failed(d, r, "plan");
 		return;
 	}
+	d->sets_undelivered |= r > 0;
 	changed |= r > 0;
 
 	if (!changed && !d->kernel_dirty && !first) {
@@ -613,8 +574,13 @@ void daemon_sync_run(struct daemon *d)
 	}
 
 	sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
-	r = d->kops->sync(d->kernel, &view, &d->fw_desired, !changed && !first, &res);
+	r = d->kops->sync(d->kernel, &view, &d->fw_desired,
+			  (d->plan_undelivered ? 0 : DAEMON_SAME_PLAN) |
+			      (d->sets_undelivered ? 0 : DAEMON_SAME_SETS),
+			  &res);
 	end_ns = daemon_now_ns();
+	if (r >= 0)
+		d->plan_undelivered = d->sets_undelivered = false;
 	sync_phases_add(&ph, &res.phases); /* and the kernel side's */
 	daemon_phases_report(d, &ph);
 	if (d->env.on_sync)

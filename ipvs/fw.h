@@ -147,7 +147,8 @@ struct fw_node_result {
  * and masquerade rule exist before any VIP is bound (fw_base_ensure() on the first call), the
  * set elements a change adds go in before ipvs_node_sync() creates what they cover, and the
  * elements it drops go after IPVS removed what they covered. fw_desired comes from
- * plan_fw_build() on the same plan. Returns ipvs_node_sync()'s result, or the base's -errno
+ * plan_fw_build() on the same plan, or NULL: the sets are as the last call left them, no
+ * element transaction. Returns ipvs_node_sync()'s result, or the base's -errno
  * (IPVS is then left alone: no VIP without SNAT). An element phase that fails is logged
  * (component=fw, with libnftables's text) and reported in ret_fw (may be NULL); the handle then
  * rewrites every set next time, so the caller's next sync (or verification) repairs it.

@@ -71,7 +71,7 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 	if (r > 0)
 		log_info("fw", "nftables base table installed", "");
 
-	r = fw_sync(fw, fw_desired, FW_PHASE_ADD, &res.add, err, sizeof(err));
+	r = fw_desired ? fw_sync(fw, fw_desired, FW_PHASE_ADD, &res.add, err, sizeof(err)) : 0;
 	if (r < 0) {
 		fw_node_log("nftables element adds failed", err, r);
 		res.add_err = r;
@@ -93,7 +93,7 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 	sync_phase_add_since(&ph, SYNC_PHASE_CONNTRACK, t);
 
 	t = sync_phase_now_ms();
-	r = fw_sync(fw, fw_desired, FW_PHASE_DELETE, &res.del, err, sizeof(err));
+	r = fw_desired ? fw_sync(fw, fw_desired, FW_PHASE_DELETE, &res.del, err, sizeof(err)) : 0;
 	if (r < 0) {
 		fw_node_log("nftables element deletes failed", err, r);
 		res.del_err = r;

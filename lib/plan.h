@@ -202,6 +202,13 @@ int plan_merge_take(struct plan_merge *m, struct plan_table *ret)
 
 /* How many Services have at least one virtual server. */
 size_t plan_merge_count_services(const struct plan_merge *m);
+/* The virtual servers Service key ("ns/name") claims (winning or not), or NULL: none. */
+const struct plan_table *plan_merge_service_plan(const struct plan_merge *m, const char *key);
+/*
+ * Whether an update since the last call touched a key more than one Service claims (so its
+ * winner may have moved to a Service that did not change); resets it.
+ */
+bool plan_merge_take_contested(struct plan_merge *m);
 
 /* ---- The scheduler's name and flags (lib/plan_sched.c) ---- */
 

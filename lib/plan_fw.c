@@ -255,25 +255,79 @@ static void plan_fw_normalize(struct plan_fw *fw)
 	fw->n_elems = w + 1;
 }
 
-int plan_fw_build(const struct plan_fw_input *in, struct plan_fw *ret)
+static uint64_t plan_fw_hash(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t *c = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ c[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* FNV-1a of elements, field by field (the struct's padding is not hashed), in their order. */
+static uint64_t plan_fw_elems_digest(const struct plan_fw_elem *e, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t head[3] = {(uint32_t)e[i].set, (uint32_t)e[i].proto, e[i].port};
+
+		h = plan_fw_hash(h, head, sizeof(head));
+		h = plan_fw_hash(h, &e[i].addr.family, sizeof(e[i].addr.family));
+		h = plan_fw_hash(h, e[i].addr.bytes, sizeof(e[i].addr.bytes));
+		h = plan_fw_hash(h, &e[i].addr2.family, sizeof(e[i].addr2.family));
+		h = plan_fw_hash(h, e[i].addr2.bytes, sizeof(e[i].addr2.bytes));
+		h = plan_fw_hash(h, &e[i].prefix_len, sizeof(e[i].prefix_len));
+	}
+	return h;
+}
+
+static const struct kube_service *plan_fw_service_of(const struct plan_fw_input *in,
+						     const struct plan_vs *vs)
+{
+	if (!in->cache || !vs->svc_namespace || !vs->svc_name)
+		return NULL;
+	return kube_cache_get_service(in->cache, vs->svc_namespace, vs->svc_name);
+}
+
+int plan_fw_vs_digest(const struct plan_fw_input *in, const struct plan_vs *vs,
+		      uint64_t *ret_digest)
+{
+	struct plan_fw_builder b = {0};
+	int r = plan_fw_add_vs(&b, in, vs, plan_fw_service_of(in, vs));
+
+	if (r == 0)
+		*ret_digest = plan_fw_elems_digest(b.fw.elems, b.fw.n_elems);
+	plan_fw_clear(&b.fw);
+	return r;
+}
+
+int plan_fw_build_each(const struct plan_fw_input *in, struct plan_fw *ret, plan_fw_vs_fn fn,
+		       void *userdata)
 {
 	struct plan_fw_builder b = {0};
 
 	for (size_t i = 0; in->plan && i < in->plan->n_vs; i++) {
 		const struct plan_vs *vs = &in->plan->vs[i];
-		const struct kube_service *svc = NULL;
+		size_t first = b.fw.n_elems;
 		int r;
 
-		if (in->cache && vs->svc_namespace && vs->svc_name)
-			svc = kube_cache_get_service(in->cache, vs->svc_namespace, vs->svc_name);
-		if ((r = plan_fw_add_vs(&b, in, vs, svc)) < 0) {
+		if ((r = plan_fw_add_vs(&b, in, vs, plan_fw_service_of(in, vs))) < 0) {
 			plan_fw_clear(&b.fw);
 			return r;
 		}
+		if (fn)
+			fn(vs, plan_fw_elems_digest(b.fw.elems + first, b.fw.n_elems - first),
+			   userdata);
 	}
 	plan_fw_normalize(&b.fw);
 	*ret = b.fw;
 	return (int)ret->n_elems;
+}
+
+int plan_fw_build(const struct plan_fw_input *in, struct plan_fw *ret)
+{
+	return plan_fw_build_each(in, ret, NULL, NULL);
 }
 
 int plan_fw_diff(const struct plan_fw *from, const struct plan_fw *to, struct plan_fw *ret_add,

@@ -79,6 +79,18 @@ int plan_fw_build(const struct plan_fw_input *in, struct plan_fw *ret)
     __attribute__((warn_unused_result));
 
 /*
+ * A digest of the elements one virtual server of in->plan gives (in->plan itself is not read):
+ * equal digests, equal elements. What lets the daemon tell, for the Services that changed,
+ * that the sets did not change without building them all again. 0 or -ENOMEM.
+ */
+int plan_fw_vs_digest(const struct plan_fw_input *in, const struct plan_vs *vs,
+		      uint64_t *ret_digest) __attribute__((warn_unused_result));
+/* plan_fw_build(), calling fn with each virtual server's plan_fw_vs_digest() on the way. */
+typedef void (*plan_fw_vs_fn)(const struct plan_vs *vs, uint64_t digest, void *userdata);
+int plan_fw_build_each(const struct plan_fw_input *in, struct plan_fw *ret, plan_fw_vs_fn fn,
+		       void *userdata) __attribute__((warn_unused_result));
+
+/*
  * The difference from `from` to `to`: the elements of `to` not in `from` (adds) and of `from`
  * not in `to` (deletes), both sorted. Either output may be NULL. 0 or -ENOMEM (outputs left
  * empty). Free with plan_fw_clear().

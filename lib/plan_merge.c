@@ -52,6 +52,7 @@ struct plan_merge {
 	struct plan_vs *merged;		/* shallow copies of the winners, sorted by key */
 	size_t n_merged;
 	bool dirty; /* merged must be rebuilt (a key came or went) */
+	bool contested; /* an update touched a key that more than one Service claims */
 };
 
 struct plan_merge *plan_merge_new(void)
@@ -148,6 +149,7 @@ static int plan_merge_claim_add(struct plan_merge *m, struct plan_vs *vs)
 	}
 	claims[k->n_claims++] = vs;
 	k->claims = claims;
+	m->contested |= k->n_claims > 1;
 	if (!k->touched) {
 		k->touched = true;
 		DL_PREPEND2(m->touched, k, touched_prev, touched_next);
@@ -161,6 +163,7 @@ static void plan_merge_claim_remove(struct plan_merge *m, const struct plan_vs *
 
 	if (!k)
 		return;
+	m->contested |= k->n_claims > 1;
 	for (size_t i = 0; i < k->n_claims; i++) {
 		if (k->claims[i] != vs)
 			continue;
@@ -439,6 +442,22 @@ int plan_merge_take(struct plan_merge *m, struct plan_table *ret)
 	m->merged = NULL;
 	m->n_merged = 0;
 	return (int)view.n_vs;
+}
+
+const struct plan_table *plan_merge_service_plan(const struct plan_merge *m, const char *key)
+{
+	struct plan_merge_svc *s;
+
+	HASH_FIND_STR(m->services, key, s);
+	return s ? &s->table : NULL;
+}
+
+bool plan_merge_take_contested(struct plan_merge *m)
+{
+	bool c = m->contested;
+
+	m->contested = false;
+	return c;
 }
 
 size_t plan_merge_count_services(const struct plan_merge *m)

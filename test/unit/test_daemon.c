@@ -48,6 +48,8 @@ struct fake_kernel {
 	size_t first_fw_elems;	/* ... in the first */
 	unsigned fw_sets_sum;	/* the sum of every element's set (+1): moves when one changes set */
 	unsigned unchanged_syncs; /* syncs told the plan and the sets are those of the last one */
+	bool same_sets;		  /* the last sync was told the sets are those of the last one */
+	unsigned fw_addr_sum;	  /* the sum of every element's address bytes: moves with one */
 	bool stopping_seen;
 };
 
@@ -71,19 +73,24 @@ static void *fake_free(void *k)
 }
 
 static int fake_sync(void *k, const struct plan_table *desired, const struct plan_fw *fw_desired,
-		     bool unchanged, struct ipvs_node_result *ret)
+		     unsigned same, struct ipvs_node_result *ret)
 {
 	size_t len = 0;
 	FILE *f;
 
 	(void)k;
-	fake.unchanged_syncs += unchanged;
+	fake.unchanged_syncs += same == (DAEMON_SAME_PLAN | DAEMON_SAME_SETS);
+	fake.same_sets = (same & DAEMON_SAME_SETS) != 0;
 	fake.fw_elems = fw_desired ? fw_desired->n_elems : 0;
 	if (fake.syncs == 0)
 		fake.first_fw_elems = fake.fw_elems;
 	fake.fw_sets_sum = 0;
-	for (size_t i = 0; fw_desired && i < fw_desired->n_elems; i++)
+	fake.fw_addr_sum = 0;
+	for (size_t i = 0; fw_desired && i < fw_desired->n_elems; i++) {
 		fake.fw_sets_sum += (unsigned)fw_desired->elems[i].set + 1;
+		for (size_t b = 0; b < sizeof(fw_desired->elems[i].addr.bytes); b++)
+			fake.fw_addr_sum += fw_desired->elems[i].addr.bytes[b];
+	}
 	if (fake.syncs < FAKE_MAX)
 		fake.at[fake.syncs] = ev_time();
 	fake.syncs++;
@@ -180,6 +187,7 @@ struct fixture {
 	int phase;
 	double t0;
 	unsigned sets_before; /* fake.fw_sets_sum at a step of the script */
+	unsigned addrs_before; /* fake.fw_addr_sum at a step of the script */
 };
 
 /* trigger_ns: the slice's last-change-trigger-time (CLOCK_REALTIME); 0: no annotation. */
@@ -490,6 +498,57 @@ static void test_policy_change_reaches_the_packet_path(void **state)
 	assert_int_equal(fake.syncs, 3);
 	assert_true(fake.fw_sets_sum != f.sets_before);
 	assert_int_equal(fake.unchanged_syncs, 0); /* the sets' change is one: not a mere verification */
+	fixture_close(&f);
+}
+
+static void sets_script(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = container_of(w, struct fixture, step);
+
+	(void)revents;
+	switch (f->phase) {
+	case 0:
+		if (!daemon_is_ready(f->d))
+			return;
+		f->sets_before = fake.fw_sets_sum;
+		f->addrs_before = fake.fw_addr_sum;
+		write_cluster(f, 2, true, 2); /* 10.244.2.2 terminating: weight 0, still in the sets */
+		f->phase = 1;
+		return;
+	case 1:
+		if (fake.syncs < 2)
+			return;
+		assert_string_equal(fake.last_table, table_draining);
+		assert_true(fake.same_sets);
+		assert_int_equal(fake.fw_sets_sum, f->sets_before);
+		assert_int_equal(fake.fw_addr_sum, f->addrs_before);
+		write_cluster(f, 3, false, 7); /* another address: its hairpin element changes */
+		f->phase = 2;
+		return;
+	case 2:
+		if (fake.syncs >= 3)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+}
+
+/*
+ * An endpoint change that leaves the packet path's sets as they were (a weight) reaches the
+ * kernel side as "same sets" (no nftables transaction); one that moves an element does not.
+ */
+static void test_endpoint_change_keeps_the_sets(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	fixture_open(&f, false, NULL, 0);
+	run_script(&f, sets_script);
+	assert_int_equal(f.phase, 2);
+	assert_int_equal(fake.syncs, 3);
+	assert_false(fake.same_sets);
+	assert_int_equal(fake.fw_elems, fake.first_fw_elems);
+	assert_int_equal(fake.fw_addr_sum, f.addrs_before + 5); /* the hairpin element: 10.244.2.2 -> .7 */
+	assert_non_null(strstr(fake.last_table, "10.244.2.7:8080"));
 	fixture_close(&f);
 }
 
@@ -959,6 +1018,7 @@ int main(void)
 	    cmocka_unit_test(test_change_resynced),
 	    cmocka_unit_test(test_policy_change_reaches_the_packet_path),
 	    cmocka_unit_test(test_programming_latency_observed),
+	    cmocka_unit_test(test_endpoint_change_keeps_the_sets),
 	    cmocka_unit_test(test_min_sync_period),
 	    cmocka_unit_test(test_failed_sync_backoff),
 	    cmocka_unit_test(test_periodic_verification),
