@@ -409,7 +409,7 @@ int daemon_new(const struct kube_options *opts, const struct daemon_env *env,
 		return -ENOMEM;
 	d->opts = opts;
 	d->started_ns = daemon_now_ns();
-	d->plan_undelivered = d->sets_undelivered = true;
+	d->plan_undelivered = d->sets_undelivered = d->keys_undelivered = true;
 	if (env)
 		d->env = *env;
 	d->loop = d->env.loop ? d->env.loop : ev_default_loop(0);

@@ -46,10 +46,12 @@ struct daemon_kernel_ops {
 	 * flags, what is as the last sync (that returned 0) was given: with both, a verification
 	 * may only read and compare (when that sync succeeded in full and the reads find the
 	 * kernel as it left it); with DAEMON_SAME_SETS, the sets need no nftables transaction.
+	 * part (NULL: none): the virtual servers of desired that changed, when the change kept
+	 * desired's virtual servers as the last sync had them (only these need a diff).
 	 */
 	int (*sync)(void *kernel, const struct plan_table *desired,
 		    const struct plan_fw *fw_desired, unsigned same,
-		    struct ipvs_node_result *ret_result);
+		    const struct plan_table *part, struct ipvs_node_result *ret_result);
 	int (*drain_sweep)(void *kernel, struct ipvs_node_result *ret_result);
 	unsigned (*draining_count)(const void *kernel);
 	void (*request_verify)(void *kernel);
@@ -146,8 +148,11 @@ struct daemon {
 	struct plan_fw fw_desired; /* the packet path's sets of the last plan */
 	bool have_fw_desired;	   /* fw_desired is that of the current plan */
 	struct daemon_fw_digest *fw_digests; /* each Service's elements, as a digest (daemon_fw.c) */
-	/* The plan, the sets changed since the last kernel sync that returned 0. */
-	bool plan_undelivered, sets_undelivered;
+	/*
+	 * The plan, the sets, the plan's set of virtual servers (keys) changed since the last
+	 * kernel sync that returned 0.
+	 */
+	bool plan_undelivered, sets_undelivered, keys_undelivered;
 
 	ev_idle sync_idle;     /* a sync as soon as the loop is idle */
 	ev_timer sync_timer;   /* a sync later: --ipvs-min-sync-period, or a retry's backoff */

@@ -150,7 +150,7 @@ static void daemon_kernel_monitor_after_sync(struct daemon_kernel *k)
  */
 static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 			      const struct plan_fw *fw_desired, unsigned same,
-			      struct ipvs_node_result *ret_result)
+			      const struct plan_table *part, struct ipvs_node_result *ret_result)
 {
 	struct daemon_kernel *k = kernel;
 	struct fw_node_result fres = {0};
@@ -192,7 +192,7 @@ static int daemon_kernel_sync(void *kernel, const struct plan_table *desired,
 	}
 	k->clean = false;
 	/* Sets as the last clean sync left them (and as read back, when they were): no transaction. */
-	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired,
+	r = fw_node_sync(k->fw, k->node, k->have_previous ? &k->previous : NULL, desired, part,
 			 sets_kept ? NULL : fw_desired, ret_result, &fres);
 	daemon_kernel_monitor_after_sync(k);
 	if (r < 0)
@@ -300,7 +300,7 @@ int daemon_sync_once(const struct kube_options *opts, const struct plan_table *d
 	r = ops->open(&cfg, &kernel, err, err_size);
 	if (r < 0)
 		return r;
-	r = ops->sync(kernel, desired, fw_desired, 0, ret_result);
+	r = ops->sync(kernel, desired, fw_desired, 0, NULL, ret_result);
 	if (r < 0)
 		(void)snprintf(err, err_size, "sync failed: %s", strerror(-r));
 	else

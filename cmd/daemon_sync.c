@@ -467,6 +467,66 @@ static void daemon_sync_failed(struct daemon *d, int r, const char *what)
 	daemon_sync_schedule(d);
 }
 
+static int daemon_vs_key_compare(const void *a, const void *b)
+{
+	return plan_vs_key_compare(a, b);
+}
+
+/*
+ * The part of view the changed Services claim (shallow copies, sorted, each key once), when
+ * the change kept view's virtual servers as the kernel last had them; 1 when ret_part is that,
+ * 0 when the whole table must be synced (ret_part empty), -ENOMEM. A part larger than a
+ * quarter of the table is not worth its bookkeeping: 0.
+ */
+static int daemon_plan_part(const struct daemon *d, const struct plan_table *view, char **keys,
+			    size_t n_keys, struct plan_table *ret_part)
+{
+	struct plan_vs *vs = NULL;
+	size_t n = 0, cap = 0, max = view->n_vs / 4 > 64 ? view->n_vs / 4 : 64;
+
+	*ret_part = (struct plan_table){0};
+	for (size_t i = 0; i < n_keys; i++) {
+		const struct plan_table *claims = plan_merge_service_plan(d->plan, keys[i]);
+
+		for (size_t j = 0; claims && j < claims->n_vs; j++) {
+			const struct plan_vs *e = bsearch(&claims->vs[j], view->vs, view->n_vs,
+							  sizeof(*e), daemon_vs_key_compare);
+
+			if (!e)
+				continue;
+			if (n == max) {
+				free(vs);
+				return 0;
+			}
+			if (n == cap) {
+				struct plan_vs *grown;
+
+				cap = cap ? 2 * cap : 16;
+				grown = reallocarray(vs, cap, sizeof(*grown));
+				if (!grown) {
+					free(vs);
+					return -ENOMEM;
+				}
+				vs = grown;
+			}
+			vs[n++] = *e;
+		}
+	}
+	if (n == 0) {
+		free(vs);
+		return 0;
+	}
+	qsort(vs, n, sizeof(*vs), daemon_vs_key_compare);
+	/* Two changed Services may claim one key: keep it once. */
+	size_t u = 1;
+
+	for (size_t i = 1; i < n; i++)
+		if (plan_vs_key_compare(&vs[i], &vs[u - 1]) != 0)
+			vs[u++] = vs[i];
+	*ret_part = (struct plan_table){.vs = vs, .n_vs = u};
+	return 1;
+}
+
 /* Every sync's phases: a debug line (-v 1) and the phase histogram. */
 static void daemon_phases_report(struct daemon *d, const struct sync_phases *ph)
 {
@@ -487,6 +547,8 @@ void daemon_sync_run(struct daemon *d)
 	size_t n_keys = 0;
 	bool node_changed = false, changed = false, replanned, contested;
 	_cleanup_free_ int64_t *triggers = NULL;
+	struct plan_table part = {0}; /* shallow copies of view's entries: only the array is ours */
+	bool partial = false;
 	struct ipvs_node_result res = {0};
 	struct plan_table view;
 	char summary[256], status[256];
@@ -499,6 +561,8 @@ void daemon_sync_run(struct daemon *d)
 	d->retry_at_mono = 0;
 
 	ph.ms[SYNC_PHASE_DECODE] = kube_cache_decode_take(d->cache);
+	/* A part is enough only on top of a table the kernel side last got whole. */
+	partial = !first && !d->plan_undelivered && !d->keys_undelivered;
 	r = kube_cache_take_changes(d->cache, &keys, &n_keys, &node_changed);
 	if (r < 0) {
 		daemon_sync_failed(d, r, "changes");
@@ -535,6 +599,7 @@ void daemon_sync_run(struct daemon *d)
 		if (triggers)
 			triggers[i] = t;
 	}
+	d->plan_undelivered |= changed; /* before anything below can fail */
 	replanned = d->replan_all;
 	if (d->replan_all) {
 		r = plan_merge_update_all(d->plan, &in);
@@ -551,6 +616,8 @@ void daemon_sync_run(struct daemon *d)
 
 	r = plan_merge_table(d->plan, &view);
 	contested = plan_merge_take_contested(d->plan);
+	d->keys_undelivered |= plan_merge_take_rebuilt(d->plan);
+	partial = partial && d->plan_undelivered && !d->keys_undelivered && !replanned;
 	if (r == 0 && (n_keys > 0 || changed || first || !d->have_fw_desired))
 		r = daemon_fw_refresh(d, &view, keys, n_keys, first || replanned || contested);
 	if (r < 0) {
@@ -573,14 +640,17 @@ void daemon_sync_run(struct daemon *d)
 		return;
 	}
 
+	if (partial && daemon_plan_part(d, &view, keys, n_keys, &part) <= 0)
+		partial = false;
 	sync_phase_add_since(&ph, SYNC_PHASE_PLAN, plan_t);
 	r = d->kops->sync(d->kernel, &view, &d->fw_desired,
 			  (d->plan_undelivered ? 0 : DAEMON_SAME_PLAN) |
 			      (d->sets_undelivered ? 0 : DAEMON_SAME_SETS),
-			  &res);
+			  partial ? &part : NULL, &res);
+	free(part.vs);
 	end_ns = daemon_now_ns();
 	if (r >= 0)
-		d->plan_undelivered = d->sets_undelivered = false;
+		d->plan_undelivered = d->sets_undelivered = d->keys_undelivered = false;
 	sync_phases_add(&ph, &res.phases); /* and the kernel side's */
 	daemon_phases_report(d, &ph);
 	if (d->env.on_sync)

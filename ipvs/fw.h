@@ -155,11 +155,13 @@ struct fw_node_result {
  * previous (may be NULL: unknown) is the table the last successful sync made; after IPVS is
  * synced, the UDP virtual servers plan_fw_udp_stale() names get their stale conntrack entries
  * deleted, all in one pass (plan_ct_build(), ipvs_conntrack_udp_flush(); failures logged, and
- * reported in ret_fw).
+ * reported in ret_fw). part (NULL: none) is what ipvs_node_sync_part() takes: the virtual
+ * servers of desired a change touched, when it kept desired's virtual servers.
  */
 int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
-		 const struct plan_table *desired, const struct plan_fw *fw_desired,
-		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
+		 const struct plan_table *desired, const struct plan_table *part,
+		 const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
+		 struct fw_node_result *ret_fw)
     __attribute__((warn_unused_result));
 
 /*

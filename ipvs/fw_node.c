@@ -51,8 +51,9 @@ static void fw_node_conntrack(const struct plan_table *previous, const struct pl
 }
 
 int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table *previous,
-		 const struct plan_table *desired, const struct plan_fw *fw_desired,
-		 struct ipvs_node_result *ret_result, struct fw_node_result *ret_fw)
+		 const struct plan_table *desired, const struct plan_table *part,
+		 const struct plan_fw *fw_desired, struct ipvs_node_result *ret_result,
+		 struct fw_node_result *ret_fw)
 {
 	struct fw_node_result res = {0};
 	struct sync_phases ph = {0};
@@ -78,7 +79,8 @@ int fw_node_sync(struct fw *fw, struct ipvs_node *node, const struct plan_table 
 	}
 	sync_phase_add_since(&ph, SYNC_PHASE_NFTABLES, t);
 
-	r = ipvs_node_sync(node, desired, ret_result);
+	r = part ? ipvs_node_sync_part(node, desired, part, ret_result)
+		 : ipvs_node_sync(node, desired, ret_result);
 	if (r < 0) {
 		/* What IPVS still has may need the elements: keep them until a sync succeeds. */
 		if (ret_fw)

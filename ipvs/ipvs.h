@@ -216,6 +216,16 @@ struct ipvs_node_result {
 int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 		   struct ipvs_node_result *ret_result) __attribute__((warn_unused_result));
 /*
+ * ipvs_node_sync() for a change that kept desired's virtual servers (only real servers or
+ * attributes of some of them changed): part holds those virtual servers (as in desired), and
+ * only they are diffed and synced, their drainers decided; no address changes, no other
+ * virtual server is read or deleted. Falls back to the full ipvs_node_sync() of desired when a
+ * read is due (a verification, a check) or the last sync was not clean. 0 or -errno.
+ */
+int ipvs_node_sync_part(struct ipvs_node *node, const struct plan_table *desired,
+			const struct plan_table *part, struct ipvs_node_result *ret_result)
+    __attribute__((warn_unused_result));
+/*
  * The periodic verification when the desired table is the one the last sync was given: the
  * check ipvs_node_request_verify() asked for (the virtual servers and one slice of real
  * servers, the node's addresses), without a diff. *ret_drift is false only when the last sync

@@ -196,7 +196,7 @@ int ipvs_diff_compute_hooks(const struct plan_table *desired, const struct ipvs_
 		if (r < 0)
 			return r;
 	}
-	if (matched == HASH_COUNT(actual->vs))
+	if (h->part || matched == HASH_COUNT(actual->vs))
 		return 0;
 
 	qsort(want, desired->n_vs, sizeof(*want), ipvs_key_order);

@@ -227,6 +227,11 @@ struct ipvs_diff_hooks {
 	ipvs_owned_fn owned;
 	ipvs_keep_fn keep;
 	void *userdata;
+	/*
+	 * desired is a part of the table (the virtual servers one change touched): only its
+	 * virtual servers are compared; none of the others is deleted, whatever owned says.
+	 */
+	bool part;
 };
 int ipvs_diff_compute_hooks(const struct plan_table *desired, const struct ipvs_table *actual,
 			    const struct ipvs_diff_hooks *hooks, struct ipvs_oplist *ops)
@@ -323,6 +328,13 @@ bool ipvs_sync_has_actual(const struct ipvs_sync *s);
  */
 int ipvs_sync_check_only(struct ipvs_sync *s, bool *ret_drift, struct ipvs_sync_result *res)
     __attribute__((warn_unused_result));
+/*
+ * ipvs_sync_run() over a part of the desired table (ipvs_diff_hooks.part): its virtual
+ * servers only, none deleted. -EAGAIN when a read is due (none yet, a verification or a check
+ * asked for): the caller runs a full sync instead.
+ */
+int ipvs_sync_run_part(struct ipvs_sync *s, const struct plan_table *part,
+		       struct ipvs_sync_result *ret_result) __attribute__((warn_unused_result));
 /* Reads the whole kernel table now (timings into res). 0 or -errno. */
 int ipvs_sync_read(struct ipvs_sync *s, struct ipvs_sync_result *res)
     __attribute__((warn_unused_result));

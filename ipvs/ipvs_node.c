@@ -57,6 +57,7 @@ struct ipvs_node {
 	unsigned long saved_generation;
 	int keep_err; /* ENOMEM inside the keep hook */
 	bool clean;   /* the last sync ran and every operation of it succeeded */
+	bool part;    /* this pass's desired table is a part (ipvs_node_sync_part()) */
 };
 
 static uint64_t ipvs_node_realtime_ms(void)
@@ -422,8 +423,10 @@ static void ipvs_node_merge_result(struct ipvs_sync_result *into, const struct i
  */
 static int ipvs_node_refresh_leaving(struct ipvs_node *node, const struct plan_table *desired)
 {
-	const struct ipvs_diff_hooks hooks = {
-	    .owned = ipvs_node_owned_cb, .keep = ipvs_node_keep_cb, .userdata = node};
+	const struct ipvs_diff_hooks hooks = {.owned = ipvs_node_owned_cb,
+					      .keep = ipvs_node_keep_cb,
+					      .userdata = node,
+					      .part = node->part};
 	struct ipvs_oplist ops = {0};
 	struct ipvs_node_key *e, *tmp;
 	int r;
@@ -513,7 +516,85 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	res.phases.ms[SYNC_PHASE_IPVS] += sres.apply_ms;
 	res.draining = ipvs_node_draining_count(node);
 	res.took_ms = sync_phase_now_ms() - t0;
-	node->clean = res.sync.failed == 0 && res.sync.n_failures == 0 && addr_err == 0;
+	node->clean = res.sync.failed == 0 && res.sync.n_failures == 0 && addr_err == 0 &&
+		      !res.sync.lost_replies;
+	if (ret_result)
+		*ret_result = res;
+	return 0;
+}
+
+static int ipvs_node_key_order(const void *a, const void *b)
+{
+	return ipvs_key_compare(a, b);
+}
+
+/* The part's sorted keys, for telling whether a drain record is one of its servers'. */
+static int ipvs_node_part_keys(const struct plan_table *part, struct ipvs_key **ret)
+{
+	struct ipvs_key *keys = calloc(part->n_vs ? part->n_vs : 1, sizeof(*keys));
+
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < part->n_vs; i++)
+		ipvs_key_init(&keys[i], &part->vs[i].addr, part->vs[i].port,
+			      ipvs_protocol_from_kube(part->vs[i].proto));
+	qsort(keys, part->n_vs, sizeof(*keys), ipvs_node_key_order);
+	*ret = keys;
+	return 0;
+}
+
+int ipvs_node_sync_part(struct ipvs_node *node, const struct plan_table *desired,
+			const struct plan_table *part, struct ipvs_node_result *ret_result)
+{
+	_cleanup_free_ struct ipvs_key *keys = NULL;
+	struct ipvs_node_result res = {0};
+	struct ipvs_sync_result sres = {0};
+	struct ipvs_state_drain *d, *dtmp;
+	double t0 = sync_phase_now_ms(), t;
+	int r;
+
+	/* A read is due, or the last sync left something to retry: that is a full sync's job. */
+	if (node->cfg.read_only || !node->clean || node->vip_refresh ||
+	    !ipvs_sync_has_actual(node->sync) || ipvs_node_part_keys(part, &keys) < 0)
+		return ipvs_node_sync(node, desired, ret_result);
+	node->clean = false;
+	node->keep_err = 0;
+	node->fresh_all = false;
+	node->part = true;
+	r = ipvs_node_refresh_leaving(node, part);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_READ, t0);
+	/* The part's drainers are decided again; every other one stays as it is. */
+	HASH_ITER(hh, node->state.drains, d, dtmp)
+	{
+		if (bsearch(&d->pair.vs, keys, part->n_vs, sizeof(*keys), ipvs_node_key_order))
+			d->seen = false;
+	}
+	node->mode = IPVS_NODE_KEEP_DECIDE;
+	if (r >= 0)
+		r = ipvs_sync_run_part(node->sync, part, &sres);
+	node->part = false;
+	if (r == -EAGAIN)
+		return ipvs_node_sync(node, desired, ret_result);
+	if (r < 0)
+		return r;
+	if (node->keep_err < 0)
+		return node->keep_err;
+	ipvs_node_merge_result(&res.sync, &sres);
+	t = sync_phase_now_ms();
+	HASH_ITER(hh, node->state.drains, d, dtmp)
+	{
+		if (!d->seen &&
+		    bsearch(&d->pair.vs, keys, part->n_vs, sizeof(*keys), ipvs_node_key_order))
+			ipvs_state_drain_del(&node->state, d);
+	}
+	ipvs_node_state_save(node);
+	sync_phase_add_since(&res.phases, SYNC_PHASE_RECORD, t);
+	res.phases.ms[SYNC_PHASE_READ] += sres.read_ms;
+	res.phases.ms[SYNC_PHASE_DIFF] += sres.diff_ms;
+	res.phases.ms[SYNC_PHASE_IPVS] += sres.apply_ms;
+	res.draining = ipvs_node_draining_count(node);
+	res.took_ms = sync_phase_now_ms() - t0;
+	node->clean = res.sync.failed == 0 && res.sync.n_failures == 0 && !res.sync.lost_replies;
 	if (ret_result)
 		*ret_result = res;
 	return 0;

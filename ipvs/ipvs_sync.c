@@ -37,6 +37,7 @@ struct ipvs_sync {
 	ipvs_keep_fn keep;     /* draining decisions; NULL: delete at once */
 	ipvs_owned_fn exclude; /* true: never delete this key even if owned */
 	void *hook_userdata;
+	bool part; /* this run's desired table is a part (ipvs_sync_run_part()) */
 	unsigned long owned_generation; /* bumped when the owned set changes */
 };
 
@@ -152,6 +153,7 @@ static void ipvs_sync_hooks(struct ipvs_sync *s, struct ipvs_diff_hooks *ret)
 	    .owned = ipvs_sync_owned_cb,
 	    .keep = ipvs_sync_keep_cb,
 	    .userdata = s,
+	    .part = s->part,
 	};
 }
 
@@ -540,6 +542,19 @@ out:
 	}
 	ipvs_oplist_clear(&ops);
 	ipvs_oplist_clear(&next);
+	return r;
+}
+
+int ipvs_sync_run_part(struct ipvs_sync *s, const struct plan_table *part,
+		       struct ipvs_sync_result *ret_result)
+{
+	int r;
+
+	if (!s->have_actual || s->verify || s->check)
+		return -EAGAIN; /* a read is due first: that is a full sync's job */
+	s->part = true;
+	r = ipvs_sync_run(s, part, ret_result);
+	s->part = false;
 	return r;
 }
 

@@ -209,6 +209,12 @@ const struct plan_table *plan_merge_service_plan(const struct plan_merge *m, con
  * winner may have moved to a Service that did not change); resets it.
  */
 bool plan_merge_take_contested(struct plan_merge *m);
+/*
+ * Whether plan_merge_table() rebuilt the table (a key came or went) since the last call;
+ * resets it. While it did not, every change only patched the entries of the keys of the
+ * Services that changed.
+ */
+bool plan_merge_take_rebuilt(struct plan_merge *m);
 
 /* ---- The scheduler's name and flags (lib/plan_sched.c) ---- */
 

@@ -53,6 +53,7 @@ struct plan_merge {
 	size_t n_merged;
 	bool dirty; /* merged must be rebuilt (a key came or went) */
 	bool contested; /* an update touched a key that more than one Service claims */
+	bool rebuilt;	/* merged was rebuilt since plan_merge_take_rebuilt() */
 };
 
 struct plan_merge *plan_merge_new(void)
@@ -419,6 +420,7 @@ int plan_merge_table(struct plan_merge *m, struct plan_table *ret_view)
 		m->merged = merged;
 		m->n_merged = n;
 		m->dirty = false;
+		m->rebuilt = true;
 	}
 	*ret_view = (struct plan_table){.vs = m->merged, .n_vs = m->n_merged};
 	return 0;
@@ -450,6 +452,14 @@ const struct plan_table *plan_merge_service_plan(const struct plan_merge *m, con
 
 	HASH_FIND_STR(m->services, key, s);
 	return s ? &s->table : NULL;
+}
+
+bool plan_merge_take_rebuilt(struct plan_merge *m)
+{
+	bool r = m->rebuilt;
+
+	m->rebuilt = false;
+	return r;
 }
 
 bool plan_merge_take_contested(struct plan_merge *m)

@@ -78,7 +78,7 @@ static int driver_node_sync(struct fw *fw, struct ipvs_node *node,
 	struct ipvs_node_result res = {0};
 	struct fw_node_result fres = {0};
 	char line[256];
-	int r = fw_node_sync(fw, node, previous, plan, want, &res, &fres);
+	int r = fw_node_sync(fw, node, previous, plan, NULL, want, &res, &fres);
 
 	if (r < 0) {
 		fprintf(stderr, "fw_driver: node sync: %s\n", strerror(-r));

@@ -50,6 +50,7 @@ struct fake_kernel {
 	unsigned unchanged_syncs; /* syncs told the plan and the sets are those of the last one */
 	bool same_sets;		  /* the last sync was told the sets are those of the last one */
 	unsigned fw_addr_sum;	  /* the sum of every element's address bytes: moves with one */
+	size_t part_vs;		  /* virtual servers in the last sync's part; 0: none (full) */
 	bool stopping_seen;
 };
 
@@ -73,7 +74,7 @@ static void *fake_free(void *k)
 }
 
 static int fake_sync(void *k, const struct plan_table *desired, const struct plan_fw *fw_desired,
-		     unsigned same, struct ipvs_node_result *ret)
+		     unsigned same, const struct plan_table *part, struct ipvs_node_result *ret)
 {
 	size_t len = 0;
 	FILE *f;
@@ -81,6 +82,7 @@ static int fake_sync(void *k, const struct plan_table *desired, const struct pla
 	(void)k;
 	fake.unchanged_syncs += same == (DAEMON_SAME_PLAN | DAEMON_SAME_SETS);
 	fake.same_sets = (same & DAEMON_SAME_SETS) != 0;
+	fake.part_vs = part ? part->n_vs : 0;
 	fake.fw_elems = fw_desired ? fw_desired->n_elems : 0;
 	if (fake.syncs == 0)
 		fake.first_fw_elems = fake.fw_elems;
@@ -510,6 +512,7 @@ static void sets_script(struct ev_loop *loop, ev_timer *w, int revents)
 	case 0:
 		if (!daemon_is_ready(f->d))
 			return;
+		assert_int_equal(fake.part_vs, 0); /* the first sync is whole */
 		f->sets_before = fake.fw_sets_sum;
 		f->addrs_before = fake.fw_addr_sum;
 		write_cluster(f, 2, true, 2); /* 10.244.2.2 terminating: weight 0, still in the sets */
@@ -522,6 +525,7 @@ static void sets_script(struct ev_loop *loop, ev_timer *w, int revents)
 		assert_true(fake.same_sets);
 		assert_int_equal(fake.fw_sets_sum, f->sets_before);
 		assert_int_equal(fake.fw_addr_sum, f->addrs_before);
+		assert_int_equal(fake.part_vs, 1); /* the one virtual server the change touched */
 		write_cluster(f, 3, false, 7); /* another address: its hairpin element changes */
 		f->phase = 2;
 		return;
@@ -535,6 +539,7 @@ static void sets_script(struct ev_loop *loop, ev_timer *w, int revents)
 /*
  * An endpoint change that leaves the packet path's sets as they were (a weight) reaches the
  * kernel side as "same sets" (no nftables transaction); one that moves an element does not.
+ * Both keep the virtual servers, so the kernel side gets the touched one as the part to diff.
  */
 static void test_endpoint_change_keeps_the_sets(void **state)
 {
@@ -549,6 +554,7 @@ static void test_endpoint_change_keeps_the_sets(void **state)
 	assert_int_equal(fake.fw_elems, fake.first_fw_elems);
 	assert_int_equal(fake.fw_addr_sum, f.addrs_before + 5); /* the hairpin element: 10.244.2.2 -> .7 */
 	assert_non_null(strstr(fake.last_table, "10.244.2.7:8080"));
+	assert_int_equal(fake.part_vs, 1);
 	fixture_close(&f);
 }
 

@@ -310,6 +310,65 @@ static void test_check_only(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * ipvs_node_sync_part(): only the part's virtual servers are diffed (a change elsewhere in
+ * desired waits for a full sync), a drain record outside the part survives, and a pending
+ * verification makes it a full sync.
+ */
+static void test_sync_part(void **state)
+{
+	char dir[] = "/tmp/test_ipvs_node.XXXXXX", cmd[256], *got;
+	struct plan_table desired = {0}, part = {0};
+	struct ipvs_node *node = NULL;
+	struct ipvs_node_result res;
+	struct ipvs_fake fake;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	test_clock = 1700000000000ull;
+	ipvs_fake_init(&fake);
+	node_open(&fake, dir, &node);
+	test_plan_from_rules(VS RA RB US UA, &desired);
+	assert_int_equal(ipvs_node_sync(node, &desired, &res), 0);
+	plan_table_clear(&desired);
+	/* RB is busy and leaves: it drains (a full sync). */
+	set_conns(&fake, "10.96.0.10:80/tcp", "10.244.2.2:8080=1", "part");
+	test_plan_from_rules(VS RA US UA, &desired);
+	got = resync_ops(&fake, node, &desired);
+	test_assert_text("drain", got, "-e -t 10.96.0.10:80 -r 10.244.2.2:8080 -m -w 0\n");
+	free(got);
+	plan_table_clear(&desired);
+
+	/* UB joins the UDP Service, RA's weight changes too, but the part is the UDP one only. */
+	test_plan_from_rules("-A -t 10.96.0.10:80 -s rr\n"
+			     "-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 3\n" US UA UB,
+			     &desired);
+	test_plan_from_rules(US UA UB, &part);
+	ipvs_oplist_clear(&fake.log);
+	assert_int_equal(ipvs_node_sync_part(node, &desired, &part, &res), 0);
+	got = test_ops_text(fake.log.ops, fake.log.n);
+	test_assert_text("the part only", got, "-a -u 10.96.0.11:53 -r 10.244.2.2:53 -m -w 1\n");
+	free(got);
+	assert_int_equal(ipvs_node_draining_count(node), 1); /* RB's record is kept */
+
+	/* A verification is due: the same call is a full sync, RA's weight comes with it. */
+	ipvs_node_request_verify(node);
+	ipvs_oplist_clear(&fake.log);
+	assert_int_equal(ipvs_node_sync_part(node, &desired, &part, &res), 0);
+	got = test_ops_text(fake.log.ops, fake.log.n);
+	test_assert_text("full after a verification request", got,
+			 "-e -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 3\n");
+	free(got);
+	assert_int_equal(ipvs_node_draining_count(node), 1);
+
+	plan_table_clear(&desired);
+	plan_table_clear(&part);
+	node = ipvs_node_free(node);
+	ipvs_fake_clear(&fake);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* The state file's text: written, read back, written again identically; bad lines refused. */
 static void test_state_text(void **state)
 {
@@ -541,6 +600,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain_steps),
 		cmocka_unit_test(test_check_only),
+		cmocka_unit_test(test_sync_part),
 		cmocka_unit_test(test_state_text),
 		cmocka_unit_test(test_state_addrs),
 		cmocka_unit_test(test_result_format),
