@@ -468,6 +468,28 @@ static int ipvs_node_pass_begin(struct ipvs_node *node, const struct plan_table 
 	return ipvs_node_refresh_leaving(node, desired);
 }
 
+/*
+ * The end of a sync pass (record_t0: when its record phase began): the state file, the
+ * reconciler's timings, the counts; the pass is clean when nothing failed (addrs_ok: the
+ * addresses included) and no reply was lost.
+ */
+static void ipvs_node_pass_end(struct ipvs_node *node, struct ipvs_node_result *res,
+			       const struct ipvs_sync_result *sres, double t0, double record_t0,
+			       bool addrs_ok, struct ipvs_node_result *ret_result)
+{
+	ipvs_node_state_save(node);
+	sync_phase_add_since(&res->phases, SYNC_PHASE_RECORD, record_t0);
+	res->phases.ms[SYNC_PHASE_READ] += sres->read_ms;
+	res->phases.ms[SYNC_PHASE_DIFF] += sres->diff_ms;
+	res->phases.ms[SYNC_PHASE_IPVS] += sres->apply_ms;
+	res->draining = ipvs_node_draining_count(node);
+	res->took_ms = sync_phase_now_ms() - t0;
+	node->clean = res->sync.failed == 0 && res->sync.n_failures == 0 && addrs_ok &&
+		      !res->sync.lost_replies;
+	if (ret_result)
+		*ret_result = *res;
+}
+
 int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 		   struct ipvs_node_result *ret_result)
 {
@@ -509,17 +531,7 @@ int ipvs_node_sync(struct ipvs_node *node, const struct plan_table *desired,
 	(void)ipvs_node_addrs_release(node, &res);
 	sync_phase_add_since(&res.phases, SYNC_PHASE_VIPS, t);
 	t = sync_phase_now_ms();
-	ipvs_node_state_save(node);
-	sync_phase_add_since(&res.phases, SYNC_PHASE_RECORD, t);
-	res.phases.ms[SYNC_PHASE_READ] += sres.read_ms;
-	res.phases.ms[SYNC_PHASE_DIFF] += sres.diff_ms;
-	res.phases.ms[SYNC_PHASE_IPVS] += sres.apply_ms;
-	res.draining = ipvs_node_draining_count(node);
-	res.took_ms = sync_phase_now_ms() - t0;
-	node->clean = res.sync.failed == 0 && res.sync.n_failures == 0 && addr_err == 0 &&
-		      !res.sync.lost_replies;
-	if (ret_result)
-		*ret_result = res;
+	ipvs_node_pass_end(node, &res, &sres, t0, t, addr_err == 0, ret_result);
 	return 0;
 }
 
@@ -587,16 +599,7 @@ int ipvs_node_sync_part(struct ipvs_node *node, const struct plan_table *desired
 		    bsearch(&d->pair.vs, keys, part->n_vs, sizeof(*keys), ipvs_node_key_order))
 			ipvs_state_drain_del(&node->state, d);
 	}
-	ipvs_node_state_save(node);
-	sync_phase_add_since(&res.phases, SYNC_PHASE_RECORD, t);
-	res.phases.ms[SYNC_PHASE_READ] += sres.read_ms;
-	res.phases.ms[SYNC_PHASE_DIFF] += sres.diff_ms;
-	res.phases.ms[SYNC_PHASE_IPVS] += sres.apply_ms;
-	res.draining = ipvs_node_draining_count(node);
-	res.took_ms = sync_phase_now_ms() - t0;
-	node->clean = res.sync.failed == 0 && res.sync.n_failures == 0 && !res.sync.lost_replies;
-	if (ret_result)
-		*ret_result = res;
+	ipvs_node_pass_end(node, &res, &sres, t0, t, true, ret_result);
 	return 0;
 }
 
