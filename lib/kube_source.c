@@ -342,15 +342,27 @@ static int kube_source_list(const char *path, struct kube_source_file **ret_file
 }
 
 /* FNV-1a: tells a changed file from an unchanged one (with the length). */
+/*
+ * A hash of a file's or an item's text, to tell whether it changed: eight bytes per step (a
+ * multiply and a shift), as every changed file is hashed whole and item by item (20 MB per
+ * endpoint flip in one large slices.json), and a byte-wise hash cost a multiply per byte.
+ */
 static uint64_t kube_source_hash(const char *buf, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h = 0xcbf29ce484222325ULL ^ (len * k), w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)buf[i];
-		h *= 0x100000001b3ULL;
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(&w, buf + i, sizeof(w));
+		h = (h ^ w) * k;
+		h ^= h >> 32;
 	}
-	return h;
+	w = 0;
+	if (len > i)
+		memcpy(&w, buf + i, len - i);
+	h = (h ^ w) * k;
+	return h ^ (h >> 29);
 }
 
 struct kube_source_pass {
