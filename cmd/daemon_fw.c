@@ -58,11 +58,6 @@ static bool daemon_fw_owned_by(const struct plan_vs *vs, const char *key)
 	       key[n] == '/' && strcmp(key + n + 1, vs->svc_name) == 0;
 }
 
-static int daemon_fw_vs_compare(const void *a, const void *b)
-{
-	return plan_vs_key_compare(a, b);
-}
-
 /* Service key's digest now: its claims that win in view. 0 or -ENOMEM. */
 static int daemon_fw_digest_now(const struct daemon *d, const struct plan_fw_input *fin,
 				const char *key, uint64_t *ret_sum)
@@ -71,8 +66,7 @@ static int daemon_fw_digest_now(const struct daemon *d, const struct plan_fw_inp
 	uint64_t sum = 0;
 
 	for (size_t i = 0; claims && i < claims->n_vs; i++) {
-		const struct plan_vs *won = bsearch(&claims->vs[i], fin->plan->vs, fin->plan->n_vs,
-						    sizeof(*won), daemon_fw_vs_compare);
+		const struct plan_vs *won = plan_table_find(fin->plan, &claims->vs[i]);
 		uint64_t digest;
 		int r;
 

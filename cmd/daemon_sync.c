@@ -321,11 +321,6 @@ static bool daemon_proto_parse(const char *text, enum kube_proto *ret)
 	return false;
 }
 
-static int daemon_vs_bsearch_compare(const void *key, const void *elem)
-{
-	return plan_vs_key_compare(key, elem);
-}
-
 static void daemon_stats_one(const struct ipvs_node_vs_stats *st, void *userdata)
 {
 	struct daemon_stats *s = userdata;
@@ -336,9 +331,7 @@ static void daemon_stats_one(const struct ipvs_node_vs_stats *st, void *userdata
 		return;
 	probe.addr = *st->addr;
 	probe.port = st->port;
-	vs = s->view.n_vs ? bsearch(&probe, s->view.vs, s->view.n_vs, sizeof(*s->view.vs),
-				    daemon_vs_bsearch_compare)
-			  : NULL;
+	vs = plan_table_find(&s->view, &probe);
 	if (!vs)
 		return; /* owned but not planned: draining out */
 	if (s->n == s->cap) {
@@ -467,11 +460,6 @@ static void daemon_sync_failed(struct daemon *d, int r, const char *what)
 	daemon_sync_schedule(d);
 }
 
-static int daemon_vs_key_compare(const void *a, const void *b)
-{
-	return plan_vs_key_compare(a, b);
-}
-
 /*
  * The part of view the changed Services claim (shallow copies, sorted, each key once), when
  * the change kept view's virtual servers as the kernel last had them; 1 when ret_part is that,
@@ -489,8 +477,7 @@ static int daemon_plan_part(const struct daemon *d, const struct plan_table *vie
 		const struct plan_table *claims = plan_merge_service_plan(d->plan, keys[i]);
 
 		for (size_t j = 0; claims && j < claims->n_vs; j++) {
-			const struct plan_vs *e = bsearch(&claims->vs[j], view->vs, view->n_vs,
-							  sizeof(*e), daemon_vs_key_compare);
+			const struct plan_vs *e = plan_table_find(view, &claims->vs[j]);
 
 			if (!e)
 				continue;
@@ -516,7 +503,7 @@ static int daemon_plan_part(const struct daemon *d, const struct plan_table *vie
 		free(vs);
 		return 0;
 	}
-	qsort(vs, n, sizeof(*vs), daemon_vs_key_compare);
+	qsort(vs, n, sizeof(*vs), plan_vs_key_qsort_compare);
 	/* Two changed Services may claim one key: keep it once. */
 	size_t u = 1;
 

@@ -71,6 +71,18 @@ int plan_vs_key_compare(const struct plan_vs *a, const struct plan_vs *b)
 	return 0;
 }
 
+int plan_vs_key_qsort_compare(const void *a, const void *b)
+{
+	return plan_vs_key_compare(a, b);
+}
+
+const struct plan_vs *plan_table_find(const struct plan_table *t, const struct plan_vs *key)
+{
+	if (t->n_vs == 0)
+		return NULL;
+	return bsearch(key, t->vs, t->n_vs, sizeof(*t->vs), plan_vs_key_qsort_compare);
+}
+
 static void plan_vs_clear(struct plan_vs *vs)
 {
 	free(vs->dests);

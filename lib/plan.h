@@ -73,6 +73,10 @@ struct plan_table {
 
 /* Orders two virtual servers by their key: family, protocol, address, port. */
 int plan_vs_key_compare(const struct plan_vs *a, const struct plan_vs *b);
+/* plan_vs_key_compare() for qsort() and bsearch() over arrays of struct plan_vs. */
+int plan_vs_key_qsort_compare(const void *a, const void *b);
+/* The virtual server of t (sorted by key) with key's key, or NULL. */
+const struct plan_vs *plan_table_find(const struct plan_table *t, const struct plan_vs *key);
 /*
  * Orders two claims on one key, the winner first: kind (ClusterIP, NodePort, LoadBalancer,
  * externalIP: addresses the API server allocates before user-set ones), then namespace, name and

@@ -234,11 +234,6 @@ static bool plan_merge_same_keys(const struct plan_table *a, const struct plan_t
 	return true;
 }
 
-static int plan_merge_vs_qsort_compare(const void *a, const void *b)
-{
-	return plan_vs_key_compare(a, b);
-}
-
 /*
  * The Service s claims the same keys as before, so merged keeps its keys: only their entries
  * are copied again from the (perhaps other) winners, in O(log n) each, instead of a rebuild
@@ -249,7 +244,7 @@ static void plan_merge_patch(struct plan_merge *m, const struct plan_merge_svc *
 	for (size_t i = 0; i < s->table.n_vs; i++) {
 		const struct plan_merge_key *k = plan_merge_key_find(m, &s->table.vs[i]);
 		struct plan_vs *e = bsearch(&s->table.vs[i], m->merged, m->n_merged,
-					    sizeof(*m->merged), plan_merge_vs_qsort_compare);
+					    sizeof(*m->merged), plan_vs_key_qsort_compare);
 
 		if (!k || !e) {
 			m->dirty = true; /* cannot happen while merged is current; rebuild to be safe */
@@ -415,7 +410,7 @@ int plan_merge_table(struct plan_merge *m, struct plan_table *ret_view)
 			merged[n++] = *plan_merge_key_winner(k);
 		}
 		if (n > 0)
-			qsort(merged, n, sizeof(*merged), plan_merge_vs_qsort_compare);
+			qsort(merged, n, sizeof(*merged), plan_vs_key_qsort_compare);
 		free(m->merged);
 		m->merged = merged;
 		m->n_merged = n;
