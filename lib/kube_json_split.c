@@ -27,7 +27,8 @@ static bool kube_json_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void kube_json_skip_ws(struct kube_json_scan *s)
+/* Inline: called around every value and member, and most of the time there is nothing to skip. */
+static inline void kube_json_skip_ws(struct kube_json_scan *s)
 {
 	while (s->pos < s->len && kube_json_ws(s->text[s->pos]))
 		s->pos++;
@@ -50,21 +51,29 @@ static int kube_json_hex(int c)
 	return -1;
 }
 
+/* The bytes a string holds as they are: all but the quote, the backslash and control characters. */
+static const bool kube_json_plain[256] = {
+    [0x20 ... '"' - 1] = true, ['"' + 1 ... '\\' - 1] = true, ['\\' + 1 ... 0xff] = true};
+
 /* A string, the cursor on its opening quote; leaves it after the closing one. */
 static int kube_json_string(struct kube_json_scan *s)
 {
+	const unsigned char *text = (const unsigned char *)s->text;
+
 	s->pos++;
 	for (;;) {
-		int c = kube_json_peek(s);
+		int c;
 
+		/* A run of plain bytes at a time: most of a manifest is names and values. */
+		while (s->pos < s->len && kube_json_plain[text[s->pos]])
+			s->pos++;
+		c = kube_json_peek(s);
 		if (c < 0x20) /* the end of the text, or a raw control character */
 			return -EBADMSG;
 		s->pos++;
 		if (c == '"')
 			return 0;
-		if (c != '\\')
-			continue;
-		c = kube_json_peek(s);
+		c = kube_json_peek(s); /* after a backslash */
 		if (c <= 0 || !strchr("\"\\/bfnrtu", c)) /* strchr would match a NUL too */
 			return -EBADMSG;
 		s->pos++;
