@@ -127,10 +127,10 @@ daemon_phase() {
     local name=$1 ns=$2 pid=$3 kind=$4 k v r out sum_cpu=0 sum_wall=0 n=0 c0 c1
     R[$name.rss_first]=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
     [ "$S" -lt 1000 ] || sleep 2
-    while read -r k v r; do
+    while read -r k v r f; do
         if [ "$kind" = rename ]; then
             out=$(ip netns exec "$ns" "$PROBE" flip --timeout 900 --pid "$pid" --vip "$v" --rs "$r" \
-                --rename "$T/flip-$k.json" "$T/from/slices.json") || fail "$name flip $k: $out"
+                --rename "$T/flip-$k.json" "$T/from/$f") || fail "$name flip $k: $out"
         else
             out=$(ip netns exec "$ns" "$PROBE" flip --timeout 900 --pid "$pid" --vip "$v" --rs "$r" \
                 --post "$CTL" /control/objects "$T/flip-$k-slice.json") || fail "$name flip $k: $out"
@@ -170,7 +170,6 @@ gen() {
     local t0=$SECONDS
     /usr/bin/python3 "$here/scale_gen.py" "$S" "$D" "$FAM" "$T"
     sort "$T/rules" >"$T/rules.sorted"
-    cp -r "$T/from" "$T/api" # the fake API server's copy: the --from run renames flips into from/
     step "table $S x $D family $FAM: $(grep -c '^-A' "$T/rules") virtual servers," \
         "$(grep -c '^-a' "$T/rules") real servers (written in $((SECONDS - t0)) s)"
 }

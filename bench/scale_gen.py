@@ -10,14 +10,19 @@ table): Service i is 10.100.(i / 250).(i % 250 + 1) and fd00:100::(i + 1), its e
 10.(200 + j).(i / 250).(i % 250 + 1) and fd00:(200 + j)::(i + 1) (hexadecimal groups).
 Dual-stack Services have both addresses and one EndpointSlice per family. Writes to OUT:
 
-  from/services.json, from/slices.json, from/node.json   API lists: `kipvs run --from OUT/from`
-                                                          and the fake API server's --load
+  from/services.json, from/node.json, from/slices-NS.json
+                     API lists for `kipvs run --from OUT/from`: the EndpointSlices of each
+                     namespace in a file of its own, as `kubectl get endpointslices -n NS -o json`
+                     writes them, so a change rewrites one namespace's file, not every slice
+  api/services.json, api/slices.json, api/node.json   the same objects as three lists, for the
+                     fake API server's --load
   rules              the same table as `ipvsadm -R` input
   keepalived.conf    the same table as keepalived virtual_server blocks (no health checkers)
-  flip-K.json        K = 1..3: slices.json with the first endpoint of Services 0..K-1 terminating
-                     (ready false, serving true): kipvs drains it at weight 0
+  flip-K.json        K = 1..3: the slices file of Service K-1's namespace with its first endpoint
+                     terminating (ready false, serving true): kipvs drains it at weight 0
   flip-K-slice.json  the one EndpointSlice flip K changes, as an object for the control API
-  flips              "K VIP RIP" per flip: the virtual and real server whose weight goes to 0
+  flips              "K VIP RIP FILE" per flip: the virtual and real server whose weight goes to
+                     0, and the file of from/ that flip-K.json replaces
 """
 import ipaddress
 import json
@@ -101,17 +106,25 @@ def main():
     afs = {"4": [4], "6": [6], "dual": [4, 6]}[sys.argv[3]]
     if not 3 <= s <= 64000 or not 1 <= d <= 55:
         sys.exit("scale_gen.py: 3 <= SERVICES <= 64000, 1 <= ENDPOINTS <= 55")
-    os.makedirs(os.path.join(out, "from"), exist_ok=True)
+    for d_ in ("from", "api"):
+        os.makedirs(os.path.join(out, d_), exist_ok=True)
     dumps = lambda o: json.dumps(o, separators=(",", ":"))
-
-    write(os.path.join(out, "from", "services.json"),
-          api_list("ServiceList", "v1", (dumps(service(i, afs)) for i in range(s))))
-    slices = [dumps(slice_(i, af, d, False)) for i in range(s) for af in afs]
-    write(os.path.join(out, "from", "slices.json"),
-          api_list("EndpointSliceList", "discovery.k8s.io/v1", slices))
-    write(os.path.join(out, "from", "node.json"), dumps({
+    node = dumps({
         "kind": "Node", "apiVersion": "v1", "metadata": {"name": NODE},
-        "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.10"}]}}))
+        "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.10"}]}})
+    services = api_list("ServiceList", "v1", (dumps(service(i, afs)) for i in range(s)))
+    for d_ in ("from", "api"):
+        write(os.path.join(out, d_, "services.json"), services)
+        write(os.path.join(out, d_, "node.json"), node)
+    slices = [dumps(slice_(i, af, d, False)) for i in range(s) for af in afs]
+    slice_list = lambda items: api_list("EndpointSliceList", "discovery.k8s.io/v1", items)
+    write(os.path.join(out, "api", "slices.json"), slice_list(slices))
+
+    # Slice n of the list belongs to Service n // len(afs), whose namespace is ns-(that % 50).
+    def namespace_slices(ns):
+        return slice_list(x for n, x in enumerate(slices) if (n // len(afs)) % 50 == ns)
+    for ns in range(min(s, 50)):
+        write(os.path.join(out, "from", "slices-ns-%d.json" % ns), namespace_slices(ns))
 
     # Flip k drains endpoint 0 of Service k-1 (its first family's slice), on top of flips < k.
     af0 = afs[0]
@@ -120,11 +133,10 @@ def main():
         svc = k - 1
         obj = slice_(svc, af0, d, True)
         slices[svc * len(afs)] = dumps(obj)
-        write(os.path.join(out, "flip-%d.json" % k),
-              api_list("EndpointSliceList", "discovery.k8s.io/v1", slices))
+        write(os.path.join(out, "flip-%d.json" % k), namespace_slices(svc % 50))
         obj = dict(obj, kind="EndpointSlice", apiVersion="discovery.k8s.io/v1")
         write(os.path.join(out, "flip-%d-slice.json" % k), dumps(obj))
-        flips.append("%d %s %s" % (k, vip(af0, svc), rip(af0, svc, 0)))
+        flips.append("%d %s %s slices-ns-%d.json" % (k, vip(af0, svc), rip(af0, svc, 0), svc % 50))
     write(os.path.join(out, "flips"), "\n".join(flips) + "\n")
 
     rules, ka = [], ["global_defs {\n    router_id bench\n}\n"]

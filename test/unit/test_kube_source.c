@@ -661,6 +661,96 @@ static void test_reload_changed_items_only(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+#define SVC(name, port)                                                                            \
+	"{\"kind\":\"Service\",\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns\"},"        \
+	"\"spec\":{\"clusterIP\":\"10.96.0.4\",\"ports\":[{\"port\":" port "}]}}"
+
+struct same_ports {
+	const struct kube_cache *other;
+	int differ;
+};
+
+static int same_port(const struct kube_service *svc, void *userdata)
+{
+	struct same_ports *s = userdata;
+	const struct kube_service *o =
+	    kube_cache_get_service(s->other, svc->meta.namespace, svc->meta.name);
+
+	s->differ += !o || o->n_ports != svc->n_ports || o->ports[0].port != svc->ports[0].port;
+	return 0;
+}
+
+/*
+ * A pass over a few changed files applies only their change (objects moved between two
+ * changed files, changed, gone with their file, given twice and then once again); after each,
+ * the cache holds exactly what a fresh load of the directory gives, and the change set names
+ * exactly what changed.
+ */
+static void test_reload_patch_equals_full_load(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *a, *b, *c; /* the files' new text; NULL: as it was; "": removed */
+		const char *changes;
+	} steps[] = {
+		{"first load", LIST(SVC("s1", "80") "," SVC("s2", "80")), LIST(SVC("s3", "80")), NULL,
+		 "ns/s1,ns/s2,ns/s3"},
+		{"s2 moves from a to b", LIST(SVC("s1", "80")), LIST(SVC("s2", "80") "," SVC("s3", "80")),
+		 NULL, ""},
+		{"s1 changes, s3 goes", LIST(SVC("s1", "81")), LIST(SVC("s2", "80")), NULL,
+		 "ns/s1,ns/s3"},
+		{"b goes", NULL, "", NULL, "ns/s2"},
+		{"c gives s1 too, and wins", NULL, NULL, LIST(SVC("s1", "90")), "ns/s1"},
+		{"c goes: a's s1 is back", NULL, NULL, "", "ns/s1"},
+		{"s4 comes in a new b", NULL, LIST(SVC("s4", "80")), NULL, "ns/s4"},
+	};
+	struct kube_cache *cache = kube_cache_new();
+	struct kube_source *src = NULL;
+	struct log_capture cap = {0};
+	char path[PATH_MAX];
+	bool node;
+
+	(void)state;
+	capture_start(&cap);
+	assert_int_equal(kube_source_new(NULL, cache, tmpdir, NULL, NULL, NULL, &src), 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		const char *texts[] = {steps[i].a, steps[i].b, steps[i].c};
+		struct kube_cache *fresh = kube_cache_new();
+		struct same_ports cmp = {.other = fresh};
+		const char *got;
+
+		for (size_t f = 0; f < 3; f++) {
+			char name[] = {(char)('a' + f), '.', 'j', 's', 'o', 'n', '\0'};
+
+			snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+			if (texts[f] && *texts[f])
+				write_file(name, texts[f], true);
+			else if (texts[f])
+				assert_int_equal(unlink(path), 0);
+		}
+		assert_true(kube_source_reload(src) >= 0);
+		got = take_changes(cache, &node);
+		if (strcmp(got, steps[i].changes) != 0)
+			fail_msg("step %s: changes \"%s\", want \"%s\"; log:\n%s", steps[i].name, got,
+				 steps[i].changes, cap.text);
+		assert_true(kube_source_load(fresh, tmpdir, NULL) >= 0);
+		assert_int_equal(kube_cache_foreach_service(cache, same_port, &cmp), 0);
+		if (cmp.differ || kube_cache_count_services(cache) != kube_cache_count_services(fresh))
+			fail_msg("step %s: %zu Services cached (%d differ from a fresh load of %zu)",
+				 steps[i].name, kube_cache_count_services(cache), cmp.differ,
+				 kube_cache_count_services(fresh));
+		kube_cache_free(fresh);
+	}
+	assert_int_equal(kube_cache_get_service(cache, "ns", "s1")->ports[0].port, 81);
+	capture_stop(&cap);
+	kube_source_free(src);
+	kube_cache_free(cache);
+	for (const char *const *n = (const char *const[]){"a.json", "b.json", NULL}; *n; n++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, *n);
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
 /* The warn line for an object two places give, winner and loser as file names in tmpdir. */
 #define TWICE "msg=\"object given twice, the later one is used\" kind=Service "
 
@@ -770,6 +860,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reload_logs_once, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reload_changed_items_only, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_reload_patch_equals_full_load, setup_dir,
 						teardown_dir),
 		cmocka_unit_test_setup_teardown(test_reload_duplicate_across_files, setup_dir,
 						teardown_dir),
